@@ -1,0 +1,74 @@
+import { RULE_IDS } from '../policy/ruleIds.js';
+
+const duration = {
+  type: 'string',
+  pattern: '^([0-9]+[smhd])+$',
+  description: 'One or more <int><unit> groups, units s, m, h, d (e.g. 90m, 2h, 1h30m, 1d).',
+} as const;
+
+const action = { enum: ['deny', 'warn', 'off'] } as const;
+
+const nameList = {
+  type: 'array',
+  items: { type: 'string', minLength: 1 },
+  uniqueItems: true,
+} as const;
+
+/**
+ * JSON Schema of the platform-team config file. Unknown keys are errors everywhere: a typo like
+ * `maxTtl` must fail loudly instead of silently leaving the default in force.
+ */
+export const CONFIG_SCHEMA = {
+  $id: 'https://netpol-guard.io/schemas/config.json',
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    mode: { enum: ['enforce', 'warn'] },
+    annotationPrefix: {
+      type: 'string',
+      maxLength: 200,
+      // A DNS subdomain: the prefix part of a Kubernetes annotation key.
+      pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
+    },
+    limits: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        minIPv4PrefixLength: { type: 'integer', minimum: 0, maximum: 32 },
+        minIPv6PrefixLength: { type: 'integer', minimum: 0, maximum: 128 },
+        maxPortRange: { type: 'integer', minimum: 1, maximum: 65536 },
+        maxTTL: duration,
+        maxLifetime: duration,
+      },
+    },
+    defaultTTL: { anyOf: [duration, { type: 'null' }] },
+    ticket: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        pattern: { type: 'string', minLength: 1 },
+        urlTemplate: { anyOf: [{ type: 'string', pattern: '\\{ticket\\}' }, { type: 'null' }] },
+      },
+    },
+    exemptNamespaces: nameList,
+    permanentPrincipals: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        users: nameList,
+        groups: nameList,
+        serviceAccounts: {
+          type: 'array',
+          uniqueItems: true,
+          items: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-.a-z0-9]*[a-z0-9])?$' },
+        },
+      },
+    },
+    breakGlassGroups: nameList,
+    rules: {
+      type: 'object',
+      additionalProperties: false,
+      properties: Object.fromEntries(RULE_IDS.map((id) => [id, action])),
+    },
+  },
+} as const;

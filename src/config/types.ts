@@ -1,0 +1,53 @@
+import type { AnnotationKeys } from '../lifecycle/annotations.js';
+import type { RuleAction } from '../policy/findings.js';
+import type { RuleId } from '../policy/ruleIds.js';
+
+/** The config file as a platform team writes it (every key optional; see defaults.ts). */
+export interface ConfigFile {
+  mode?: 'enforce' | 'warn';
+  annotationPrefix?: string;
+  limits?: {
+    minIPv4PrefixLength?: number;
+    minIPv6PrefixLength?: number;
+    maxPortRange?: number;
+    maxTTL?: string;
+    maxLifetime?: string;
+  };
+  defaultTTL?: string | null;
+  ticket?: { pattern?: string; urlTemplate?: string | null };
+  exemptNamespaces?: string[];
+  permanentPrincipals?: { users?: string[]; groups?: string[]; serviceAccounts?: string[] };
+  breakGlassGroups?: string[];
+  rules?: Partial<Record<RuleId, RuleAction>>;
+}
+
+/**
+ * The effective config the engine runs on: defaults merged in, durations parsed to milliseconds,
+ * the ticket pattern compiled. Immutable once built; a reload builds a new one.
+ */
+export interface GuardConfig {
+  mode: 'enforce' | 'warn';
+  annotationPrefix: string;
+  keys: AnnotationKeys;
+  limits: {
+    minIPv4PrefixLength: number;
+    minIPv6PrefixLength: number;
+    maxPortRange: number;
+    maxTTLms: number;
+    maxLifetimeMs: number;
+  };
+  /** Injected by the mutator when a grant names neither ttl nor expires-at. */
+  defaultTTL: { text: string; ms: number } | undefined;
+  ticket: { pattern: RegExp; urlTemplate: string | undefined };
+  exemptNamespaces: ReadonlySet<string>;
+  permanentPrincipals: {
+    users: ReadonlySet<string>;
+    groups: ReadonlySet<string>;
+    /** Stored as API server usernames: `system:serviceaccount:<ns>:<name>`. */
+    serviceAccountUsernames: ReadonlySet<string>;
+  };
+  breakGlassGroups: ReadonlySet<string>;
+  rules: Readonly<Record<RuleId, RuleAction>>;
+  /** The merged file form, for `/readyz` detail and for printing the effective config. */
+  source: Required<ConfigFile>;
+}

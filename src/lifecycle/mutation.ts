@@ -1,0 +1,165 @@
+import type { V1NetworkPolicy } from '@kubernetes/client-node';
+import type { JsonPatchOperation } from '../admission/types.js';
+import type { GuardConfig } from '../config/types.js';
+import { grantsAccess } from '../policy/breadth.js';
+import { type GrantAnnotations, readGrantAnnotations, TEMPORARY_LABEL_VALUE } from './annotations.js';
+import { addMs } from './expiry.js';
+import { mapPatch } from './patch.js';
+import { normalizeTicket, ticketUrl } from './ticket.js';
+import { formatTimestamp } from './timestamp.js';
+
+export interface MutationInput {
+  operation: 'CREATE' | 'UPDATE';
+  policy: V1NetworkPolicy;
+  oldPolicy?: V1NetworkPolicy;
+  namespace: string;
+  username: string;
+  config: GuardConfig;
+  now: Date;
+}
+
+export interface MutationPlan {
+  patch: JsonPatchOperation[];
+  warnings: string[];
+  /** Kept by the API server's audit log after the policy itself is gone. */
+  auditAnnotations: Record<string, string>;
+  expiresAt?: string;
+  ticket?: string;
+}
+
+const EMPTY: MutationPlan = { patch: [], warnings: [], auditAnnotations: {} };
+
+/**
+ * Plan the patch that turns what a person wrote into what the cluster can enforce and audit:
+ * an absolute expiry, the requester and grant time (never taken from the user), a normalized
+ * ticket and the temporary label. Pure, and idempotent: planning again on the patched object
+ * with the same `now` yields an empty patch (safe under reinvocationPolicy IfNeeded).
+ */
+export function planMutation(input: MutationInput): MutationPlan {
+  const { policy, config, now } = input;
+  if (config.exemptNamespaces.has(input.namespace)) return EMPTY;
+  const keys = config.keys;
+  const grant = readGrantAnnotations(policy, keys);
+  const old = input.operation === 'UPDATE' && input.oldPolicy ? readGrantAnnotations(input.oldPolicy, keys) : undefined;
+  const granting = grantsAccess(policy);
+  const warnings: string[] = [];
+
+  const expiry = decideExpiry(input, grant, old, granting, warnings);
+  const hasLifecycle = expiry !== undefined || grant.ttl.state !== 'absent' || grant.ticket !== undefined;
+  // Deny-only policies without any lifecycle annotation are none of our business.
+  if (!granting && !hasLifecycle) return EMPTY;
+
+  const annotations: Record<string, string> = {};
+  if (expiry !== undefined) {
+    annotations[keys.expiresAt] = expiry.expiresAt;
+    if (expiry.ttl !== undefined) annotations[keys.ttl] = expiry.ttl;
+  }
+  // Stamps are never trusted from the request: on UPDATE they come back from the stored object.
+  const restoredBy = old?.requestedBy;
+  const restoredAt = old?.grantedAt.state === 'valid' ? old.grantedAt.raw : undefined;
+  annotations[keys.requestedBy] = restoredBy ?? input.username;
+  annotations[keys.grantedAt] = restoredAt ?? formatTimestamp(now);
+
+  let ticket: string | undefined;
+  if (grant.ticket !== undefined) {
+    ticket = normalizeTicket(grant.ticket);
+    if (ticket !== '') {
+      annotations[keys.ticket] = ticket;
+      if (config.ticket.urlTemplate !== undefined) annotations[keys.ticketUrl] = ticketUrl(config.ticket.urlTemplate, ticket);
+    } else {
+      ticket = undefined;
+    }
+  }
+
+  const labels: Record<string, string> = {};
+  if (expiry !== undefined) labels[keys.temporaryLabel] = TEMPORARY_LABEL_VALUE;
+
+  const metadata = policy.metadata as Record<string, unknown> | undefined;
+  let patch: JsonPatchOperation[];
+  if (metadata === undefined) {
+    patch = [{ op: 'add', path: '/metadata', value: { annotations: sortMap(annotations), ...(Object.keys(labels).length > 0 && { labels }) } }];
+  } else {
+    patch = [
+      ...mapPatch('/metadata', 'annotations', asMap(metadata.annotations), annotations),
+      ...mapPatch('/metadata', 'labels', asMap(metadata.labels), labels),
+    ];
+  }
+
+  const auditAnnotations: Record<string, string> = { 'requested-by': annotations[keys.requestedBy]! };
+  if (ticket !== undefined) auditAnnotations.ticket = ticket;
+  if (expiry !== undefined) auditAnnotations['expires-at'] = expiry.expiresAt;
+  return {
+    patch,
+    warnings,
+    auditAnnotations,
+    ...(expiry !== undefined && { expiresAt: expiry.expiresAt }),
+    ...(ticket !== undefined && { ticket }),
+  };
+}
+
+interface ExpiryDecision {
+  expiresAt: string;
+  /** A ttl annotation to write (only when a configured default was injected). */
+  ttl?: string;
+}
+
+function decideExpiry(
+  input: MutationInput,
+  grant: GrantAnnotations,
+  old: GrantAnnotations | undefined,
+  granting: boolean,
+  warnings: string[],
+): ExpiryDecision | undefined {
+  const { config, now } = input;
+  const keys = config.keys;
+  // An unparseable annotation is left as written: validation denies it with a precise message.
+  if (grant.expiresAt.state === 'invalid' || grant.ttl.state === 'invalid') return undefined;
+
+  if (old !== undefined) {
+    const oldExpiry = old.expiresAt.state === 'valid' ? old.expiresAt.value.getTime() : undefined;
+    const newExpiry = grant.expiresAt.state === 'valid' ? grant.expiresAt.value.getTime() : undefined;
+    const ttlChanged = grant.ttl.state === 'valid' && (old.ttl.state === 'absent' || old.ttl.raw !== grant.ttl.raw);
+    const explicitNewExpiry = newExpiry !== undefined && newExpiry !== oldExpiry;
+    if (explicitNewExpiry) return { expiresAt: formatTimestamp(new Date(newExpiry)) };
+    if (ttlChanged && grant.ttl.state === 'valid') return { expiresAt: formatTimestamp(addMs(now, grant.ttl.value)) };
+    // A re-apply of the same manifest (same ttl, expires-at kept or dropped) must not move the expiry.
+    if (oldExpiry !== undefined && (grant.ttl.state === 'valid' || newExpiry !== undefined)) {
+      return { expiresAt: formatTimestamp(new Date(oldExpiry)) };
+    }
+  }
+
+  if (grant.expiresAt.state === 'valid') {
+    if (grant.ttl.state === 'valid' && !isOwnEarlierStamp(grant)) {
+      warnings.push(`netpol-guard: both ${keys.ttl} and ${keys.expiresAt} are set; ${keys.expiresAt} wins`);
+    }
+    return { expiresAt: formatTimestamp(grant.expiresAt.value) };
+  }
+  if (grant.ttl.state === 'valid') return { expiresAt: formatTimestamp(addMs(now, grant.ttl.value)) };
+  if (granting && config.defaultTTL !== undefined) {
+    const expiresAt = formatTimestamp(addMs(now, config.defaultTTL.ms));
+    warnings.push(`netpol-guard: no ${keys.ttl} given; the default of ${config.defaultTTL.text} was applied, so this grant expires at ${expiresAt}`);
+    return { expiresAt, ttl: config.defaultTTL.text };
+  }
+  return undefined;
+}
+
+/**
+ * True when expires-at equals granted-at + ttl: the object already went through this mutator
+ * (a reinvocation, or a re-submitted stored object), so "both are set" is not the user's doing.
+ */
+function isOwnEarlierStamp(grant: GrantAnnotations): boolean {
+  return (
+    grant.grantedAt.state === 'valid' &&
+    grant.ttl.state === 'valid' &&
+    grant.expiresAt.state === 'valid' &&
+    grant.grantedAt.value.getTime() + grant.ttl.value === grant.expiresAt.value.getTime()
+  );
+}
+
+function asMap(value: unknown): Record<string, unknown> | undefined {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+}
+
+function sortMap(map: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.keys(map).sort().map((k) => [k, map[k]!]));
+}

@@ -1,0 +1,134 @@
+/**
+ * CIDR arithmetic for ipBlock analysis. Addresses are bigints so IPv4 and IPv6 share one code
+ * path; coverage is decided by sort-and-merge of intervals (n·log n), never pairwise.
+ */
+export type IpFamily = 4 | 6;
+
+export interface Cidr {
+  family: IpFamily;
+  /** Network address with host bits cleared. */
+  network: bigint;
+  prefix: number;
+  /** True when written as IPv6 but IPv4-mapped (::ffff:a.b.c.d/≥96); family is then 4. */
+  mapped: boolean;
+}
+
+export type CidrParse = { ok: true; cidr: Cidr } | { ok: false; error: string };
+
+const FAMILY_BITS: Record<IpFamily, number> = { 4: 32, 6: 128 };
+
+export function familyBits(family: IpFamily): number {
+  return FAMILY_BITS[family];
+}
+
+export function parseCidr(text: string): CidrParse {
+  const slash = text.indexOf('/');
+  if (slash < 0 || slash !== text.lastIndexOf('/')) return { ok: false, error: `"${text}" is not in CIDR notation (address/prefix)` };
+  const addressText = text.slice(0, slash);
+  const prefixText = text.slice(slash + 1);
+  if (!/^[0-9]{1,3}$/.test(prefixText)) return { ok: false, error: `"${text}" has an invalid prefix length` };
+  const prefix = Number(prefixText);
+
+  if (addressText.includes(':')) {
+    const value = parseIPv6(addressText);
+    if (value === undefined) return { ok: false, error: `"${text}" has an invalid IPv6 address` };
+    if (prefix > 128) return { ok: false, error: `"${text}" has a prefix longer than 128` };
+    // ::ffff:0:0/96 is the IPv4-mapped range: treat it as the IPv4 range it denotes.
+    if (prefix >= 96 && value >> 32n === 0xffffn) {
+      const v4prefix = prefix - 96;
+      return { ok: true, cidr: { family: 4, network: mask(value & 0xffffffffn, v4prefix, 32), prefix: v4prefix, mapped: true } };
+    }
+    return { ok: true, cidr: { family: 6, network: mask(value, prefix, 128), prefix, mapped: false } };
+  }
+  const value = parseIPv4(addressText);
+  if (value === undefined) return { ok: false, error: `"${text}" has an invalid IPv4 address` };
+  if (prefix > 32) return { ok: false, error: `"${text}" has a prefix longer than 32` };
+  return { ok: true, cidr: { family: 4, network: mask(value, prefix, 32), prefix, mapped: false } };
+}
+
+function mask(value: bigint, prefix: number, bits: number): bigint {
+  const hostBits = BigInt(bits - prefix);
+  return (value >> hostBits) << hostBits;
+}
+
+export function parseIPv4(text: string): bigint | undefined {
+  const parts = text.split('.');
+  if (parts.length !== 4) return undefined;
+  let value = 0n;
+  for (const part of parts) {
+    // Leading zeros are rejected, as Go's net.ParseIP (and so Kubernetes) does since Go 1.17.
+    if (!/^(0|[1-9][0-9]{0,2})$/.test(part)) return undefined;
+    const n = Number(part);
+    if (n > 255) return undefined;
+    value = (value << 8n) | BigInt(n);
+  }
+  return value;
+}
+
+export function parseIPv6(text: string): bigint | undefined {
+  if (text.length > 45 || text.includes('%')) return undefined;
+  let head = text;
+  let tailV4: bigint | undefined;
+  // A dotted IPv4 tail (::ffff:10.0.0.1) stands for the last two groups.
+  const lastColon = text.lastIndexOf(':');
+  if (text.slice(lastColon + 1).includes('.')) {
+    tailV4 = parseIPv4(text.slice(lastColon + 1));
+    if (tailV4 === undefined) return undefined;
+    head = `${text.slice(0, lastColon + 1)}0:0`;
+  }
+  const doubleColon = head.split('::');
+  if (doubleColon.length > 2) return undefined;
+  const parseGroups = (s: string): number[] | undefined => {
+    if (s === '') return [];
+    const groups = s.split(':');
+    const out: number[] = [];
+    for (const g of groups) {
+      if (!/^[0-9a-fA-F]{1,4}$/.test(g)) return undefined;
+      out.push(parseInt(g, 16));
+    }
+    return out;
+  };
+  let groups: number[];
+  if (doubleColon.length === 2) {
+    const left = parseGroups(doubleColon[0]!);
+    const right = parseGroups(doubleColon[1]!);
+    if (!left || !right || left.length + right.length > 7) return undefined;
+    groups = [...left, ...new Array<number>(8 - left.length - right.length).fill(0), ...right];
+  } else {
+    const all = parseGroups(head);
+    if (!all || all.length !== 8) return undefined;
+    groups = all;
+  }
+  let value = 0n;
+  for (const g of groups) value = (value << 16n) | BigInt(g);
+  if (tailV4 !== undefined) value = (value & ~0xffffffffn) | tailV4;
+  return value;
+}
+
+/** Inclusive address range [start, end] of a CIDR. */
+export function cidrRange(cidr: Cidr): [bigint, bigint] {
+  const hostBits = BigInt(familyBits(cidr.family) - cidr.prefix);
+  return [cidr.network, cidr.network + (1n << hostBits) - 1n];
+}
+
+/**
+ * Does the union of these CIDRs (all of one family) cover that family's whole address space?
+ * Sort by start, sweep once keeping the highest end reached; a gap anywhere means no.
+ */
+export function unionCoversAll(cidrs: readonly Cidr[], family: IpFamily): boolean {
+  const ranges = cidrs.filter((c) => c.family === family).map(cidrRange);
+  if (ranges.length === 0) return false;
+  ranges.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const last = (1n << BigInt(familyBits(family))) - 1n;
+  let reached = -1n; // highest address covered so far
+  for (const [start, end] of ranges) {
+    if (start > reached + 1n) return false;
+    if (end > reached) reached = end;
+    if (reached >= last) return true;
+  }
+  return reached >= last;
+}
+
+export function formatFamily(family: IpFamily): string {
+  return family === 4 ? 'IPv4' : 'IPv6';
+}
