@@ -23,9 +23,10 @@ export function defaultConfig(): GuardConfig {
 
 /** Parse YAML or JSON text (JSON is YAML) and build a config; errors name the offending path. */
 export function parseConfigText(text: string, origin = 'config'): ConfigResult {
-  const doc = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
+  // prettyErrors adds "at line L, column C" to the first line of each message; the code frame after it is dropped.
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
-    return { ok: false, errors: doc.errors.map((e) => `${origin}: ${e.message.split('\n')[0]}`) };
+    return { ok: false, errors: doc.errors.map((e) => `${origin}: ${e.message.split('\n')[0]!.replace(/:$/, '')}`) };
   }
   const data: unknown = doc.toJS();
   // An empty file means "all defaults", the same as no file at all.

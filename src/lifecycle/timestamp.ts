@@ -35,7 +35,10 @@ export function formatTimestamp(date: Date): string {
 }
 
 function daysInMonth(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+  // Date.UTC maps years 0-99 to 1900-1999, which would make 0000-02-29 (a leap day) invalid.
+  const date = new Date(0);
+  date.setUTCFullYear(year, month, 0);
+  return date.getUTCDate();
 }
 
 function truncate(value: string): string {

@@ -1,0 +1,42 @@
+import { formatFinding } from '../../policy/findings.js';
+import { INVALID_MANIFEST_RULE_ID, type CheckReport, type PolicyResult } from '../run.js';
+
+/**
+ * Human output: one headline per policy (`file#doc namespace/name: DENIED`), then one indented
+ * `[rule-id] path reason; hint` line per finding, then a summary line.
+ */
+export function formatText(report: CheckReport): string {
+  const lines: string[] = [];
+  for (const result of report.results) {
+    lines.push(`${resultLabel(result)}: ${result.verdict === 'denied' ? 'DENIED' : result.verdict === 'warn' ? 'WARN' : 'ALLOWED'}`);
+    for (const error of result.errors) {
+      lines.push(`  [${INVALID_MANIFEST_RULE_ID}] ${error.path === '' ? '' : `${error.path} `}${error.message}`);
+    }
+    // A denied policy can also carry warn-only findings; mark those so the reader knows which ones block.
+    const denyFirst = [...result.findings].sort((a, b) => (a.action === b.action ? 0 : a.action === 'deny' ? -1 : 1));
+    for (const finding of denyFirst) {
+      const marker = result.verdict === 'denied' && finding.action === 'warn' ? 'warning: ' : '';
+      lines.push(`  ${marker}${formatFinding(finding)}`);
+    }
+  }
+  lines.push(summaryLine(report));
+  return `${lines.join('\n')}\n`;
+}
+
+/** `file#doc namespace/name`, with `.items[i]` for objects that came from a List. */
+export function resultLabel(result: PolicyResult): string {
+  const where = `${result.source}#${result.document}${result.item === undefined ? '' : `.items[${result.item}]`}`;
+  if (result.name === undefined) return result.namespace === undefined ? where : `${where} ${result.namespace}/<unnamed>`;
+  return `${where} ${result.namespace ?? 'default'}/${result.name}`;
+}
+
+export function summaryLine(report: CheckReport): string {
+  const s = report.summary;
+  const plural = (n: number, one: string, many: string): string => `${n} ${n === 1 ? one : many}`;
+  const invalid = s.invalid > 0 ? ` (${s.invalid} invalid)` : '';
+  return (
+    `checked ${plural(s.policies, 'NetworkPolicy', 'NetworkPolicies')} in ${plural(s.files, 'file', 'files')}: ` +
+    `${s.denied} denied${invalid}, ${s.warned} with warnings, ${s.allowed} allowed; ` +
+    `${plural(s.skipped, 'other document', 'other documents')} skipped`
+  );
+}

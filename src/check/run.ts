@@ -1,0 +1,166 @@
+import type { GuardConfig } from '../config/types.js';
+import { type EvaluationDisposition, evaluatePolicy, type RequestUser } from '../policy/evaluate.js';
+import type { Finding } from '../policy/findings.js';
+import { checkNetworkPolicyShape } from '../policy/shape.js';
+import type { ManifestSource } from './discover.js';
+import { type EntryLocation, type PolicyEntry, splitManifest } from './documents.js';
+import { formatFieldPath, locatePath, parseFieldPath, parsePointer, type PathSegment } from './locate.js';
+
+/**
+ * `netpol-guard check` without the I/O: every NetworkPolicy in the given texts is evaluated the
+ * way the admission webhook would judge a CREATE of it by `user` at `now`. Pure.
+ */
+export interface CheckOptions {
+  config: GuardConfig;
+  now: Date;
+  user: RequestUser;
+}
+
+/** Pseudo rule id for documents that never reach the engine: YAML errors and schema violations. */
+export const INVALID_MANIFEST_RULE_ID = 'invalid-manifest';
+
+export type Verdict = 'allowed' | 'warn' | 'denied';
+
+export interface LocatedFinding extends Finding {
+  line: number;
+  column: number;
+}
+
+/** Why a document could not be evaluated. `path` is a dotted field path, '' for the whole document. */
+export interface StructuralError {
+  path: string;
+  message: string;
+  line: number;
+  column: number;
+}
+
+export interface PolicyResult extends EntryLocation {
+  /** The namespace it was evaluated in: metadata.namespace, else "default". Undefined when unreadable. */
+  namespace?: string;
+  name?: string;
+  verdict: Verdict;
+  /** Undefined for documents that failed structural checks. */
+  disposition?: EvaluationDisposition;
+  findings: LocatedFinding[];
+  /** Non-empty means the document is invalid; such a document is always denied. */
+  errors: StructuralError[];
+  expiresAt?: string;
+  ticket?: string;
+}
+
+export interface SkippedDocument extends EntryLocation {
+  kind?: string;
+}
+
+export interface CheckSummary {
+  files: number;
+  /** Every NetworkPolicy (and every unparseable document), each counted once below. */
+  policies: number;
+  allowed: number;
+  warned: number;
+  /** Includes the invalid ones. */
+  denied: number;
+  invalid: number;
+  skipped: number;
+}
+
+export interface CheckReport {
+  results: PolicyResult[];
+  skipped: SkippedDocument[];
+  summary: CheckSummary;
+}
+
+export function checkSources(sources: readonly ManifestSource[], options: CheckOptions): CheckReport {
+  const results: PolicyResult[] = [];
+  const skipped: SkippedDocument[] = [];
+  for (const source of sources) {
+    for (const entry of splitManifest(source)) {
+      const location = locationOf(entry);
+      if (entry.type === 'skipped') skipped.push({ ...location, ...(entry.kind !== undefined && { kind: entry.kind }) });
+      else if (entry.type === 'invalid') {
+        results.push({ ...location, verdict: 'denied', findings: [], errors: entry.errors });
+      } else results.push(checkPolicy(entry, options));
+    }
+  }
+  const count = (predicate: (r: PolicyResult) => boolean): number => results.filter(predicate).length;
+  return {
+    results,
+    skipped,
+    summary: {
+      files: sources.length,
+      policies: results.length,
+      allowed: count((r) => r.verdict === 'allowed'),
+      warned: count((r) => r.verdict === 'warn'),
+      denied: count((r) => r.verdict === 'denied'),
+      invalid: count((r) => r.errors.length > 0),
+      skipped: skipped.length,
+    },
+  };
+}
+
+function checkPolicy(entry: PolicyEntry, options: CheckOptions): PolicyResult {
+  const location = locationOf(entry);
+  const metadata = (entry.value as { metadata?: { name?: unknown; namespace?: unknown } }).metadata;
+  const name = typeof metadata?.name === 'string' ? metadata.name : undefined;
+  const namespace = typeof metadata?.namespace === 'string' && metadata.namespace !== '' ? metadata.namespace : 'default';
+  const identity = { namespace, ...(name !== undefined && { name }) };
+
+  const shape = checkNetworkPolicyShape(entry.value);
+  if (!shape.ok) {
+    const errors = shape.errors.map((text) => structuralError(text, entry));
+    return { ...location, ...identity, verdict: 'denied', findings: [], errors };
+  }
+  const evaluation = evaluatePolicy({
+    operation: 'CREATE',
+    policy: shape.policy,
+    namespace,
+    user: options.user,
+    config: options.config,
+    now: options.now,
+  });
+  const findings = evaluation.findings.map((f): LocatedFinding => ({ ...f, ...position(entry, parseFieldPath(f.path)) }));
+  const verdict: Verdict = !evaluation.allowed ? 'denied' : findings.length > 0 ? 'warn' : 'allowed';
+  return {
+    ...location,
+    ...identity,
+    verdict,
+    disposition: evaluation.disposition,
+    findings,
+    errors: [],
+    ...(evaluation.expiresAt !== undefined && { expiresAt: evaluation.expiresAt }),
+    ...(evaluation.ticket !== undefined && { ticket: evaluation.ticket }),
+  };
+}
+
+/** Shape errors read `/json/pointer: message`; the pointer becomes a dotted path and a line. */
+function structuralError(text: string, entry: PolicyEntry): StructuralError {
+  const match = /^(\/[^:]*): (.*)$/s.exec(text);
+  if (!match) return { path: '', message: text, ...position(entry, []) };
+  const segments = typedSegments(parsePointer(match[1]!), entry.value);
+  return { path: formatFieldPath(segments), message: match[2]!, ...position(entry, segments) };
+}
+
+/** Pointer segments are all strings; the value says which of them are array indexes. */
+function typedSegments(segments: readonly string[], value: unknown): PathSegment[] {
+  const out: PathSegment[] = [];
+  let node: unknown = value;
+  for (const segment of segments) {
+    if (Array.isArray(node) && /^[0-9]+$/.test(segment)) {
+      out.push(Number(segment));
+      node = node[Number(segment)];
+    } else {
+      out.push(segment);
+      node = node !== null && typeof node === 'object' ? (node as Record<string, unknown>)[segment] : undefined;
+    }
+  }
+  return out;
+}
+
+function position(entry: PolicyEntry, segments: PathSegment[] | undefined): { line: number; column: number } {
+  const found = locatePath(entry.node, segments ?? [], entry.lineCounter);
+  return found ? { line: found.line, column: found.column } : { line: entry.line, column: 1 };
+}
+
+function locationOf(entry: EntryLocation): EntryLocation {
+  return { source: entry.source, document: entry.document, ...(entry.item !== undefined && { item: entry.item }), line: entry.line };
+}
