@@ -1,0 +1,351 @@
+/**
+ * The AdmissionReview envelope at the edge: decode (validate the untrusted body, classify the
+ * request) and encode (turn a handler's AdmissionDecision into the response the API server reads).
+ * Everything a handler receives has passed decodeAdmissionReview, so handlers never see a request
+ * without a uid, a NetworkPolicy CREATE without an object, or an object nested without bound.
+ */
+import { Ajv, type ErrorObject } from 'ajv';
+import { checkNetworkPolicyShape } from '../policy/shape.js';
+import type {
+  AdmissionDecision,
+  AdmissionOperation,
+  AdmissionRequest,
+  AdmissionResponse,
+  AdmissionReview,
+  Disposition,
+} from './types.js';
+
+export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
+export const ADMISSION_KIND = 'AdmissionReview';
+
+/** Bounds on NetworkPolicy objects beyond their schema, so a hostile body cannot make work explode. */
+export interface EnvelopeLimits {
+  /** Deepest nesting of arrays/objects anywhere in the body. Real objects stay far below. */
+  maxDepth: number;
+  /** Entries in one label map (metadata.labels or a selector's matchLabels). */
+  maxLabels: number;
+}
+
+export const DEFAULT_ENVELOPE_LIMITS: EnvelopeLimits = {
+  maxDepth: 100,
+  maxLabels: 256,
+};
+
+/** Machine-readable reasons for a 400, part of the HTTP contract (`reason` in the error body). */
+export type ReviewErrorReason =
+  | 'empty-body'
+  | 'not-admission-review'
+  | 'unsupported-api-version'
+  | 'too-deep'
+  | 'missing-request'
+  | 'missing-uid'
+  | 'invalid-request'
+  | 'missing-object'
+  | 'invalid-object';
+
+export interface ReviewError {
+  reason: ReviewErrorReason;
+  /** One line naming the problem (the first detail, with a count of the rest). */
+  error: string;
+  /** Every problem found, each naming the field (capped; see MAX_DETAILS). */
+  details: string[];
+}
+
+/** Why a well-formed request is admitted without running the handlers. */
+export type Bypass = Extract<Disposition, 'not-networkpolicy' | 'operation-ignored'>;
+
+export type DecodedReview = { ok: true; request: AdmissionRequest; bypass: Bypass | undefined } | { ok: false; error: ReviewError };
+
+const MAX_DETAILS = 20;
+const MAX_DETAIL_CHARS = 300;
+
+const stringField = (maxLength: number) => ({ type: 'string', maxLength }) as const;
+const groupVersionKind = {
+  type: 'object',
+  required: ['group', 'version', 'kind'],
+  properties: { group: stringField(253), version: stringField(63), kind: { type: 'string', minLength: 1, maxLength: 253 } },
+} as const;
+const groupVersionResource = {
+  type: 'object',
+  required: ['group', 'version', 'resource'],
+  properties: { group: stringField(253), version: stringField(63), resource: { type: 'string', minLength: 1, maxLength: 253 } },
+} as const;
+
+/**
+ * The fields of admission.k8s.io/v1 AdmissionRequest that netpol-guard relies on. Unknown fields
+ * are allowed: a newer API server may add some, and refusing them would fail every admission.
+ * Lengths are generous upper bounds (a UID is 36 characters, a group list may be long with OIDC).
+ */
+const REQUEST_SCHEMA = {
+  type: 'object',
+  required: ['uid', 'kind', 'resource', 'operation', 'userInfo'],
+  properties: {
+    uid: { type: 'string', minLength: 1, maxLength: 128 },
+    kind: groupVersionKind,
+    resource: groupVersionResource,
+    subResource: stringField(253),
+    requestKind: groupVersionKind,
+    requestResource: groupVersionResource,
+    requestSubResource: stringField(253),
+    name: stringField(253),
+    namespace: stringField(63),
+    operation: { type: 'string', enum: ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'] },
+    userInfo: {
+      type: 'object',
+      properties: {
+        username: stringField(4096),
+        uid: stringField(4096),
+        groups: { type: 'array', maxItems: 10_000, items: stringField(4096) },
+        extra: {
+          type: 'object',
+          maxProperties: 1_000,
+          additionalProperties: { type: 'array', maxItems: 10_000, items: stringField(4096) },
+        },
+      },
+    },
+    object: {},
+    oldObject: {},
+    dryRun: { type: 'boolean' },
+    options: {},
+  },
+} as const;
+
+const ajv = new Ajv({ allErrors: true, strict: true });
+const validateRequestSchema = ajv.compile<AdmissionRequest>(REQUEST_SCHEMA);
+
+export function decodeAdmissionReview(body: unknown, limits: EnvelopeLimits = DEFAULT_ENVELOPE_LIMITS): DecodedReview {
+  if (body === undefined || body === null || body === '') {
+    return fail('empty-body', ['request body is empty; expected an admission.k8s.io/v1 AdmissionReview']);
+  }
+  if (!isPlainObject(body)) {
+    return fail('not-admission-review', [`body is ${describeJsonType(body)}, not an AdmissionReview object`]);
+  }
+  // Before anything walks the body: a deeply nested value would overflow a recursive reader later.
+  if (nestingDepthExceeds(body, limits.maxDepth)) return fail('too-deep', [`body nests arrays/objects deeper than ${limits.maxDepth} levels`]);
+
+  if (body.kind !== ADMISSION_KIND) {
+    return fail('not-admission-review', [`kind: expected "${ADMISSION_KIND}", got ${describeValue(body.kind)}`]);
+  }
+  if (body.apiVersion !== ADMISSION_API_VERSION) {
+    const detail =
+      body.apiVersion === 'admission.k8s.io/v1beta1'
+        ? `apiVersion: admission.k8s.io/v1beta1 is not supported; only ${ADMISSION_API_VERSION} is supported (set admissionReviewVersions: ["v1"] in the webhook configuration)`
+        : `apiVersion: expected "${ADMISSION_API_VERSION}", got ${describeValue(body.apiVersion)}; only ${ADMISSION_API_VERSION} is supported`;
+    return fail('unsupported-api-version', [detail]);
+  }
+  const request = body.request;
+  if (!isPlainObject(request)) {
+    return fail('missing-request', [request === undefined ? 'request: required field is missing' : `request: must be an object, got ${describeJsonType(request)}`]);
+  }
+  if (!validateRequestSchema(request)) {
+    const errors = validateRequestSchema.errors ?? [];
+    const details = errors.map((e) => describeAjvError(e, 'request'));
+    const uidProblem = errors.some((e) => e.instancePath === '/uid' || (e.instancePath === '' && e.params.missingProperty === 'uid'));
+    return fail(uidProblem ? 'missing-uid' : 'invalid-request', details);
+  }
+
+  const writes = request.operation === 'CREATE' || request.operation === 'UPDATE';
+  if (writes && !isPlainObject(request.object)) {
+    return fail('missing-object', [objectProblem('request.object', request.object, request.operation)]);
+  }
+  if (!isNetworkPolicyRequest(request)) return { ok: true, request, bypass: 'not-networkpolicy' };
+  if (!writes) return { ok: true, request, bypass: 'operation-ignored' };
+
+  if (request.operation === 'UPDATE' && !isPlainObject(request.oldObject)) {
+    return fail('missing-object', [objectProblem('request.oldObject', request.oldObject, request.operation)]);
+  }
+  const objectErrors = [
+    ...networkPolicyProblems('request.object', request.object, limits),
+    ...(request.operation === 'UPDATE' ? networkPolicyProblems('request.oldObject', request.oldObject, limits) : []),
+  ];
+  if (objectErrors.length > 0) return fail('invalid-object', objectErrors);
+  return { ok: true, request, bypass: undefined };
+}
+
+/**
+ * Whether the request is about a networking.k8s.io/v1 NetworkPolicy itself. Both kind and resource
+ * must say so; a subresource (e.g. status) never changes what the rules judge.
+ */
+export function isNetworkPolicyRequest(request: AdmissionRequest): boolean {
+  return (
+    request.kind.group === 'networking.k8s.io' &&
+    request.kind.version === 'v1' &&
+    request.kind.kind === 'NetworkPolicy' &&
+    request.resource.group === 'networking.k8s.io' &&
+    request.resource.resource === 'networkpolicies' &&
+    (request.subResource === undefined || request.subResource === '')
+  );
+}
+
+/** The decision for a request that is admitted without running the handlers. */
+export function allowUntouched(disposition: Bypass): AdmissionDecision {
+  return { allowed: true, warnings: [], auditAnnotations: {}, patch: [], findings: [], disposition };
+}
+
+export interface EncodeOptions {
+  /** Only the mutating endpoint may return a patch; a validating webhook's patch is a bug. */
+  includePatch: boolean;
+}
+
+/**
+ * The AdmissionReview response for `decision`. Optional fields appear only when they carry
+ * something: warnings and auditAnnotations when non-empty, patch and patchType only for an allowed
+ * mutation with at least one operation, status only on denial.
+ */
+export function encodeAdmissionResponse(uid: string, decision: AdmissionDecision, options: EncodeOptions): AdmissionReview {
+  const allowed = decision.allowed === true;
+  const response: AdmissionResponse = { uid, allowed };
+  if (!allowed) {
+    const message = decision.message?.trim();
+    response.status = { code: 403, reason: 'Forbidden', message: message ? message : 'denied by netpol-guard' };
+  }
+  if (decision.warnings.length > 0) response.warnings = [...decision.warnings];
+  if (Object.keys(decision.auditAnnotations).length > 0) response.auditAnnotations = { ...decision.auditAnnotations };
+  if (options.includePatch && allowed && decision.patch.length > 0) {
+    response.patchType = 'JSONPatch';
+    response.patch = Buffer.from(JSON.stringify(decision.patch), 'utf8').toString('base64');
+  }
+  return { apiVersion: ADMISSION_API_VERSION, kind: ADMISSION_KIND, response };
+}
+
+function networkPolicyProblems(where: string, object: unknown, limits: EnvelopeLimits): string[] {
+  const shape = checkNetworkPolicyShape(object);
+  const problems = shape.ok ? [] : shape.errors.map((e) => `${where}: ${e}`);
+  return [...problems, ...metadataLimitProblems(where, object, limits)];
+}
+
+/**
+ * Kubernetes' key and value lengths for labels and annotation keys, plus a cap on label map size.
+ * The 256 KiB annotation total is checkNetworkPolicyShape's (the edge tests pin that it holds).
+ */
+function metadataLimitProblems(where: string, object: unknown, limits: EnvelopeLimits): string[] {
+  const problems: string[] = [];
+  const metadata = field(object, 'metadata');
+  checkLabelMap(`${where}.metadata.labels`, field(metadata, 'labels'), limits, problems);
+  checkAnnotationKeys(`${where}.metadata.annotations`, field(metadata, 'annotations'), problems);
+  const spec = field(object, 'spec');
+  checkLabelMap(`${where}.spec.podSelector.matchLabels`, field(field(spec, 'podSelector'), 'matchLabels'), limits, problems);
+  for (const [direction, peersKey] of [['ingress', 'from'], ['egress', 'to']] as const) {
+    forEachItem(field(spec, direction), (rule, i) => {
+      forEachItem(field(rule, peersKey), (peer, j) => {
+        for (const selector of ['podSelector', 'namespaceSelector'] as const) {
+          const path = `${where}.spec.${direction}[${i}].${peersKey}[${j}].${selector}.matchLabels`;
+          checkLabelMap(path, field(field(peer, selector), 'matchLabels'), limits, problems);
+        }
+      });
+    });
+  }
+  return problems;
+}
+
+function checkLabelMap(path: string, value: unknown, limits: EnvelopeLimits, problems: string[]): void {
+  if (!isPlainObject(value)) return;
+  const entries = Object.entries(value);
+  if (entries.length > limits.maxLabels) {
+    problems.push(`${path}: has ${entries.length} entries; at most ${limits.maxLabels} are accepted`);
+    return;
+  }
+  for (const [key, label] of entries) {
+    const keyProblem = qualifiedNameLengthProblem(key);
+    if (keyProblem) problems.push(`${path}: key ${describeValue(key)} ${keyProblem}`);
+    if (typeof label === 'string' && label.length > 63) {
+      problems.push(`${path}[${describeValue(key)}]: value is ${label.length} characters; a label value may have at most 63`);
+    }
+  }
+}
+
+function checkAnnotationKeys(path: string, value: unknown, problems: string[]): void {
+  if (!isPlainObject(value)) return;
+  for (const key of Object.keys(value)) {
+    const keyProblem = qualifiedNameLengthProblem(key);
+    if (keyProblem) problems.push(`${path}: key ${describeValue(key)} ${keyProblem}`);
+  }
+}
+
+/** Length rules of a Kubernetes qualified name (`[prefix/]name`): prefix ≤ 253, name 1–63. */
+function qualifiedNameLengthProblem(key: string): string | undefined {
+  const slash = key.lastIndexOf('/');
+  const prefix = slash === -1 ? undefined : key.slice(0, slash);
+  const name = slash === -1 ? key : key.slice(slash + 1);
+  if (name.length === 0) return 'has an empty name part';
+  if (name.length > 63) return `has a name part of ${name.length} characters; at most 63 are allowed`;
+  if (prefix !== undefined && (prefix.length === 0 || prefix.length > 253)) {
+    return `has a prefix of ${prefix.length} characters; it must be 1 to 253`;
+  }
+  return undefined;
+}
+
+function field(value: unknown, key: string): unknown {
+  return isPlainObject(value) ? value[key] : undefined;
+}
+
+function forEachItem(value: unknown, visit: (item: unknown, index: number) => void): void {
+  if (Array.isArray(value)) value.forEach((item, index) => visit(item, index));
+}
+
+function objectProblem(path: string, value: unknown, operation: AdmissionOperation): string {
+  return value === undefined || value === null
+    ? `${path}: required on ${operation} but missing`
+    : `${path}: must be an object, got ${describeJsonType(value)}`;
+}
+
+/** Iterative, so a hostile depth cannot overflow the stack of the check meant to stop it. */
+function nestingDepthExceeds(root: unknown, maxDepth: number): boolean {
+  const stack: Array<[unknown, number]> = [[root, 1]];
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop()!;
+    if (depth > maxDepth) return true;
+    if (Array.isArray(value)) {
+      for (const item of value) if (item !== null && typeof item === 'object') stack.push([item, depth + 1]);
+    } else if (value !== null && typeof value === 'object') {
+      for (const item of Object.values(value)) if (item !== null && typeof item === 'object') stack.push([item, depth + 1]);
+    }
+  }
+  return false;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+function describeJsonType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'an array';
+  return `a ${typeof value}`;
+}
+
+/** A short, bounded rendering of an untrusted value for an error message. */
+function describeValue(value: unknown): string {
+  if (value === undefined) return 'nothing (missing)';
+  if (typeof value === 'string') return JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}…` : value);
+  if (value === null || typeof value === 'number' || typeof value === 'boolean') return String(value);
+  return describeJsonType(value);
+}
+
+function describeAjvError(error: ErrorObject, root: string): string {
+  const path = pointerToPath(root, error.instancePath);
+  switch (error.keyword) {
+    case 'required':
+      return `${path}.${String(error.params.missingProperty)}: required field is missing`;
+    case 'enum':
+      return `${path}: must be one of ${(error.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+    default:
+      return `${path}: ${error.message ?? error.keyword}`;
+  }
+}
+
+/** `/userInfo/groups/3` under `request` → `request.userInfo.groups[3]`. */
+function pointerToPath(root: string, pointer: string): string {
+  if (pointer === '') return root;
+  return pointer
+    .split('/')
+    .slice(1)
+    .map((segment) => segment.replace(/~1/g, '/').replace(/~0/g, '~'))
+    .reduce((path, segment) => (/^[0-9]+$/.test(segment) ? `${path}[${segment}]` : `${path}.${segment}`), root);
+}
+
+function fail(reason: ReviewErrorReason, details: string[]): DecodedReview {
+  const capped = details.slice(0, MAX_DETAILS).map((d) => (d.length > MAX_DETAIL_CHARS ? `${d.slice(0, MAX_DETAIL_CHARS)}…` : d));
+  const more = details.length > 1 ? ` (and ${details.length - 1} more)` : '';
+  return { ok: false, error: { reason, error: `${capped[0] ?? reason}${more}`, details: capped } };
+}

@@ -1,0 +1,262 @@
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { pino, type Logger } from 'pino';
+import { defaultConfig } from '../config/load.js';
+import { ConfigStore, DEFAULT_CONFIG_POLL_INTERVAL_MS } from '../config/store.js';
+import { parseDuration } from '../lifecycle/duration.js';
+import { buildServer, DEFAULT_BODY_LIMIT_BYTES } from '../server/app.js';
+import { shutdownServer } from '../server/shutdown.js';
+import { DEFAULT_NAMESPACE, DEFAULT_SERVICE, ensureCertificates, servingNames } from '../tls/certs.js';
+import { TlsFileSource } from '../tls/source.js';
+
+const USAGE = `usage: netpol-guard serve [options]
+
+Runs the admission webhook over HTTPS: POST /validate, POST /mutate, GET /healthz, /readyz, /metrics.
+
+options:
+  --port N                 listen port (env PORT; default 8443)
+  --host ADDR              listen address (env HOST; default 0.0.0.0)
+  --tls-cert FILE          serving certificate, PEM (env TLS_CERT_FILE)
+  --tls-key FILE           its private key, PEM (env TLS_KEY_FILE)
+                           Both files are re-read when they change; a usable new pair is served to
+                           new connections without a restart.
+  --certs-dir DIR          without --tls-cert/--tls-key: where a CA and serving certificate are
+                           generated on first run and reused later (default ./certs)
+  --service NAME           Service name in a generated certificate (default ${DEFAULT_SERVICE})
+  --namespace NAME         its namespace (default ${DEFAULT_NAMESPACE})
+  --config FILE            platform config, YAML (env NETPOL_GUARD_CONFIG; default: embedded
+                           defaults). Re-read when it changes; an invalid edit keeps the last good one.
+  --reload-interval DUR    how often the config and certificate files are checked (default 2s)
+  --body-limit SIZE        largest request body, bytes or with Ki/Mi suffix (default 4Mi)
+  --shutdown-timeout DUR   bound on graceful shutdown before connections are closed (default 10s)
+  --drain-delay DUR        on SIGTERM, keep serving this long with /readyz failing before the
+                           listener closes, so the pod leaves the Service first (default 2s)
+  --log-level LEVEL        fatal, error, warn, info, debug, trace or silent (env LOG_LEVEL; default info)
+  -h, --help               show this help
+
+Durations: 500ms, 0, 10s, 1m, or a number of seconds. SIGHUP re-reads the config and certificate now.
+Exit codes: 0 after a shutdown, 2 for invalid options, config or certificates, 1 if it cannot listen.
+`;
+
+const LOG_LEVELS: readonly string[] = [...Object.keys(pino.levels.values), 'silent'];
+
+export interface ServeOptions {
+  port: number;
+  host: string;
+  tlsCert: string | undefined;
+  tlsKey: string | undefined;
+  certsDir: string;
+  service: string;
+  namespace: string;
+  configFile: string | undefined;
+  reloadIntervalMs: number;
+  bodyLimit: number;
+  shutdownTimeoutMs: number;
+  drainDelayMs: number;
+  logLevel: string;
+}
+
+type Parsed = { ok: true; options: ServeOptions } | { ok: false; errors: string[] } | { ok: 'help' };
+
+/** Flags win over environment variables, which win over defaults. */
+export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): Parsed {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      allowPositionals: false,
+      strict: true,
+      options: {
+        port: { type: 'string' },
+        host: { type: 'string' },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+        'certs-dir': { type: 'string' },
+        service: { type: 'string' },
+        namespace: { type: 'string' },
+        config: { type: 'string' },
+        'reload-interval': { type: 'string' },
+        'body-limit': { type: 'string' },
+        'shutdown-timeout': { type: 'string' },
+        'drain-delay': { type: 'string' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    return { ok: false, errors: [(err as Error).message] };
+  }
+  if (values.help) return { ok: 'help' };
+
+  const errors: string[] = [];
+  const pick = (flag: string | undefined, envName: string | undefined): string | undefined =>
+    flag ?? (envName !== undefined && env[envName] !== '' ? env[envName] : undefined);
+
+  const portText = pick(values.port, 'PORT') ?? '8443';
+  const port = /^[0-9]+$/.test(portText) ? Number(portText) : NaN;
+  if (!(port >= 0 && port <= 65535)) errors.push(`--port: "${portText}" is not a port number (0-65535)`);
+
+  const tlsCert = pick(values['tls-cert'], 'TLS_CERT_FILE');
+  const tlsKey = pick(values['tls-key'], 'TLS_KEY_FILE');
+  if ((tlsCert === undefined) !== (tlsKey === undefined)) {
+    errors.push('--tls-cert and --tls-key (TLS_CERT_FILE, TLS_KEY_FILE) must be given together');
+  }
+
+  const duration = (flag: string, text: string | undefined, fallbackMs: number, allowZero: boolean): number => {
+    if (text === undefined) return fallbackMs;
+    const ms = parseFlagDuration(text);
+    if (ms === undefined || (!allowZero && ms === 0)) {
+      errors.push(`--${flag}: "${text}" is not a ${allowZero ? '' : 'positive '}duration (e.g. 500ms, 10s, 1m)`);
+      return fallbackMs;
+    }
+    return ms;
+  };
+  const bodyLimitText = values['body-limit'];
+  const bodyLimit = bodyLimitText === undefined ? DEFAULT_BODY_LIMIT_BYTES : parseByteSize(bodyLimitText);
+  if (bodyLimit === undefined || bodyLimit <= 0) errors.push(`--body-limit: "${bodyLimitText}" is not a size (e.g. 4194304, 512Ki, 4Mi)`);
+
+  const logLevel = pick(values['log-level'], 'LOG_LEVEL') ?? 'info';
+  if (!LOG_LEVELS.includes(logLevel)) errors.push(`--log-level: "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
+
+  const options: ServeOptions = {
+    port,
+    host: pick(values.host, 'HOST') ?? '0.0.0.0',
+    tlsCert,
+    tlsKey,
+    certsDir: path.resolve(values['certs-dir'] ?? 'certs'),
+    service: values.service ?? DEFAULT_SERVICE,
+    namespace: values.namespace ?? DEFAULT_NAMESPACE,
+    configFile: pick(values.config, 'NETPOL_GUARD_CONFIG'),
+    reloadIntervalMs: duration('reload-interval', values['reload-interval'], DEFAULT_CONFIG_POLL_INTERVAL_MS, false),
+    bodyLimit: bodyLimit ?? DEFAULT_BODY_LIMIT_BYTES,
+    shutdownTimeoutMs: duration('shutdown-timeout', values['shutdown-timeout'], 10_000, false),
+    drainDelayMs: duration('drain-delay', values['drain-delay'], 2_000, true),
+    logLevel,
+  };
+  if (errors.length === 0 && options.drainDelayMs >= options.shutdownTimeoutMs) {
+    errors.push(`--drain-delay (${options.drainDelayMs} ms) must be shorter than --shutdown-timeout (${options.shutdownTimeoutMs} ms), or in-flight requests get no time to finish`);
+  }
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, options };
+}
+
+/** `0`, `<n>ms`, a plain number of seconds, or a duration like `10s`, `1m30s`. */
+export function parseFlagDuration(text: string): number | undefined {
+  const value = text.trim();
+  if (/^[0-9]+$/.test(value)) return Number(value) * 1000;
+  const ms = /^([0-9]+)ms$/.exec(value);
+  if (ms) return Number(ms[1]);
+  const parsed = parseDuration(value);
+  return parsed.ok ? parsed.ms : undefined;
+}
+
+/** Bytes, or a number with a Ki/Mi (or KiB/MiB) suffix. */
+export function parseByteSize(text: string): number | undefined {
+  const match = /^([0-9]+)\s*(Ki|Mi|KiB|MiB)?$/.exec(text.trim());
+  if (!match) return undefined;
+  const unit = match[2]?.startsWith('Mi') ? 1024 * 1024 : match[2]?.startsWith('Ki') ? 1024 : 1;
+  return Number(match[1]) * unit;
+}
+
+export async function serveCommand(argv: string[]): Promise<number> {
+  const parsed = parseServeArgs(argv);
+  if (parsed.ok === 'help') {
+    process.stdout.write(USAGE);
+    return 0;
+  }
+  if (!parsed.ok) {
+    process.stderr.write(`netpol-guard serve: ${parsed.errors.join('\nnetpol-guard serve: ')}\n\n${USAGE}`);
+    return 2;
+  }
+  return serve(parsed.options, pino({ level: parsed.options.logLevel }));
+}
+
+async function serve(options: ServeOptions, logger: Logger): Promise<number> {
+  const fail = (what: string, errors: string[]): number => {
+    process.stderr.write(`netpol-guard serve: ${what}:\n${errors.map((e) => `  ${e}`).join('\n')}\n`);
+    return 2;
+  };
+
+  let config: ConfigStore;
+  if (options.configFile === undefined) {
+    config = ConfigStore.fromConfig(defaultConfig());
+  } else {
+    const opened = ConfigStore.fromFile(options.configFile, { logger, pollIntervalMs: options.reloadIntervalMs });
+    if (!opened.ok) return fail(`invalid config ${options.configFile}`, opened.errors);
+    config = opened.store;
+  }
+
+  let certFile = options.tlsCert;
+  let keyFile = options.tlsKey;
+  if (certFile === undefined || keyFile === undefined) {
+    const names = servingNames({ service: options.service, namespace: options.namespace });
+    try {
+      const ensured = await ensureCertificates({ dir: options.certsDir, ...names });
+      certFile = ensured.paths.cert;
+      keyFile = ensured.paths.key;
+      logger.info(
+        { certsDir: options.certsDir, ca: ensured.ca, serving: ensured.serving, reasons: ensured.reasons, caBundle: ensured.paths.caCert },
+        'using a certificate from the certs directory',
+      );
+      process.stderr.write(`netpol-guard serve: no --tls-cert given; serving a certificate signed by the CA bundle ${ensured.paths.caCert}\n`);
+    } catch (err) {
+      config.close();
+      return fail(`cannot prepare certificates in ${options.certsDir}`, [(err as Error).message]);
+    }
+  }
+  const opened = TlsFileSource.open({ certFile, keyFile, logger, pollIntervalMs: options.reloadIntervalMs });
+  if (!opened.ok) {
+    config.close();
+    return fail('unusable TLS certificate or key', opened.errors);
+  }
+  const tls = opened.source;
+
+  const server = await buildServer({ config, tls, logger, bodyLimit: options.bodyLimit });
+  let url: string;
+  try {
+    ({ url } = await server.listen({ port: options.port, host: options.host }));
+  } catch (err) {
+    logger.error({ err, host: options.host, port: options.port }, 'cannot listen');
+    await server.app.close();
+    config.close();
+    tls.close();
+    return 1;
+  }
+  config.start();
+  tls.start();
+  logger.info(
+    { url, endpoints: ['/validate', '/mutate', '/healthz', '/readyz', '/metrics'], config: config.status().source, tlsCert: certFile },
+    `netpol-guard serving at ${url}`,
+  );
+
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (server.lifecycle.shuttingDown) {
+        logger.warn({ signal }, 'second signal: closing open connections now');
+        server.app.server.closeAllConnections();
+        return;
+      }
+      logger.info({ signal }, 'shutdown requested');
+      // An interactive Ctrl-C has no endpoints controller to wait for.
+      const drainDelayMs = signal === 'SIGTERM' ? options.drainDelayMs : 0;
+      shutdownServer(server, { timeoutMs: options.shutdownTimeoutMs, drainDelayMs, logger })
+        .catch((err: unknown) => logger.error({ err }, 'error while shutting down'))
+        .finally(() => {
+          process.off('SIGTERM', onSignal);
+          process.off('SIGINT', onSignal);
+          process.off('SIGHUP', onHangup);
+          resolve();
+        });
+    };
+    const onHangup = (): void => {
+      logger.info('SIGHUP: re-reading config and certificate');
+      config.check();
+      tls.check();
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+    process.on('SIGHUP', onHangup);
+  });
+  config.close();
+  tls.close();
+  return 0;
+}

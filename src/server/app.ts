@@ -1,0 +1,135 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import type { SecureContextOptions } from 'node:tls';
+import { LogController, fastify, type FastifyBaseLogger } from 'fastify';
+import { pino, type Logger } from 'pino';
+import { Registry } from 'prom-client';
+import { mutateHandler } from '../admission/mutate.js';
+import { DEFAULT_ENVELOPE_LIMITS, type EnvelopeLimits } from '../admission/review.js';
+import { validateHandler } from '../admission/validate.js';
+import type { ConfigSource } from '../config/store.js';
+import type { TlsMaterial, TlsSource } from '../tls/source.js';
+import { installErrorHandling } from './errors.js';
+import { healthRoutes } from './health.js';
+import { ServerLifecycle } from './lifecycle.js';
+import { GuardMetrics, metricsRoutes, type Endpoint } from './metrics.js';
+import { ADMISSION_ENDPOINTS, admissionRoutes } from './routes.js';
+import type { AdmissionHandlers, GuardFastify } from './types.js';
+
+export type { AdmissionHandlers, GuardFastify, ServerAdmissionHandler } from './types.js';
+
+export const DEFAULT_BODY_LIMIT_BYTES = 4 * 1024 * 1024;
+
+export interface BuildServerOptions {
+  config: ConfigSource;
+  tls: TlsSource;
+  /** Default: the real validateHandler and mutateHandler. */
+  handlers?: Partial<AdmissionHandlers>;
+  /** The decision clock handed to handlers; default `() => new Date()`. */
+  now?: () => Date;
+  /** Default: a pino logger at info level writing JSON lines to stdout. */
+  logger?: Logger;
+  /** Default: a new Registry. Use one registry per server; metric names would collide. */
+  registry?: Registry;
+  /** Largest accepted request body in bytes (413 above it); default 4 MiB. */
+  bodyLimit?: number;
+  limits?: Partial<EnvelopeLimits>;
+  /** Node process metrics (collectDefaultMetrics) on the registry; default true. */
+  defaultMetrics?: boolean;
+}
+
+export interface GuardServer {
+  /** The fastify instance: `inject()` for tests, `close()` to stop (see shutdownServer). */
+  readonly app: GuardFastify;
+  readonly metrics: GuardMetrics;
+  readonly lifecycle: ServerLifecycle;
+  /** Starts listening; resolves to the base URL (`https://host:port`) and the bound port. */
+  listen(options: { port: number; host: string }): Promise<{ url: string; port: number }>;
+}
+
+/** TLS 1.2 is the floor: the API server speaks 1.3, and nothing older is safe. */
+function secureContextOptions(material: TlsMaterial): SecureContextOptions {
+  return { cert: material.cert, key: material.key, minVersion: 'TLSv1.2' };
+}
+
+/**
+ * Builds the admission webhook server (not yet listening): routes for /validate and /mutate,
+ * /healthz, /readyz and /metrics, JSON errors for every bad request, and certificate rotation
+ * without restart (a reload swaps the secure context new connections use; open ones keep theirs).
+ */
+export async function buildServer(options: BuildServerOptions): Promise<GuardServer> {
+  const logger = options.logger ?? pino();
+  const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT_BYTES;
+  const lifecycle = new ServerLifecycle();
+  const metrics = new GuardMetrics(
+    options.registry ?? new Registry(),
+    { configStale: () => options.config.status().stale, certificateNotAfter: () => options.tls.current().info.notAfter },
+    { defaultMetrics: options.defaultMetrics },
+  );
+  const handlers: AdmissionHandlers = {
+    validate: options.handlers?.validate ?? validateHandler,
+    mutate: options.handlers?.mutate ?? mutateHandler,
+  };
+
+  const app: GuardFastify = fastify<HttpsServer, IncomingMessage, ServerResponse, FastifyBaseLogger>({
+    https: secureContextOptions(options.tls.current()),
+    loggerInstance: logger,
+    // The audit line per decision replaces fastify's two lines per request.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit,
+    // Requests arriving on an open connection while draining are still answered: the API server
+    // reuses keep-alive connections and a 503 there would fail an admission needlessly.
+    return503OnClosing: false,
+    // A slow or stalled client must not hold a connection forever.
+    requestTimeout: 30_000,
+  });
+  app.removeContentTypeParser('text/plain');
+  // While draining, tell each client to drop its connection after this answer so the close can
+  // finish instead of waiting out keep-alive timeouts.
+  app.addHook('onSend', async (_request, reply) => {
+    if (lifecycle.shuttingDown) reply.header('connection', 'close');
+  });
+
+  installErrorHandling(app, {
+    bodyLimit,
+    onClientError: (request, reason) => {
+      const endpoint = endpointOf(request.routeOptions.url);
+      if (endpoint) metrics.invalidRequest(endpoint, reason);
+    },
+  });
+  await app.register(admissionRoutes, {
+    config: options.config,
+    handlers,
+    now: options.now ?? (() => new Date()),
+    metrics,
+    limits: { ...DEFAULT_ENVELOPE_LIMITS, ...options.limits },
+  });
+  await app.register(healthRoutes, { config: options.config, tls: options.tls, lifecycle });
+  await app.register(metricsRoutes, { registry: metrics.registry });
+
+  const stopConfigMetrics = options.config.onReload((event) => metrics.configReload(event.ok));
+  const stopTlsReload = options.tls.onReload((event) => {
+    metrics.tlsReload(event.ok);
+    if (event.ok) app.server.setSecureContext(secureContextOptions(event.value));
+  });
+  app.addHook('onClose', async () => {
+    stopConfigMetrics();
+    stopTlsReload();
+  });
+
+  return {
+    app,
+    metrics,
+    lifecycle,
+    async listen({ port, host }) {
+      const url = await app.listen({ port, host });
+      const bound = (app.server.address() as AddressInfo).port;
+      return { url, port: bound };
+    },
+  };
+}
+
+function endpointOf(url: string | undefined): Endpoint | undefined {
+  return ADMISSION_ENDPOINTS.find((e) => url === `/${e}`);
+}
