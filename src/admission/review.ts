@@ -5,7 +5,7 @@
  * without a uid, a NetworkPolicy CREATE without an object, or an object nested without bound.
  */
 import { Ajv, type ErrorObject } from 'ajv';
-import { checkNetworkPolicyShape } from '../policy/shape.js';
+import { checkNetworkPolicyShape, MAX_LABEL_ENTRIES } from '../policy/shape.js';
 import type {
   AdmissionDecision,
   AdmissionOperation,
@@ -28,7 +28,7 @@ export interface EnvelopeLimits {
 
 export const DEFAULT_ENVELOPE_LIMITS: EnvelopeLimits = {
   maxDepth: 100,
-  maxLabels: 256,
+  maxLabels: MAX_LABEL_ENTRIES,
 };
 
 /** Machine-readable reasons for a 400, part of the HTTP contract (`reason` in the error body). */
@@ -209,9 +209,12 @@ export function encodeAdmissionResponse(uid: string, decision: AdmissionDecision
 }
 
 function networkPolicyProblems(where: string, object: unknown, limits: EnvelopeLimits): string[] {
+  // Size limits first: a hostile body is refused before any schema work is spent on it, and the
+  // same over-size map is then reported once, in the edge's own words.
+  const limitProblems = metadataLimitProblems(where, object, limits);
+  if (limitProblems.length > 0) return limitProblems;
   const shape = checkNetworkPolicyShape(object);
-  const problems = shape.ok ? [] : shape.errors.map((e) => `${where}: ${e}`);
-  return [...problems, ...metadataLimitProblems(where, object, limits)];
+  return shape.ok ? [] : shape.errors.map((e) => `${where}: ${e}`);
 }
 
 /**

@@ -10,14 +10,19 @@ import { parseCidr } from './cidr.js';
  */
 export type ShapeCheck = { ok: true; policy: V1NetworkPolicy } | { ok: false; errors: string[] };
 
-/** Kubernetes' own caps on metadata: 63-char label values, 256 KiB of annotations in total. */
-const MAX_LABELS = 1_000;
+/**
+ * Entries allowed in one label map. Kubernetes sets no count, only sizes; 256 is far above any
+ * real policy and keeps a hostile body from making selector work explode. The admission edge
+ * uses the same number, so both layers give one answer.
+ */
+export const MAX_LABEL_ENTRIES = 256;
+/** Kubernetes' own cap: 256 KiB of annotations in total. */
 const MAX_ANNOTATION_BYTES = 256 * 1024;
 
 const stringMap = {
   type: 'object',
   additionalProperties: { type: 'string' },
-  maxProperties: MAX_LABELS,
+  maxProperties: MAX_LABEL_ENTRIES,
 } as const;
 
 const labelSelector = {
