@@ -1,0 +1,243 @@
+import { parseArgs } from 'node:util';
+import { KubeConfig } from '@kubernetes/client-node';
+import { pino, type Logger } from 'pino';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { defaultConfig, loadConfigFile } from '../config/load.js';
+import type { GuardConfig } from '../config/types.js';
+import { formatDuration, parseDuration } from '../lifecycle/duration.js';
+import { startHealthServer } from '../sweeper/healthServer.js';
+import { Sweeper } from '../sweeper/sweeper.js';
+
+const USAGE = `usage: netpol-guard sweep --once|--watch [options]
+
+Delete temporary NetworkPolicy grants (label <prefix>/temporary=true) whose expires-at has passed.
+
+modes (exactly one):
+  --once                 one pass, then exit: 0 when every expired grant is gone, 1 when a
+                         deletion (or the list) failed, 2 on bad usage or configuration
+  --watch                run until SIGTERM: list, watch, delete each grant at its expiry
+
+options:
+  --dry-run              log what would be deleted; delete nothing
+  --kubeconfig FILE      kubeconfig to use (default: $KUBECONFIG, ~/.kube/config, then the
+                         pod's service account)
+  --namespace NS         only this namespace (default: all namespaces)
+  --config FILE          platform config (default: $NETPOL_GUARD_CONFIG, else built-in defaults)
+  --concurrency N        deletions in flight at once, 1-64 (default 4)
+  --log-level LEVEL      fatal, error, warn, info, debug, trace or silent (default info)
+  -h, --help             show this help
+
+watch mode only:
+  --resync DURATION      full relist period, e.g. 5m, 90s (default 5m, at least 10s)
+  --metrics-port N       port for /healthz and /metrics, plain HTTP (default 9090)
+  --metrics-host HOST    address to bind them to (default 0.0.0.0)
+`;
+
+const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const MIN_RESYNC_MS = 10_000;
+
+export interface SweepFlags {
+  mode: 'once' | 'watch';
+  dryRun: boolean;
+  kubeconfig: string | undefined;
+  namespace: string | undefined;
+  configPath: string | undefined;
+  resyncMs: number;
+  concurrency: number;
+  metricsPort: number;
+  metricsHost: string;
+  logLevel: string;
+}
+
+export type FlagsResult = { ok: true; flags: SweepFlags } | { ok: false; help: true } | { ok: false; help: false; error: string };
+
+/** Pure: argv (after `sweep`) and the environment → validated flags, or an error naming the flag. */
+export function parseSweepFlags(argv: string[], env: NodeJS.ProcessEnv): FlagsResult {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        once: { type: 'boolean' },
+        watch: { type: 'boolean' },
+        'dry-run': { type: 'boolean' },
+        kubeconfig: { type: 'string' },
+        namespace: { type: 'string' },
+        config: { type: 'string' },
+        resync: { type: 'string' },
+        concurrency: { type: 'string' },
+        'metrics-port': { type: 'string' },
+        'metrics-host': { type: 'string' },
+        'log-level': { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    return { ok: false, help: false, error: (err as Error).message };
+  }
+  if (values.help) return { ok: false, help: true };
+  if (values.once === values.watch) {
+    return { ok: false, help: false, error: 'choose exactly one of --once (CronJob) or --watch (long-running sidecar)' };
+  }
+  const mode = values.once ? 'once' : 'watch';
+  if (mode === 'once') {
+    for (const flag of ['resync', 'metrics-port', 'metrics-host'] as const) {
+      if (values[flag] !== undefined) return { ok: false, help: false, error: `--${flag} applies to --watch only` };
+    }
+  }
+
+  const namespace = values.namespace;
+  if (namespace !== undefined && !DNS_LABEL.test(namespace)) {
+    return { ok: false, help: false, error: `--namespace "${namespace}" is not a valid namespace name` };
+  }
+  let resyncMs = 5 * 60_000;
+  if (values.resync !== undefined) {
+    const parsed = parseDuration(values.resync);
+    if (!parsed.ok) return { ok: false, help: false, error: `--resync: ${parsed.error}` };
+    if (parsed.ms < MIN_RESYNC_MS) {
+      return { ok: false, help: false, error: `--resync ${values.resync} is shorter than ${formatDuration(MIN_RESYNC_MS)}; relisting that often only loads the API server` };
+    }
+    resyncMs = parsed.ms;
+  }
+  const concurrency = parseIntFlag('concurrency', values.concurrency, 4, 1, 64);
+  if (typeof concurrency === 'string') return { ok: false, help: false, error: concurrency };
+  const metricsPort = parseIntFlag('metrics-port', values['metrics-port'], 9090, 0, 65535);
+  if (typeof metricsPort === 'string') return { ok: false, help: false, error: metricsPort };
+  const metricsHost = values['metrics-host'] ?? '0.0.0.0';
+  if (metricsHost === '') return { ok: false, help: false, error: '--metrics-host must not be empty' };
+  const logLevel = values['log-level'] ?? 'info';
+  if (!LOG_LEVELS.has(logLevel)) {
+    return { ok: false, help: false, error: `--log-level "${logLevel}" is not one of ${[...LOG_LEVELS].join(', ')}` };
+  }
+  if (values.kubeconfig === '') return { ok: false, help: false, error: '--kubeconfig must not be empty' };
+  if (values.config === '') return { ok: false, help: false, error: '--config must not be empty' };
+  const envConfig = env.NETPOL_GUARD_CONFIG;
+  return {
+    ok: true,
+    flags: {
+      mode,
+      dryRun: values['dry-run'] ?? false,
+      kubeconfig: values.kubeconfig,
+      namespace,
+      configPath: values.config ?? (envConfig !== undefined && envConfig !== '' ? envConfig : undefined),
+      resyncMs,
+      concurrency,
+      metricsPort,
+      metricsHost,
+      logLevel,
+    },
+  };
+}
+
+function parseIntFlag(name: string, text: string | undefined, fallback: number, min: number, max: number): number | string {
+  if (text === undefined) return fallback;
+  if (!/^[0-9]+$/.test(text)) return `--${name} "${text}" is not a whole number`;
+  const n = Number(text);
+  if (n < min || n > max) return `--${name} ${n} is out of range ${min}-${max}`;
+  return n;
+}
+
+/** The same config resolution as `serve`: --config, then $NETPOL_GUARD_CONFIG, then defaults. */
+function loadConfig(path: string | undefined): { ok: true; config: GuardConfig } | { ok: false; errors: string[] } {
+  return path === undefined ? { ok: true, config: defaultConfig() } : loadConfigFile(path);
+}
+
+function loadKubeConfig(file: string | undefined): { ok: true; kc: KubeConfig } | { ok: false; error: string } {
+  const kc = new KubeConfig();
+  try {
+    if (file !== undefined) kc.loadFromFile(file);
+    else kc.loadFromDefault();
+  } catch (err) {
+    return { ok: false, error: `cannot load Kubernetes client configuration${file ? ` from ${file}` : ''}: ${(err as Error).message}` };
+  }
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) return { ok: false, error: 'the kubeconfig has no current cluster; set current-context or pass --kubeconfig' };
+  // loadFromDefault's last resort is an unauthenticated http://localhost:8080; never talk to that.
+  if (file === undefined && cluster.server === 'http://localhost:8080' && kc.getCurrentUser()?.name === 'user') {
+    return { ok: false, error: 'no Kubernetes API configuration found: pass --kubeconfig, set KUBECONFIG, or run in a pod with a service account token' };
+  }
+  return { ok: true, kc };
+}
+
+export async function sweepCommand(argv: string[]): Promise<number> {
+  const parsed = parseSweepFlags(argv, process.env);
+  if (!parsed.ok) {
+    if (parsed.help) {
+      process.stdout.write(USAGE);
+      return 0;
+    }
+    process.stderr.write(`netpol-guard sweep: ${parsed.error}\n\n${USAGE}`);
+    return 2;
+  }
+  const flags = parsed.flags;
+  const loaded = loadConfig(flags.configPath);
+  if (!loaded.ok) {
+    process.stderr.write(`netpol-guard sweep: invalid config:\n${loaded.errors.map((e) => `  ${e}`).join('\n')}\n`);
+    return 2;
+  }
+  const kube = loadKubeConfig(flags.kubeconfig);
+  if (!kube.ok) {
+    process.stderr.write(`netpol-guard sweep: ${kube.error}\n`);
+    return 2;
+  }
+
+  const logger = pino({
+    level: flags.logLevel,
+    base: { component: 'netpol-guard-sweeper' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  });
+  const registry = new Registry();
+  const sweeper = new Sweeper({
+    kubeConfig: kube.kc,
+    config: loaded.config,
+    registry,
+    logger,
+    namespace: flags.namespace,
+    dryRun: flags.dryRun,
+    concurrency: flags.concurrency,
+    resyncMs: flags.resyncMs,
+  });
+  logger.info(
+    {
+      mode: flags.mode,
+      dryRun: flags.dryRun,
+      namespace: flags.namespace ?? null,
+      labelSelector: `${loaded.config.keys.temporaryLabel}=true`,
+      config: flags.configPath ?? 'built-in defaults',
+      apiServer: kube.kc.getCurrentCluster()?.server,
+      concurrency: flags.concurrency,
+      ...(flags.mode === 'watch' ? { resync: formatDuration(flags.resyncMs) } : {}),
+    },
+    'sweeper starting',
+  );
+
+  if (flags.mode === 'once') {
+    const summary = await sweeper.runOnce();
+    return summary.complete && summary.failed === 0 ? 0 : 1;
+  }
+  return runWatch(sweeper, registry, logger, flags);
+}
+
+async function runWatch(sweeper: Sweeper, registry: Registry, logger: Logger, flags: SweepFlags): Promise<number> {
+  collectDefaultMetrics({ register: registry });
+  let server;
+  try {
+    server = await startHealthServer({ host: flags.metricsHost, port: flags.metricsPort, registry, health: () => sweeper.health() });
+  } catch (err) {
+    logger.error({ host: flags.metricsHost, port: flags.metricsPort, error: (err as Error).message }, 'cannot serve /healthz and /metrics');
+    return 1;
+  }
+  logger.info({ host: server.address.address, port: server.address.port }, 'serving /healthz and /metrics');
+  await sweeper.start();
+  const signal = await new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+  logger.info({ signal }, 'stopping');
+  await sweeper.stop();
+  await server.close();
+  return 0;
+}
