@@ -10,7 +10,8 @@ bin_dir="$(bash test/e2e/kube/build.sh | tail -n 1)"
 export NETPOL_GUARD_KUBE_BIN="${bin_dir}"
 echo "[e2e] binaries: ${NETPOL_GUARD_KUBE_BIN}" >&2
 
-echo "[e2e] compiling TypeScript" >&2
+echo "[e2e] compiling TypeScript (the CLI under test, then the tests)" >&2
+npx tsc -p tsconfig.build.json
 npx tsc -p tsconfig.json
 
 echo "[e2e] running tests" >&2
