@@ -10,6 +10,10 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<Command> }
   check: { summary: 'evaluate NetworkPolicy manifests offline', load: async () => (await import('./check.js')).checkCommand },
   sweep: { summary: 'delete expired temporary grants (--once or --watch)', load: async () => (await import('./sweep.js')).sweepCommand },
   certs: { summary: 'create or rotate the webhook certificates (Secret, caBundle)', load: async () => (await import('./certs.js')).certsCommand },
+  grant: { summary: 'create a narrow, ticketed, temporary NetworkPolicy grant', load: async () => (await import('./grant.js')).grantCommand },
+  list: { summary: 'show the live temporary grants, soonest expiry first', load: async () => (await import('./list.js')).listCommand },
+  extend: { summary: 'give a temporary grant a new expiry', load: async () => (await import('./extend.js')).extendCommand },
+  revoke: { summary: 'close a temporary grant now', load: async () => (await import('./revoke.js')).revokeCommand },
 };
 
 function usage(): string {

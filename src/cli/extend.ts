@@ -1,0 +1,182 @@
+import { parseArgs } from 'node:util';
+import type { V1NetworkPolicy } from '@kubernetes/client-node';
+import { readGrantAnnotations, TEMPORARY_LABEL_VALUE } from '../lifecycle/annotations.js';
+import { parseDuration } from '../lifecycle/duration.js';
+import { addMs } from '../lifecycle/expiry.js';
+import { normalizeTicket } from '../lifecycle/ticket.js';
+import { formatTimestamp } from '../lifecycle/timestamp.js';
+import { describeFailure } from '../operator/apiFailure.js';
+import { extensionPatch } from '../operator/extendPatch.js';
+import { loadKubeContext } from '../operator/kube.js';
+import { checkLocally, findingLines } from '../operator/localCheck.js';
+import { getProgramName } from '../operator/programName.js';
+import { formatExpiresIn } from '../operator/relative.js';
+import { chooseConfig, type CommandIo, processIo } from '../operator/runtime.js';
+import { isDnsLabel, isDnsSubdomain } from '../operator/selectors.js';
+import { httpStatusOf } from '../sweeper/apiErrors.js';
+
+function usage(prog: string): string {
+  return `usage: ${prog} extend NAME [-n NAMESPACE] --for DURATION [--ticket TICKET]
+
+Give a temporary grant a new expiry of DURATION from now (earlier or later than the current
+one). The grant's ttl becomes DURATION and its expires-at now + DURATION; the webhook checks the
+result against maxTTL and against maxLifetime counted from when the grant was first made.
+
+options:
+  -n, --namespace NS     namespace of the grant (default: the kubeconfig context's)
+  --for DURATION         the new time to live, e.g. 30m, 1h, 1h30m
+  --ticket TICKET        also record this ticket (e.g. the follow-up change)
+  --config FILE          platform config for the local check (default: $NETPOL_GUARD_CONFIG,
+                         else the built-in config)
+  --kubeconfig FILE      kubeconfig to use (default: $KUBECONFIG, then ~/.kube/config)
+  --skip-local-check     send even when the local check denies, and let the webhook decide
+  -h, --help             show this help
+
+exit status: 0 extended, 1 refused, denied or not found, 2 usage or connection error
+`;
+}
+
+/** Someone else may edit the grant between our read and our patch: re-read and try again this often. */
+const MAX_ATTEMPTS = 3;
+
+export async function extendCommand(argv: string[]): Promise<number> {
+  return runExtend(argv, processIo());
+}
+
+export async function runExtend(argv: string[], io: CommandIo): Promise<number> {
+  const prog = getProgramName();
+  const say = (text: string) => io.stderr(`${prog} extend: ${text}\n`);
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: true,
+      options: {
+        namespace: { type: 'string', short: 'n' },
+        for: { type: 'string' },
+        ticket: { type: 'string' },
+        config: { type: 'string' },
+        kubeconfig: { type: 'string' },
+        'skip-local-check': { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    say(`${(err as Error).message}\nRun '${prog} extend --help' for the flags.`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    io.stdout(usage(prog));
+    return 0;
+  }
+  if (positionals.length !== 1) {
+    say(`${positionals.length === 0 ? 'name the grant to extend' : 'extend one grant at a time'}: ${prog} extend NAME -n NAMESPACE --for 1h`);
+    return 2;
+  }
+  const name = positionals[0]!;
+  if (!isDnsSubdomain(name)) {
+    say(`"${name}" is not a valid NetworkPolicy name`);
+    return 2;
+  }
+  if (values.namespace !== undefined && !isDnsLabel(values.namespace)) {
+    say(`-n/--namespace "${values.namespace}" is not a valid namespace name`);
+    return 2;
+  }
+  if (values.for === undefined) {
+    say('--for DURATION is required, e.g. --for 1h');
+    return 2;
+  }
+  const ttl = values.for.trim();
+  const duration = parseDuration(ttl);
+  if (!duration.ok) {
+    say(`--for ${duration.error}`);
+    return 2;
+  }
+  if (values.ticket !== undefined && normalizeTicket(values.ticket) === '') {
+    say('--ticket must not be empty');
+    return 2;
+  }
+  const chosen = chooseConfig(values.config, io.env);
+  if (!chosen.ok) {
+    say(`invalid config:\n${chosen.errors.map((e) => `  ${e}`).join('\n')}`);
+    return 2;
+  }
+  const config = chosen.config;
+  const keys = config.keys;
+  const loaded = loadKubeContext(values.kubeconfig);
+  if (!loaded.ok) {
+    say(loaded.error);
+    return 2;
+  }
+  const namespace = values.namespace ?? loaded.context.namespace;
+  const api = io.connect(loaded.context);
+
+  for (let attempt = 1; ; attempt++) {
+    let current: V1NetworkPolicy | undefined;
+    try {
+      current = await api.read(namespace, name);
+    } catch (err) {
+      const report = describeFailure(err, { verb: 'get', resource: 'networkpolicies', namespace, name }, api.server);
+      say(report.lines.join('\n'));
+      return report.exitCode;
+    }
+    if (current === undefined) {
+      say(`grant ${namespace}/${name} not found (already revoked or swept?); list the live ones with: ${prog} list -n ${namespace}`);
+      return 1;
+    }
+    const before = readGrantAnnotations(current, keys);
+    if (before.temporaryLabel !== TEMPORARY_LABEL_VALUE) {
+      say(`refused: ${namespace}/${name} is not a netpol-guard temporary grant (no label ${keys.temporaryLabel}=${TEMPORARY_LABEL_VALUE}); extend only moves the expiry of grants`);
+      return 1;
+    }
+    const now = io.now();
+    const expiresAt = addMs(now, duration.ms);
+    const patch = extensionPatch(current, keys, { ttl, expiresAt, ...(values.ticket !== undefined && { ticket: values.ticket }) });
+    const proposed = applyAnnotations(current, patch.metadata.annotations);
+    const check = checkLocally({ operation: 'UPDATE', policy: proposed, oldPolicy: current, namespace, config, now });
+    if (check.kind === 'evaluated' && !check.allowed) {
+      const lines = findingLines(check.evaluation.findings).join('\n');
+      if (values['skip-local-check'] !== true) {
+        say(`refused: extending ${namespace}/${name} by ${ttl} would be denied under ${chosen.label}; nothing was sent\n${lines}`);
+        return 1;
+      }
+      say(`warning: the local check (${chosen.label}) denies this extension; sending it anyway (--skip-local-check)\n${lines}`);
+    }
+
+    let updated: V1NetworkPolicy;
+    try {
+      updated = await api.mergePatch(namespace, name, patch);
+    } catch (err) {
+      if (httpStatusOf(err) === 409 && attempt < MAX_ATTEMPTS) continue;
+      if (httpStatusOf(err) === 404) {
+        say(`grant ${namespace}/${name} was deleted meanwhile (revoked or swept)`);
+        return 1;
+      }
+      const report = describeFailure(err, { verb: 'patch', resource: 'networkpolicies', namespace, name }, api.server);
+      say(report.lines.join('\n'));
+      return report.exitCode;
+    }
+    const after = readGrantAnnotations(updated, keys);
+    const lines = [`extended ${namespace}/${name}`];
+    lines.push(
+      after.expiresAt.state === 'valid'
+        ? `  expires:  ${formatTimestamp(after.expiresAt.value)} (${formatExpiresIn(after.expiresAt.value, now)})`
+        : `  expires:  unknown: the stored grant has no valid ${keys.expiresAt}`,
+    );
+    if (before.expiresAt.state === 'valid') {
+      lines.push(`  was:      ${formatTimestamp(before.expiresAt.value)} (${formatExpiresIn(before.expiresAt.value, now)})`);
+    }
+    lines.push(`  ticket:   ${after.ticket ?? '<none>'}`);
+    lines.push(`  revoke:   ${prog} revoke ${name} -n ${namespace}`);
+    io.stdout(`${lines.join('\n')}\n`);
+    return 0;
+  }
+}
+
+function applyAnnotations(policy: V1NetworkPolicy, annotations: Record<string, string>): V1NetworkPolicy {
+  const copy = JSON.parse(JSON.stringify(policy)) as V1NetworkPolicy;
+  copy.metadata = { ...copy.metadata, annotations: { ...(copy.metadata?.annotations ?? {}), ...annotations } };
+  return copy;
+}

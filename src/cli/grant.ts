@@ -1,0 +1,213 @@
+import type { V1NetworkPolicy } from '@kubernetes/client-node';
+import YAML from 'yaml';
+import { type AnnotationKeys, readGrantAnnotations } from '../lifecycle/annotations.js';
+import { formatTimestamp } from '../lifecycle/timestamp.js';
+import { describeFailure } from '../operator/apiFailure.js';
+import { buildGrantPolicy, podSelectorFromLabels } from '../operator/buildGrant.js';
+import { summarizeAccess } from '../operator/describe.js';
+import { type GrantRequest, parseGrantFlags } from '../operator/grantFlags.js';
+import { type GrantApi, type KubeContext, loadKubeContext } from '../operator/kube.js';
+import { checkLocally, findingLines, grantFlagsToChange } from '../operator/localCheck.js';
+import { getProgramName } from '../operator/programName.js';
+import { formatExpiresIn } from '../operator/relative.js';
+import { chooseConfig, type CommandIo, processIo } from '../operator/runtime.js';
+import { formatSelector } from '../operator/selectors.js';
+
+function usage(prog: string): string {
+  return `usage: ${prog} grant -n NAMESPACE --to k=v --from-cidr CIDR --port PORT --for DURATION --ticket TICKET [options]
+
+Create a temporary, ticketed NetworkPolicy that opens exactly one kind of access, after checking
+it with the same rules as the admission webhook. Nothing is sent when the check denies it.
+
+what the grant opens (ingress, the default: traffic INTO the selected pods):
+  --to k=v[,k=v]            the pods receiving the traffic (spec.podSelector)
+  --to-pod POD              ... or: the pods carrying POD's labels (looked up in the cluster;
+                            per-replica labels such as pod-template-hash are left out)
+  --from-cidr CIDR          a source address range; repeatable (e.g. 198.51.100.0/24)
+  --from-pods k=v[,k=v]     source pods (in NAMESPACE, or in --from-namespace)
+  --from-namespace NS|k=v   source namespaces: a name, or a namespace label selector. With
+                            --from-pods both must match (those pods in those namespaces)
+
+with --egress (traffic OUT OF the selected pods):
+  --from k=v[,k=v]          the pods sending the traffic (spec.podSelector)
+  --from-pod POD            ... or: the pods carrying POD's labels
+  --to-cidr CIDR            a destination address range; repeatable
+  --to-pods k=v[,k=v]       destination pods
+  --to-namespace NS|k=v     destination namespaces (with --to-pods: those pods in those namespaces)
+
+  --port N[/PROTO]          a port to open; repeatable. N-M/PROTO for a range, a name (http/TCP)
+                            for a named container port. PROTO is TCP (default), UDP or SCTP
+  --for DURATION            how long the grant lives, e.g. 30m, 2h, 1h30m (the webhook stamps
+                            the absolute expiry; the sweeper deletes it then)
+  --ticket TICKET           the incident or change that justifies it, e.g. INC-1234
+
+options:
+  -n, --namespace NS        namespace of the grant (default: the kubeconfig context's)
+  --name NAME               policy name (default: grant-<ticket>-<random>)
+  --dry-run                 print the manifest as YAML and send nothing
+  -o, --output yaml|json    print the manifest in that format and send nothing
+  --config FILE             platform config for the local check (default: $NETPOL_GUARD_CONFIG,
+                            else the built-in config); should match the webhook's
+  --kubeconfig FILE         kubeconfig to use (default: $KUBECONFIG, then ~/.kube/config)
+  --skip-local-check        send even when the local check denies, and let the webhook decide
+                            (for break-glass or permanent principals, whom a CLI cannot know)
+  -h, --help                show this help
+
+exit status: 0 granted (or manifest printed), 1 refused or denied, 2 usage or connection error
+`;
+}
+
+export async function grantCommand(argv: string[]): Promise<number> {
+  return runGrant(argv, processIo());
+}
+
+export async function runGrant(argv: string[], io: CommandIo): Promise<number> {
+  const prog = getProgramName();
+  const say = (text: string) => io.stderr(`${prog} grant: ${text}\n`);
+  const parsed = parseGrantFlags(argv);
+  if (!parsed.ok) {
+    if (parsed.help) {
+      io.stdout(usage(prog));
+      return 0;
+    }
+    say(`${parsed.error}\nRun '${prog} grant --help' for the flags.`);
+    return 2;
+  }
+  const request = parsed.request;
+  const chosen = chooseConfig(request.configPath, io.env);
+  if (!chosen.ok) {
+    say(`invalid config:\n${chosen.errors.map((e) => `  ${e}`).join('\n')}`);
+    return 2;
+  }
+  const config = chosen.config;
+
+  // The cluster is needed to send, to look up --to-pod, or to learn the default namespace.
+  const sends = request.output === 'apply';
+  let context: KubeContext | undefined;
+  if (sends || request.podName !== undefined || request.namespace === undefined) {
+    const loaded = loadKubeContext(request.kubeconfig);
+    if (!loaded.ok) {
+      say(request.namespace === undefined && !sends && request.podName === undefined ? `${loaded.error} (or pass -n NAMESPACE)` : loaded.error);
+      return 2;
+    }
+    context = loaded.context;
+  }
+  const namespace = request.namespace ?? context!.namespace;
+  let api: GrantApi | undefined;
+  const connect = (): GrantApi => (api ??= io.connect(context!));
+
+  let podSelector = request.podSelector;
+  if (request.podName !== undefined) {
+    const resolved = await resolvePodSelector(connect(), namespace, request, say);
+    if (typeof resolved === 'number') return resolved;
+    podSelector = resolved;
+  }
+
+  const policy = buildGrantPolicy({ ...request, namespace, podSelector }, config.keys, io.randomSuffix());
+  const name = policy.metadata!.name!;
+  const now = io.now();
+  const check = checkLocally({ operation: 'CREATE', policy, namespace, config, now });
+  if (check.kind === 'invalid') {
+    say(`refused: the flags make an invalid NetworkPolicy; nothing was sent\n${check.errors.map((e) => `  ${e}`).join('\n')}`);
+    return 1;
+  }
+  const evaluation = check.evaluation;
+  if (!evaluation.allowed) {
+    const lines = findingLines(evaluation.findings);
+    const change = grantFlagsToChange(evaluation.findings, request.direction);
+    if (!request.skipLocalCheck) {
+      say(
+        `refused: ${namespace}/${name} would be denied under ${chosen.label}; nothing was sent\n${lines.join('\n')}\n` +
+          `change: ${change.join(', ')}`,
+      );
+      return 1;
+    }
+    say(`warning: the local check (${chosen.label}) denies this grant; sending it anyway (--skip-local-check), the webhook decides\n${lines.join('\n')}`);
+  } else if (evaluation.findings.length > 0) {
+    say(`warnings under ${chosen.label}:\n${findingLines(evaluation.findings).join('\n')}`);
+  }
+
+  if (request.output === 'yaml') {
+    io.stdout(YAML.stringify(policy));
+    return 0;
+  }
+  if (request.output === 'json') {
+    io.stdout(`${JSON.stringify(policy, null, 2)}\n`);
+    return 0;
+  }
+
+  let created: V1NetworkPolicy;
+  try {
+    created = await connect().create(namespace, policy);
+  } catch (err) {
+    const report = describeFailure(err, { verb: 'create', resource: 'networkpolicies', namespace, name }, connect().server);
+    say(report.lines.join('\n'));
+    return report.exitCode;
+  }
+  io.stdout(grantReceipt(created, namespace, name, request, config.keys, now, prog));
+  return 0;
+}
+
+async function resolvePodSelector(
+  api: GrantApi,
+  namespace: string,
+  request: GrantRequest,
+  say: (text: string) => void,
+): Promise<Record<string, string> | number> {
+  const pod = request.podName!;
+  const flag = request.direction === 'ingress' ? '--to-pod' : '--from-pod';
+  let labels: Record<string, string> | undefined;
+  try {
+    labels = await api.readPodLabels(namespace, pod);
+  } catch (err) {
+    const report = describeFailure(err, { verb: 'get', resource: 'pods', namespace, name: pod }, api.server);
+    say(report.lines.join('\n'));
+    return report.exitCode;
+  }
+  if (labels === undefined) {
+    say(`${flag}: pod "${pod}" not found in namespace "${namespace}"`);
+    return 2;
+  }
+  const { selector, dropped } = podSelectorFromLabels(labels);
+  if (Object.keys(selector).length === 0) {
+    say(`${flag}: pod "${pod}" has no labels to select it by; use ${request.direction === 'ingress' ? '--to' : '--from'} k=v instead`);
+    return 2;
+  }
+  say(
+    `${flag} ${pod}: selecting pods labelled ${formatSelector({ matchLabels: selector })}` +
+      (dropped.length > 0 ? ` (left out per-replica labels ${dropped.join(', ')})` : ''),
+  );
+  return selector;
+}
+
+/** What was granted, until when, and the exact command that takes it back. */
+function grantReceipt(
+  created: V1NetworkPolicy,
+  namespace: string,
+  requestedName: string,
+  request: GrantRequest,
+  keys: AnnotationKeys,
+  now: Date,
+  prog: string,
+): string {
+  const name = created.metadata?.name ?? requestedName;
+  const grant = readGrantAnnotations(created, keys);
+  let expires: string;
+  if (grant.expiresAt.state === 'valid') {
+    expires = `${formatTimestamp(grant.expiresAt.value)} (${formatExpiresIn(grant.expiresAt.value, now)})`;
+  } else if (grant.ttl.state === 'valid') {
+    expires =
+      `about ${formatExpiresIn(new Date(now.getTime() + grant.ttl.value), now)} (ttl ${grant.ttl.raw}); no ${keys.expiresAt} was stamped, ` +
+      'so the netpol-guard webhook did not run and nothing will delete this grant on time: revoke it when done';
+  } else {
+    expires = 'unknown (no expiry annotations on the stored object)';
+  }
+  const lines = [
+    `granted ${namespace}/${name}`,
+    `  access:   ${summarizeAccess(created)}`,
+    `  ticket:   ${grant.ticket ?? request.ticket ?? '<none>'}`,
+    `  expires:  ${expires}`,
+    `  revoke:   ${prog} revoke ${name} -n ${namespace}`,
+  ];
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,105 @@
+import { parseArgs } from 'node:util';
+import { describeFailure } from '../operator/apiFailure.js';
+import { loadKubeContext } from '../operator/kube.js';
+import { formatGrantJson, formatGrantTable, grantRow, sortGrantRows } from '../operator/listTable.js';
+import { getProgramName } from '../operator/programName.js';
+import { chooseConfig, type CommandIo, processIo } from '../operator/runtime.js';
+import { isDnsLabel } from '../operator/selectors.js';
+
+function usage(prog: string): string {
+  return `usage: ${prog} list [-n NAMESPACE | -A] [-o wide|json]
+
+Show the temporary grants that are live right now (NetworkPolicies labelled
+<prefix>/temporary=true), soonest expiry first. A grant whose expiry has passed but which the
+sweeper has not deleted yet shows as "EXPIRED 3m ago".
+
+options:
+  -n, --namespace NS     only this namespace (default: the kubeconfig context's)
+  -A, --all-namespaces   every namespace
+  -o, --output FORMAT    wide (adds absolute expiry and grant time, full access) or json
+  --config FILE          platform config, for its annotation prefix (default: $NETPOL_GUARD_CONFIG,
+                         else the built-in config)
+  --kubeconfig FILE      kubeconfig to use (default: $KUBECONFIG, then ~/.kube/config)
+  -h, --help             show this help
+
+exit status: 0 listed (also when there are none), 2 usage or connection error, 1 forbidden
+`;
+}
+
+export async function listCommand(argv: string[]): Promise<number> {
+  return runList(argv, processIo());
+}
+
+export async function runList(argv: string[], io: CommandIo): Promise<number> {
+  const prog = getProgramName();
+  const say = (text: string) => io.stderr(`${prog} list: ${text}\n`);
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        namespace: { type: 'string', short: 'n' },
+        'all-namespaces': { type: 'boolean', short: 'A' },
+        output: { type: 'string', short: 'o' },
+        config: { type: 'string' },
+        kubeconfig: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    say(`${(err as Error).message}\nRun '${prog} list --help' for the flags.`);
+    return 2;
+  }
+  if (values.help) {
+    io.stdout(usage(prog));
+    return 0;
+  }
+  if (values.namespace !== undefined && values['all-namespaces']) {
+    say('choose -n NAMESPACE or -A, not both');
+    return 2;
+  }
+  if (values.namespace !== undefined && !isDnsLabel(values.namespace)) {
+    say(`-n/--namespace "${values.namespace}" is not a valid namespace name`);
+    return 2;
+  }
+  const output = values.output ?? 'table';
+  if (output !== 'table' && output !== 'wide' && output !== 'json') {
+    say(`-o/--output must be wide or json, not "${output}"`);
+    return 2;
+  }
+  const chosen = chooseConfig(values.config, io.env);
+  if (!chosen.ok) {
+    say(`invalid config:\n${chosen.errors.map((e) => `  ${e}`).join('\n')}`);
+    return 2;
+  }
+  const loaded = loadKubeContext(values.kubeconfig);
+  if (!loaded.ok) {
+    say(loaded.error);
+    return 2;
+  }
+  const namespace = values['all-namespaces'] ? undefined : (values.namespace ?? loaded.context.namespace);
+  const api = io.connect(loaded.context);
+  const keys = chosen.config.keys;
+  let policies;
+  try {
+    policies = await api.list(namespace, `${keys.temporaryLabel}=true`);
+  } catch (err) {
+    const report = describeFailure(err, { verb: 'list', resource: 'networkpolicies', namespace }, api.server);
+    say(report.lines.join('\n'));
+    return report.exitCode;
+  }
+  const now = io.now();
+  const rows = sortGrantRows(policies.map((p) => grantRow(p, keys)));
+  if (output === 'json') {
+    io.stdout(formatGrantJson(rows, now));
+    return 0;
+  }
+  if (rows.length === 0) {
+    io.stderr(namespace === undefined ? 'No temporary grants in any namespace.\n' : `No temporary grants in namespace ${namespace}.\n`);
+    return 0;
+  }
+  io.stdout(formatGrantTable(rows, now, { wide: output === 'wide' }));
+  return 0;
+}

@@ -1,0 +1,136 @@
+import { parseArgs } from 'node:util';
+import type { V1NetworkPolicy } from '@kubernetes/client-node';
+import { readGrantAnnotations, TEMPORARY_LABEL_VALUE } from '../lifecycle/annotations.js';
+import { formatTimestamp } from '../lifecycle/timestamp.js';
+import { describeFailure } from '../operator/apiFailure.js';
+import { summarizeAccess } from '../operator/describe.js';
+import { loadKubeContext } from '../operator/kube.js';
+import { getProgramName } from '../operator/programName.js';
+import { chooseConfig, type CommandIo, processIo } from '../operator/runtime.js';
+import { isDnsLabel, isDnsSubdomain } from '../operator/selectors.js';
+
+function usage(prog: string): string {
+  return `usage: ${prog} revoke NAME [-n NAMESPACE] [--force]
+
+Close a temporary grant now, before it expires. The grant is read first and deleted only if it
+is still that same object (uid and resourceVersion preconditions), so a policy recreated under
+the same name in between is never removed by mistake.
+
+options:
+  -n, --namespace NS     namespace of the grant (default: the kubeconfig context's)
+  --force                also delete a NetworkPolicy that is not a netpol-guard temporary grant
+  --config FILE          platform config, for its annotation prefix (default: $NETPOL_GUARD_CONFIG,
+                         else the built-in config)
+  --kubeconfig FILE      kubeconfig to use (default: $KUBECONFIG, then ~/.kube/config)
+  -h, --help             show this help
+
+exit status: 0 revoked or already gone, 1 refused or forbidden, 2 usage or connection error
+`;
+}
+
+const MAX_ATTEMPTS = 3;
+
+export async function revokeCommand(argv: string[]): Promise<number> {
+  return runRevoke(argv, processIo());
+}
+
+export async function runRevoke(argv: string[], io: CommandIo): Promise<number> {
+  const prog = getProgramName();
+  const say = (text: string) => io.stderr(`${prog} revoke: ${text}\n`);
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: true,
+      options: {
+        namespace: { type: 'string', short: 'n' },
+        force: { type: 'boolean' },
+        config: { type: 'string' },
+        kubeconfig: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    say(`${(err as Error).message}\nRun '${prog} revoke --help' for the flags.`);
+    return 2;
+  }
+  const { values, positionals } = parsed;
+  if (values.help) {
+    io.stdout(usage(prog));
+    return 0;
+  }
+  if (positionals.length !== 1) {
+    say(`${positionals.length === 0 ? 'name the grant to revoke' : 'revoke one grant at a time'}: ${prog} revoke NAME -n NAMESPACE`);
+    return 2;
+  }
+  const name = positionals[0]!;
+  if (!isDnsSubdomain(name)) {
+    say(`"${name}" is not a valid NetworkPolicy name`);
+    return 2;
+  }
+  if (values.namespace !== undefined && !isDnsLabel(values.namespace)) {
+    say(`-n/--namespace "${values.namespace}" is not a valid namespace name`);
+    return 2;
+  }
+  const chosen = chooseConfig(values.config, io.env);
+  if (!chosen.ok) {
+    say(`invalid config:\n${chosen.errors.map((e) => `  ${e}`).join('\n')}`);
+    return 2;
+  }
+  const keys = chosen.config.keys;
+  const loaded = loadKubeContext(values.kubeconfig);
+  if (!loaded.ok) {
+    say(loaded.error);
+    return 2;
+  }
+  const namespace = values.namespace ?? loaded.context.namespace;
+  const api = io.connect(loaded.context);
+  const gone = () => {
+    io.stdout(`${namespace}/${name} is already gone (revoked or swept); nothing to do\n`);
+    return 0;
+  };
+
+  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+    let current: V1NetworkPolicy | undefined;
+    try {
+      current = await api.read(namespace, name);
+    } catch (err) {
+      const report = describeFailure(err, { verb: 'get', resource: 'networkpolicies', namespace, name }, api.server);
+      say(report.lines.join('\n'));
+      return report.exitCode;
+    }
+    if (current === undefined) return gone();
+    const grant = readGrantAnnotations(current, keys);
+    if (grant.temporaryLabel !== TEMPORARY_LABEL_VALUE && values.force !== true) {
+      say(
+        `refused: ${namespace}/${name} is not a netpol-guard temporary grant (no label ${keys.temporaryLabel}=${TEMPORARY_LABEL_VALUE}), ` +
+          'so it may be permanent policy; nothing was deleted. Add --force if you mean to delete it anyway.',
+      );
+      return 1;
+    }
+    const uid = current.metadata?.uid;
+    const resourceVersion = current.metadata?.resourceVersion;
+    if (uid === undefined || resourceVersion === undefined) {
+      say(`the API server returned ${namespace}/${name} without uid or resourceVersion; refusing to delete without preconditions`);
+      return 2;
+    }
+    let result;
+    try {
+      result = await api.deleteWithPreconditions({ namespace, name, uid, resourceVersion });
+    } catch (err) {
+      const report = describeFailure(err, { verb: 'delete', resource: 'networkpolicies', namespace, name }, api.server);
+      say(report.lines.join('\n'));
+      return report.exitCode;
+    }
+    if (result === 'gone') return gone();
+    if (result === 'conflict') continue; // changed since the read: look again before deleting
+    const lines = [`revoked ${namespace}/${name}`, `  access:   ${summarizeAccess(current)} (closed)`];
+    if (grant.ticket !== undefined) lines.push(`  ticket:   ${grant.ticket}`);
+    if (grant.expiresAt.state === 'valid') lines.push(`  was due:  ${formatTimestamp(grant.expiresAt.value)}`);
+    io.stdout(`${lines.join('\n')}\n`);
+    return 0;
+  }
+  say(`${namespace}/${name} changed ${MAX_ATTEMPTS} times while revoking; nothing was deleted. Run the command again.`);
+  return 1;
+}

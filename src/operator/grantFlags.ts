@@ -1,0 +1,233 @@
+import { parseArgs } from 'node:util';
+import type { V1NetworkPolicyPort } from '@kubernetes/client-node';
+import { parseDuration } from '../lifecycle/duration.js';
+import { parseCidr, parseIPv4 } from '../policy/cidr.js';
+import { parsePort } from './ports.js';
+import { isDnsLabel, isDnsSubdomain, parseNamespaceSelector, parseSelector } from './selectors.js';
+
+export type GrantDirection = 'ingress' | 'egress';
+export type GrantOutput = 'apply' | 'yaml' | 'json';
+
+/**
+ * Everything `grant` was asked for, syntax-checked but not judged: a missing ticket, TTL, port or
+ * peer is left absent so the rules engine (not the flag parser) says what is wrong, in the same
+ * words the webhook would.
+ */
+export interface GrantRequest {
+  direction: GrantDirection;
+  namespace: string | undefined;
+  name: string | undefined;
+  /** spec.podSelector: the pods receiving (ingress) or sending (egress) the traffic. */
+  podSelector: Record<string, string> | undefined;
+  /** Resolve spec.podSelector from this pod's labels instead. */
+  podName: string | undefined;
+  cidrs: string[];
+  peerPods: Record<string, string> | undefined;
+  peerNamespaces: Record<string, string> | undefined;
+  ports: V1NetworkPolicyPort[];
+  /** As typed (e.g. `2h`); already known to parse. */
+  ttl: string | undefined;
+  ticket: string | undefined;
+  output: GrantOutput;
+  configPath: string | undefined;
+  kubeconfig: string | undefined;
+  skipLocalCheck: boolean;
+}
+
+export type GrantFlagsResult = { ok: true; request: GrantRequest } | { ok: false; help: true } | { ok: false; help: false; error: string };
+
+/**
+ * The flag names of each direction. The pods the policy selects are the "local" end of the
+ * traffic, so they are named after the side they are on: `--to` for ingress (traffic comes to
+ * them), `--from` for egress (traffic leaves from them); the peers are the other side.
+ */
+export interface DirectionFlags {
+  pods: string;
+  pod: string;
+  cidr: string;
+  peerPods: string;
+  peerNamespace: string;
+}
+
+export const DIRECTION_FLAGS: Record<GrantDirection, DirectionFlags> = {
+  ingress: { pods: 'to', pod: 'to-pod', cidr: 'from-cidr', peerPods: 'from-pods', peerNamespace: 'from-namespace' },
+  egress: { pods: 'from', pod: 'from-pod', cidr: 'to-cidr', peerPods: 'to-pods', peerNamespace: 'to-namespace' },
+};
+
+const OPTIONS = {
+  namespace: { type: 'string', short: 'n' },
+  name: { type: 'string' },
+  egress: { type: 'boolean' },
+  ingress: { type: 'boolean' },
+  to: { type: 'string', multiple: true },
+  'to-pod': { type: 'string', multiple: true },
+  from: { type: 'string', multiple: true },
+  'from-pod': { type: 'string', multiple: true },
+  'from-cidr': { type: 'string', multiple: true },
+  'from-pods': { type: 'string', multiple: true },
+  'from-namespace': { type: 'string', multiple: true },
+  'to-cidr': { type: 'string', multiple: true },
+  'to-pods': { type: 'string', multiple: true },
+  'to-namespace': { type: 'string', multiple: true },
+  port: { type: 'string', multiple: true },
+  for: { type: 'string' },
+  ticket: { type: 'string' },
+  'dry-run': { type: 'boolean' },
+  output: { type: 'string', short: 'o' },
+  config: { type: 'string' },
+  kubeconfig: { type: 'string' },
+  'skip-local-check': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+const fail = (error: string): GrantFlagsResult => ({ ok: false, help: false, error });
+
+/** Pure: argv after `grant` → a request, or an error naming the flag and the value. */
+export function parseGrantFlags(argv: string[]): GrantFlagsResult {
+  let values;
+  try {
+    ({ values } = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }));
+  } catch (err) {
+    return fail((err as Error).message);
+  }
+  if (values.help) return { ok: false, help: true };
+  if (values.egress && values.ingress) return fail('choose one of --ingress (the default) or --egress');
+  const direction: GrantDirection = values.egress ? 'egress' : 'ingress';
+  const flags = DIRECTION_FLAGS[direction];
+  const other = DIRECTION_FLAGS[direction === 'ingress' ? 'egress' : 'ingress'];
+
+  for (const key of Object.keys(other) as (keyof DirectionFlags)[]) {
+    const flag = other[key];
+    if (values[flag as keyof typeof values] !== undefined) return fail(misplacedFlag(direction, flag, flags[key]));
+  }
+
+  const namespace = values.namespace;
+  if (namespace !== undefined && !isDnsLabel(namespace)) return fail(`-n/--namespace "${namespace}" is not a valid namespace name`);
+  const name = values.name;
+  if (name !== undefined && !isDnsSubdomain(name)) {
+    return fail(`--name "${name}" is not a valid object name (lower-case letters, digits, "-" and ".", at most 253)`);
+  }
+
+  const podsValues = values[flags.pods as 'to' | 'from'] ?? [];
+  const podValues = values[flags.pod as 'to-pod' | 'from-pod'] ?? [];
+  if (podsValues.length > 1) return fail(`--${flags.pods} given ${podsValues.length} times; write one selector with commas, e.g. app=db,tier=primary`);
+  if (podValues.length > 1) return fail(`--${flags.pod} given ${podValues.length} times; a grant selects the pods of one pod's labels`);
+  if (podsValues.length > 0 && podValues.length > 0) return fail(`use either --${flags.pods} or --${flags.pod}, not both`);
+  let podSelector: Record<string, string> | undefined;
+  if (podsValues[0] !== undefined) {
+    const parsed = parseSelector(podsValues[0]);
+    if (!parsed.ok) return fail(`--${flags.pods} ${parsed.error}`);
+    podSelector = parsed.matchLabels;
+  }
+  const podName = podValues[0];
+  if (podName !== undefined && !isDnsSubdomain(podName)) return fail(`--${flags.pod} "${podName}" is not a valid pod name`);
+
+  const cidrs: string[] = [];
+  for (const text of values[flags.cidr as 'from-cidr' | 'to-cidr'] ?? []) {
+    const problem = cidrProblem(text.trim());
+    if (problem !== undefined) return fail(`--${flags.cidr} ${problem}`);
+    if (!cidrs.includes(text.trim())) cidrs.push(text.trim());
+  }
+
+  const peerPodsValues = values[flags.peerPods as 'from-pods' | 'to-pods'] ?? [];
+  const peerNsValues = values[flags.peerNamespace as 'from-namespace' | 'to-namespace'] ?? [];
+  if (peerPodsValues.length > 1) return fail(`--${flags.peerPods} given ${peerPodsValues.length} times; write one selector with commas`);
+  if (peerNsValues.length > 1) return fail(`--${flags.peerNamespace} given ${peerNsValues.length} times; name one namespace or one selector`);
+  let peerPods: Record<string, string> | undefined;
+  if (peerPodsValues[0] !== undefined) {
+    const parsed = parseSelector(peerPodsValues[0]);
+    if (!parsed.ok) return fail(`--${flags.peerPods} ${parsed.error}`);
+    peerPods = parsed.matchLabels;
+  }
+  let peerNamespaces: Record<string, string> | undefined;
+  if (peerNsValues[0] !== undefined) {
+    const parsed = parseNamespaceSelector(peerNsValues[0]);
+    if (!parsed.ok) return fail(`--${flags.peerNamespace} ${parsed.error}`);
+    peerNamespaces = parsed.matchLabels;
+  }
+
+  const ports: V1NetworkPolicyPort[] = [];
+  for (const text of values.port ?? []) {
+    const parsed = parsePort(text);
+    if (!parsed.ok) return fail(`--port ${parsed.error}`);
+    const key = JSON.stringify(parsed.port);
+    if (!ports.some((p) => JSON.stringify(p) === key)) ports.push(parsed.port);
+  }
+
+  const ttl = values.for?.trim();
+  if (ttl !== undefined) {
+    const parsed = parseDuration(ttl);
+    if (!parsed.ok) return fail(`--for ${parsed.error}`);
+  }
+
+  let output: GrantOutput = values['dry-run'] ? 'yaml' : 'apply';
+  if (values.output !== undefined) {
+    if (values.output !== 'yaml' && values.output !== 'json') return fail(`-o/--output must be yaml or json, not "${values.output}"`);
+    output = values.output;
+  }
+  for (const flag of ['config', 'kubeconfig', 'ticket'] as const) {
+    if (values[flag] === '') return fail(`--${flag} must not be empty`);
+  }
+
+  return {
+    ok: true,
+    request: {
+      direction,
+      namespace,
+      name,
+      podSelector,
+      podName,
+      cidrs,
+      peerPods,
+      peerNamespaces,
+      ports,
+      ttl,
+      ticket: values.ticket,
+      output,
+      configPath: values.config,
+      kubeconfig: values.kubeconfig,
+      skipLocalCheck: values['skip-local-check'] ?? false,
+    },
+  };
+}
+
+function misplacedFlag(direction: GrantDirection, given: string, instead: string): string {
+  if (direction === 'ingress') {
+    if (given === 'from' || given === 'from-pod') {
+      return `--${given} selects the sending pods of an --egress grant; an ingress grant takes its sources from --from-pods, --from-namespace or --from-cidr, and --to/--to-pod select the pods receiving the traffic`;
+    }
+    return `--${given} names destinations of an --egress grant; for an ingress grant use --${instead} (or add --egress to open outbound traffic)`;
+  }
+  if (given === 'to' || given === 'to-pod') {
+    return `with --egress, --from/--from-pod select the pods sending the traffic and --to-pods, --to-namespace or --to-cidr name the destinations; --${given} is for ingress grants`;
+  }
+  return `--${given} names sources of an ingress grant; with --egress use --${instead}`;
+}
+
+/**
+ * A CIDR that parses and has no host bits set: `198.51.100.7/24` is almost always a typo for the
+ * /24 network or the /32 host, and the difference matters for what gets opened.
+ */
+export function cidrProblem(text: string): string | undefined {
+  const parsed = parseCidr(text);
+  if (!parsed.ok) return parsed.error;
+  const slash = text.indexOf('/');
+  const address = text.slice(0, slash);
+  if (!address.includes(':')) {
+    const value = parseIPv4(address);
+    if (value !== undefined && value !== parsed.cidr.network) {
+      return `"${text}" has host bits set; did you mean ${formatIPv4(parsed.cidr.network)}/${parsed.cidr.prefix} (the network) or ${address}/32 (one host)?`;
+    }
+    return undefined;
+  }
+  // IPv6 (and IPv4-mapped) networks: compare the masked value by re-parsing the network form.
+  const mask = parseCidr(`${address}/128`);
+  if (mask.ok && !parsed.cidr.mapped && mask.cidr.network !== parsed.cidr.network) {
+    return `"${text}" has host bits set beyond /${parsed.cidr.prefix}; write the network address, or /128 for one host`;
+  }
+  return undefined;
+}
+
+function formatIPv4(value: bigint): string {
+  return [24n, 16n, 8n, 0n].map((shift) => String((value >> shift) & 0xffn)).join('.');
+}
