@@ -167,15 +167,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     process.stderr.write(`netpol-guard serve: ${parsed.errors.join('\nnetpol-guard serve: ')}\n\n${USAGE}`);
     return 2;
   }
-  // Asynchronous stdout: the audit line of every admission must not cost a blocking write on the
-  // request path (it was the largest single cost in the benchmark's profile). Writes still leave
-  // in order, and everything pending is flushed before the process exits.
-  const logger = pino({ level: parsed.options.logLevel }, pino.destination({ dest: 1, sync: false }));
-  try {
-    return await serve(parsed.options, logger);
-  } finally {
-    await new Promise<void>((resolve) => logger.flush(() => resolve()));
-  }
+  return serve(parsed.options, pino({ level: parsed.options.logLevel }));
 }
 
 async function serve(options: ServeOptions, logger: Logger): Promise<number> {
