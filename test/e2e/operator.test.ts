@@ -5,12 +5,12 @@
 // still be denied by the server, which is how the denial path is exercised.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { startControlPlane, type ControlPlane } from './harness/controlPlane.js';
 import { cliPath, type CliResult, type NetpolGuard, startNetpolGuard } from './harness/guard.js';
 import { adminApis, mustReadPolicy, readPolicy, type AdminApis } from './harness/kubeClient.js';
+import { runToCompletion } from './harness/processes.js';
 import { createTenantNamespace, ensureNetworkPolicyEditorRole, uniqueName } from './harness/tenants.js';
 
 const PREFIX = 'netpol-guard.io';
@@ -30,27 +30,7 @@ function assertExit(r: CliResult, code: number, what: string): void {
 function run(program: string, args: string[], home: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<CliResult> {
   const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, ...extraEnv };
   for (const key of ['KUBECONFIG', 'NETPOL_GUARD_CONFIG', 'NODE_TEST_CONTEXT']) delete env[key];
-  return new Promise((resolve, reject) => {
-    const child = spawn(program, args, { cwd: home, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8');
-    child.stderr.setEncoding('utf8');
-    child.stdout.on('data', (c: string) => (stdout += c));
-    child.stderr.on('data', (c: string) => (stderr += c));
-    const timer = setTimeout(() => {
-      stderr += '\n[test] killed after 60 s';
-      child.kill('SIGKILL');
-    }, 60_000);
-    child.once('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.once('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
-    });
-  });
+  return runToCompletion(program, args, { cwd: home, env, label: program === process.execPath ? 'netpol-guard' : path.basename(program) });
 }
 
 describe('operator commands end to end', () => {

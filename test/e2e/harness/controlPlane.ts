@@ -20,7 +20,9 @@ import {
   killGroupSync,
   startManaged,
   stopManaged,
+  runToCompletion,
   Watchdog,
+  type CommandResult,
   type ManagedProcess,
 } from './processes.js';
 
@@ -60,11 +62,7 @@ export interface KubectlOptions {
   timeoutMs?: number;
 }
 
-export interface KubectlResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type KubectlResult = CommandResult;
 
 export interface RequestOptions {
   asUser?: string;
@@ -494,32 +492,12 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       if (stopped) return Promise.reject(new Error('control plane stopped'));
       const kubeconfig =
         kopts.token !== undefined ? kubeconfigForToken(kopts.token) : kubeconfigFor(kopts.asUser ?? 'admin');
-      return new Promise<KubectlResult>((resolve, reject) => {
-        const child = spawn(kubectlPath, [`--kubeconfig=${kubeconfig}`, ...args], {
-          cwd: tmpDir,
-          env,
-          stdio: ['pipe', 'pipe', 'pipe'],
-        });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.setEncoding('utf8');
-        child.stderr.setEncoding('utf8');
-        child.stdout.on('data', (c: string) => (stdout += c));
-        child.stderr.on('data', (c: string) => (stderr += c));
-        const timer = setTimeout(() => {
-          stderr += `\n[harness] kubectl killed after ${kopts.timeoutMs ?? 60_000}ms`;
-          child.kill('SIGKILL');
-        }, kopts.timeoutMs ?? 60_000);
-        child.once('error', (err) => {
-          clearTimeout(timer);
-          reject(err);
-        });
-        child.once('close', (code, signal) => {
-          clearTimeout(timer);
-          resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
-        });
-        child.stdin.on('error', () => {});
-        child.stdin.end(kopts.stdin ?? '');
+      return runToCompletion(kubectlPath, [`--kubeconfig=${kubeconfig}`, ...args], {
+        cwd: tmpDir,
+        env,
+        stdin: kopts.stdin ?? '',
+        ...(kopts.timeoutMs !== undefined && { timeoutMs: kopts.timeoutMs }),
+        label: 'kubectl',
       });
     };
     const kubectlOk = async (args: string[], kopts: KubectlOptions = {}): Promise<string> => {

@@ -2,7 +2,6 @@
 // behind URL-based webhook configurations derived from manifests/webhooks.yaml, and the sweeper
 // (`sweep`) as a local process authenticating as the ServiceAccount manifests/rbac.yaml binds, so
 // what is tested is the shipped CLI with the shipped admission rules and the shipped RBAC.
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as https from 'node:https';
 import * as os from 'node:os';
@@ -10,18 +9,23 @@ import * as path from 'node:path';
 import YAML from 'yaml';
 import { generateCA, generateServingCert } from '../../../src/tls/certs.js';
 import { findRepoRoot, freePorts, type ControlPlane } from './controlPlane.js';
-import { killGroupSync, registerEmergencyCleanup, startManaged, stopManaged, Watchdog, type ManagedProcess } from './processes.js';
+import {
+  killGroupSync,
+  registerEmergencyCleanup,
+  runToCompletion,
+  startManaged,
+  stopManaged,
+  Watchdog,
+  type CommandResult,
+  type ManagedProcess,
+} from './processes.js';
 import { waitForAccess } from './tenants.js';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export type JsonObject = Record<string, unknown>;
 
-export interface CliResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+export type CliResult = CommandResult;
 
 /** dist/cli/main.js, the built CLI (`npm run build`). */
 export function cliPath(repoRoot = findRepoRoot()): string {
@@ -464,31 +468,11 @@ export async function startNetpolGuard(cp: ControlPlane, opts: NetpolGuardOption
     };
 
     const sweepOnce = (extraArgs: string[] = []): Promise<CliResult> =>
-      new Promise((resolve, reject) => {
-        const child = spawn(
-          process.execPath,
-          [cli, 'sweep', '--once', '--kubeconfig', sweeperIdentity.kubeconfig, '--config', configFile, ...extraArgs],
-          { cwd: dir, env: childEnv(dir), stdio: ['ignore', 'pipe', 'pipe'] },
-        );
-        let stdout = '';
-        let stderr = '';
-        child.stdout.setEncoding('utf8');
-        child.stderr.setEncoding('utf8');
-        child.stdout.on('data', (c: string) => (stdout += c));
-        child.stderr.on('data', (c: string) => (stderr += c));
-        const timer = setTimeout(() => {
-          stderr += '\n[harness] sweep --once killed after 60 s';
-          child.kill('SIGKILL');
-        }, 60_000);
-        child.once('error', (err) => {
-          clearTimeout(timer);
-          reject(err);
-        });
-        child.once('close', (code, signal) => {
-          clearTimeout(timer);
-          resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
-        });
-      });
+      runToCompletion(
+        process.execPath,
+        [cli, 'sweep', '--once', '--kubeconfig', sweeperIdentity.kubeconfig, '--config', configFile, ...extraArgs],
+        { cwd: dir, env: childEnv(dir), label: 'sweep --once' },
+      );
 
     return {
       dir,

@@ -176,3 +176,58 @@ export class Watchdog {
     if (this.child.pid !== undefined) killGroupSync(this.child.pid, 'SIGKILL');
   }
 }
+
+/** What a short-lived command printed, and how it ended. */
+export interface CommandResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface RunOptions {
+  cwd: string;
+  env: NodeJS.ProcessEnv;
+  /** Written to the command's stdin, which is then closed; without it stdin is ignored. */
+  stdin?: string;
+  timeoutMs?: number;
+  /** Names the command in the note appended to stderr when it is killed for taking too long. */
+  label: string;
+}
+
+/**
+ * Runs a short-lived command (kubectl, the CLI) to completion and collects its output. It never
+ * rejects on a non-zero exit; a command still running after `timeoutMs` is killed, and a command
+ * ended by a signal reports exit code 128.
+ */
+export function runToCompletion(program: string, args: string[], opts: RunOptions): Promise<CommandResult> {
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  return new Promise((resolve, reject) => {
+    const child = spawn(program, args, {
+      cwd: opts.cwd,
+      env: opts.env,
+      stdio: [opts.stdin === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout!.setEncoding('utf8');
+    child.stderr!.setEncoding('utf8');
+    child.stdout!.on('data', (c: string) => (stdout += c));
+    child.stderr!.on('data', (c: string) => (stderr += c));
+    const timer = setTimeout(() => {
+      stderr += `\n[harness] ${opts.label} killed after ${timeoutMs}ms`;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code: code ?? (signal ? 128 : 1), stdout, stderr });
+    });
+    if (child.stdin) {
+      child.stdin.on('error', () => {});
+      child.stdin.end(opts.stdin);
+    }
+  });
+}
