@@ -7,12 +7,10 @@ import { normalizeTicket } from '../lifecycle/ticket.js';
 import { formatTimestamp } from '../lifecycle/timestamp.js';
 import { describeFailure } from '../operator/apiFailure.js';
 import { extensionPatch } from '../operator/extendPatch.js';
-import { loadKubeContext } from '../operator/kube.js';
 import { checkLocally, findingLines } from '../operator/localCheck.js';
 import { getProgramName } from '../operator/programName.js';
 import { formatExpiresIn } from '../operator/relative.js';
-import { chooseConfig, type CommandIo, processIo } from '../operator/runtime.js';
-import { isDnsLabel, isDnsSubdomain } from '../operator/selectors.js';
+import { type CommandIo, grantNameFrom, openSession, processIo } from '../operator/runtime.js';
 import { httpStatusOf } from '../sweeper/apiErrors.js';
 
 function usage(prog: string): string {
@@ -71,19 +69,8 @@ export async function runExtend(argv: string[], io: CommandIo): Promise<number> 
     io.stdout(usage(prog));
     return 0;
   }
-  if (positionals.length !== 1) {
-    say(`${positionals.length === 0 ? 'name the grant to extend' : 'extend one grant at a time'}: ${prog} extend NAME -n NAMESPACE --for 1h`);
-    return 2;
-  }
-  const name = positionals[0]!;
-  if (!isDnsSubdomain(name)) {
-    say(`"${name}" is not a valid NetworkPolicy name`);
-    return 2;
-  }
-  if (values.namespace !== undefined && !isDnsLabel(values.namespace)) {
-    say(`-n/--namespace "${values.namespace}" is not a valid namespace name`);
-    return 2;
-  }
+  const name = grantNameFrom(positionals, values.namespace, 'extend', `${prog} extend NAME -n NAMESPACE --for 1h`, say);
+  if (name === undefined) return 2;
   if (values.for === undefined) {
     say('--for DURATION is required, e.g. --for 1h');
     return 2;
@@ -98,20 +85,10 @@ export async function runExtend(argv: string[], io: CommandIo): Promise<number> 
     say('--ticket must not be empty');
     return 2;
   }
-  const chosen = chooseConfig(values.config, io.env);
-  if (!chosen.ok) {
-    say(`invalid config:\n${chosen.errors.map((e) => `  ${e}`).join('\n')}`);
-    return 2;
-  }
-  const config = chosen.config;
+  const session = openSession(values, io, say);
+  if (session === undefined) return 2;
+  const { config, namespace, api } = session;
   const keys = config.keys;
-  const loaded = loadKubeContext(values.kubeconfig);
-  if (!loaded.ok) {
-    say(loaded.error);
-    return 2;
-  }
-  const namespace = values.namespace ?? loaded.context.namespace;
-  const api = io.connect(loaded.context);
 
   for (let attempt = 1; ; attempt++) {
     let current: V1NetworkPolicy | undefined;
@@ -139,10 +116,10 @@ export async function runExtend(argv: string[], io: CommandIo): Promise<number> 
     if (check.kind === 'evaluated' && !check.allowed) {
       const lines = findingLines(check.evaluation.findings).join('\n');
       if (values['skip-local-check'] !== true) {
-        say(`refused: extending ${namespace}/${name} by ${ttl} would be denied under ${chosen.label}; nothing was sent\n${lines}`);
+        say(`refused: extending ${namespace}/${name} by ${ttl} would be denied under ${session.configLabel}; nothing was sent\n${lines}`);
         return 1;
       }
-      say(`warning: the local check (${chosen.label}) denies this extension; sending it anyway (--skip-local-check)\n${lines}`);
+      say(`warning: the local check (${session.configLabel}) denies this extension; sending it anyway (--skip-local-check)\n${lines}`);
     }
 
     let updated: V1NetworkPolicy;

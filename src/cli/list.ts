@@ -1,9 +1,8 @@
 import { parseArgs } from 'node:util';
 import { describeFailure } from '../operator/apiFailure.js';
-import { loadKubeContext } from '../operator/kube.js';
 import { formatGrantJson, formatGrantTable, grantRow, sortGrantRows } from '../operator/listTable.js';
 import { getProgramName } from '../operator/programName.js';
-import { chooseConfig, type CommandIo, processIo } from '../operator/runtime.js';
+import { type CommandIo, openSession, processIo } from '../operator/runtime.js';
 import { isDnsLabel } from '../operator/selectors.js';
 
 function usage(prog: string): string {
@@ -69,19 +68,11 @@ export async function runList(argv: string[], io: CommandIo): Promise<number> {
     say(`-o/--output must be wide or json, not "${output}"`);
     return 2;
   }
-  const chosen = chooseConfig(values.config, io.env);
-  if (!chosen.ok) {
-    say(`invalid config:\n${chosen.errors.map((e) => `  ${e}`).join('\n')}`);
-    return 2;
-  }
-  const loaded = loadKubeContext(values.kubeconfig);
-  if (!loaded.ok) {
-    say(loaded.error);
-    return 2;
-  }
-  const namespace = values['all-namespaces'] ? undefined : (values.namespace ?? loaded.context.namespace);
-  const api = io.connect(loaded.context);
-  const keys = chosen.config.keys;
+  const session = openSession(values, io, say);
+  if (session === undefined) return 2;
+  const namespace = values['all-namespaces'] ? undefined : session.namespace;
+  const api = session.api;
+  const keys = session.config.keys;
   let policies;
   try {
     policies = await api.list(namespace, `${keys.temporaryLabel}=true`);

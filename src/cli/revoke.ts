@@ -4,10 +4,8 @@ import { readGrantAnnotations, TEMPORARY_LABEL_VALUE } from '../lifecycle/annota
 import { formatTimestamp } from '../lifecycle/timestamp.js';
 import { describeFailure } from '../operator/apiFailure.js';
 import { summarizeAccess } from '../operator/describe.js';
-import { loadKubeContext } from '../operator/kube.js';
 import { getProgramName } from '../operator/programName.js';
-import { chooseConfig, type CommandIo, processIo } from '../operator/runtime.js';
-import { isDnsLabel, isDnsSubdomain } from '../operator/selectors.js';
+import { type CommandIo, grantNameFrom, openSession, processIo } from '../operator/runtime.js';
 
 function usage(prog: string): string {
   return `usage: ${prog} revoke NAME [-n NAMESPACE] [--force]
@@ -60,32 +58,12 @@ export async function runRevoke(argv: string[], io: CommandIo): Promise<number> 
     io.stdout(usage(prog));
     return 0;
   }
-  if (positionals.length !== 1) {
-    say(`${positionals.length === 0 ? 'name the grant to revoke' : 'revoke one grant at a time'}: ${prog} revoke NAME -n NAMESPACE`);
-    return 2;
-  }
-  const name = positionals[0]!;
-  if (!isDnsSubdomain(name)) {
-    say(`"${name}" is not a valid NetworkPolicy name`);
-    return 2;
-  }
-  if (values.namespace !== undefined && !isDnsLabel(values.namespace)) {
-    say(`-n/--namespace "${values.namespace}" is not a valid namespace name`);
-    return 2;
-  }
-  const chosen = chooseConfig(values.config, io.env);
-  if (!chosen.ok) {
-    say(`invalid config:\n${chosen.errors.map((e) => `  ${e}`).join('\n')}`);
-    return 2;
-  }
-  const keys = chosen.config.keys;
-  const loaded = loadKubeContext(values.kubeconfig);
-  if (!loaded.ok) {
-    say(loaded.error);
-    return 2;
-  }
-  const namespace = values.namespace ?? loaded.context.namespace;
-  const api = io.connect(loaded.context);
+  const name = grantNameFrom(positionals, values.namespace, 'revoke', `${prog} revoke NAME -n NAMESPACE`, say);
+  if (name === undefined) return 2;
+  const session = openSession(values, io, say);
+  if (session === undefined) return 2;
+  const { namespace, api } = session;
+  const keys = session.config.keys;
   const gone = () => {
     io.stdout(`${namespace}/${name} is already gone (revoked or swept); nothing to do\n`);
     return 0;
