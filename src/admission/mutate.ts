@@ -1,6 +1,6 @@
 import type { V1NetworkPolicy } from '@kubernetes/client-node';
-import { planMutation } from '../lifecycle/mutation.js';
-import type { AdmissionHandler } from './types.js';
+import { type MutationInput, planMutation } from '../lifecycle/mutation.js';
+import type { AdmissionDecision, AdmissionHandler } from './types.js';
 import { passThrough, requestNamespace } from './validate.js';
 
 /**
@@ -12,23 +12,25 @@ export const mutateHandler: AdmissionHandler = (request, config, now) => {
   const policy = request.object as V1NetworkPolicy;
   const namespace = requestNamespace(request, policy);
   if (config.exemptNamespaces.has(namespace)) return passThrough('exempt-namespace');
-  const plan = planMutation({
+  const input: MutationInput = {
     operation: request.operation,
     policy,
-    ...(request.oldObject !== undefined && request.oldObject !== null && { oldPolicy: request.oldObject as V1NetworkPolicy }),
     namespace,
     username: request.userInfo?.username ?? '',
     config,
     now,
-  });
-  return {
+  };
+  if (request.oldObject !== undefined && request.oldObject !== null) input.oldPolicy = request.oldObject as V1NetworkPolicy;
+  const plan = planMutation(input);
+  const decision: AdmissionDecision = {
     allowed: true,
     warnings: plan.warnings,
     auditAnnotations: plan.patch.length > 0 ? plan.auditAnnotations : {},
     patch: plan.patch,
     findings: [],
     disposition: 'evaluated',
-    ...(plan.ticket !== undefined && { ticket: plan.ticket }),
-    ...(plan.expiresAt !== undefined && { expiresAt: plan.expiresAt }),
   };
+  if (plan.ticket !== undefined) decision.ticket = plan.ticket;
+  if (plan.expiresAt !== undefined) decision.expiresAt = plan.expiresAt;
+  return decision;
 };

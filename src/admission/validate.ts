@@ -1,5 +1,6 @@
 import type { V1NetworkPolicy } from '@kubernetes/client-node';
-import { evaluatePolicy, type RequestUser } from '../policy/evaluate.js';
+import { type EvaluationInput, evaluatePolicy, type RequestUser } from '../policy/evaluate.js';
+import type { Finding } from '../policy/findings.js';
 import type { AdmissionDecision, AdmissionHandler, AdmissionRequest } from './types.js';
 
 /**
@@ -11,30 +12,40 @@ export const validateHandler: AdmissionHandler = (request, config, now) => {
     return passThrough('operation-ignored');
   }
   const policy = request.object as V1NetworkPolicy;
-  const evaluation = evaluatePolicy({
+  const input: EvaluationInput = {
     operation: request.operation,
     policy,
-    ...(request.oldObject !== undefined && request.oldObject !== null && { oldPolicy: request.oldObject as V1NetworkPolicy }),
     namespace: requestNamespace(request, policy),
     user: requestUser(request),
     config,
     now,
-  });
+  };
+  if (request.oldObject !== undefined && request.oldObject !== null) input.oldPolicy = request.oldObject as V1NetworkPolicy;
+  const evaluation = evaluatePolicy(input);
+
   const auditAnnotations: Record<string, string> = { verdict: evaluation.allowed ? 'allowed' : 'denied' };
-  if (evaluation.findings.length > 0) auditAnnotations.rules = [...new Set(evaluation.findings.map((f) => f.ruleId))].join(',');
+  if (evaluation.findings.length > 0) auditAnnotations.rules = distinctRuleIds(evaluation.findings);
   if (evaluation.disposition === 'break-glass') auditAnnotations['break-glass'] = 'true';
-  return {
+  const decision: AdmissionDecision = {
     allowed: evaluation.allowed,
-    ...(evaluation.message !== undefined && { message: evaluation.message }),
     warnings: evaluation.warnings,
     auditAnnotations,
     patch: [],
     findings: evaluation.findings,
     disposition: evaluation.disposition,
-    ...(evaluation.ticket !== undefined && { ticket: evaluation.ticket }),
-    ...(evaluation.expiresAt !== undefined && { expiresAt: evaluation.expiresAt }),
   };
+  if (evaluation.message !== undefined) decision.message = evaluation.message;
+  if (evaluation.ticket !== undefined) decision.ticket = evaluation.ticket;
+  if (evaluation.expiresAt !== undefined) decision.expiresAt = evaluation.expiresAt;
+  return decision;
 };
+
+/** The rule ids that fired, each once, in the order first seen. There are only a few distinct ids. */
+function distinctRuleIds(findings: readonly Finding[]): string {
+  const ids: string[] = [];
+  for (const f of findings) if (!ids.includes(f.ruleId)) ids.push(f.ruleId);
+  return ids.join(',');
+}
 
 /** request.namespace is authoritative; object.metadata.namespace may be empty on CREATE. */
 export function requestNamespace(request: AdmissionRequest, policy: V1NetworkPolicy | undefined): string {

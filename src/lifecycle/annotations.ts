@@ -51,19 +51,25 @@ export interface GrantAnnotations {
 }
 
 export function readGrantAnnotations(policy: V1NetworkPolicy | undefined, keys: AnnotationKeys): GrantAnnotations {
-  const annotations = stringMap(policy?.metadata?.annotations);
-  const labels = stringMap(policy?.metadata?.labels);
+  const annotations = policy?.metadata?.annotations;
   return {
-    ttl: parseField(annotations[keys.ttl], (raw) => {
-      const r = parseDuration(raw);
-      return r.ok ? { ok: true, value: r.ms } : r;
-    }),
-    expiresAt: parseField(annotations[keys.expiresAt], parseDate),
-    grantedAt: parseField(annotations[keys.grantedAt], parseDate),
-    ticket: annotations[keys.ticket],
-    requestedBy: annotations[keys.requestedBy],
-    temporaryLabel: labels[keys.temporaryLabel],
+    ttl: parseField(stringEntry(annotations, keys.ttl), parseTtl),
+    expiresAt: parseField(stringEntry(annotations, keys.expiresAt), parseDate),
+    grantedAt: readGrantedAt(policy, keys),
+    ticket: stringEntry(annotations, keys.ticket),
+    requestedBy: stringEntry(annotations, keys.requestedBy),
+    temporaryLabel: stringEntry(policy?.metadata?.labels, keys.temporaryLabel),
   };
+}
+
+/** Only the granted-at stamp, for callers that need nothing else of a (stored) policy. */
+export function readGrantedAt(policy: V1NetworkPolicy | undefined, keys: AnnotationKeys): Parsed<Date> {
+  return parseField(stringEntry(policy?.metadata?.annotations, keys.grantedAt), parseDate);
+}
+
+function parseTtl(raw: string): { ok: true; value: number } | { ok: false; error: string } {
+  const r = parseDuration(raw);
+  return r.ok ? { ok: true, value: r.ms } : r;
 }
 
 function parseDate(raw: string): { ok: true; value: Date } | { ok: false; error: string } {
@@ -78,6 +84,19 @@ function parseField<T>(
   if (raw === undefined) return { state: 'absent' };
   const r = parse(raw);
   return r.ok ? { state: 'valid', raw, value: r.value } : { state: 'invalid', raw, error: r.error };
+}
+
+/**
+ * One entry of an untrusted annotation or label map, read the way stringMap would see it (own,
+ * enumerable, string-valued) but without copying the whole map: annotations carry kubectl's
+ * last-applied configuration and more, and only a handful of keys matter here.
+ */
+function stringEntry(map: unknown, key: string): string | undefined {
+  if (map === null || typeof map !== 'object' || Array.isArray(map)) return undefined;
+  const value = (map as Record<string, unknown>)[key];
+  // Most keys are absent: the (slower) own-and-enumerable test runs only for a string found.
+  if (typeof value !== 'string') return undefined;
+  return Object.prototype.propertyIsEnumerable.call(map, key) ? value : undefined;
 }
 
 /**

@@ -11,7 +11,6 @@ const UNIT_MS: Record<string, number> = {
 };
 
 const DURATION_SHAPE = /^(?:[0-9]+[smhd])+$/;
-const DURATION_GROUP = /([0-9]+)([smhd])/g;
 
 /** Longest duration we accept (about 100 years); keeps arithmetic far from Number overflow. */
 const MAX_DURATION_MS = 100 * 365 * UNIT_MS.d!;
@@ -27,14 +26,20 @@ export function parseDuration(text: string): DurationParse {
       error: `"${truncate(value)}" is not a duration; use <number><unit> groups with units s, m, h, d, e.g. 90m, 2h, 1h30m`,
     };
   }
+  // The shape check above guarantees the text is nothing but <digits><unit> groups, so one
+  // left-to-right scan reads them (cheaper than matchAll, which runs on every admission request).
   let total = 0;
-  const seen = new Set<string>();
-  for (const match of value.matchAll(DURATION_GROUP)) {
-    const unit = match[2]!;
-    if (seen.has(unit)) return { ok: false, error: `"${truncate(value)}" repeats the unit "${unit}"` };
-    seen.add(unit);
-    total += Number(match[1]) * UNIT_MS[unit]!;
+  let seenUnits = '';
+  let groupStart = 0;
+  for (let i = 0; i < value.length; i++) {
+    const unit = value[i]!;
+    const unitMs = UNIT_MS[unit];
+    if (unitMs === undefined) continue; // a digit of the current group
+    if (seenUnits.includes(unit)) return { ok: false, error: `"${truncate(value)}" repeats the unit "${unit}"` };
+    seenUnits += unit;
+    total += Number(value.slice(groupStart, i)) * unitMs;
     if (total > MAX_DURATION_MS) return { ok: false, error: `"${truncate(value)}" is longer than 100 years` };
+    groupStart = i + 1;
   }
   if (total <= 0) return { ok: false, error: `"${truncate(value)}" is zero; a TTL must be positive` };
   return { ok: true, ms: total };

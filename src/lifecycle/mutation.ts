@@ -49,16 +49,15 @@ export function planMutation(input: MutationInput): MutationPlan {
   // Deny-only policies without any lifecycle annotation are none of our business.
   if (!granting && !hasLifecycle) return EMPTY;
 
+  // Entries are added in key order (expires-at, granted-at, requested-by, ticket, ticket-url, ttl
+  // under any prefix), which spares mapPatch a sort on every request; it still sorts if not.
   const annotations: Record<string, string> = {};
-  if (expiry !== undefined) {
-    annotations[keys.expiresAt] = expiry.expiresAt;
-    if (expiry.ttl !== undefined) annotations[keys.ttl] = expiry.ttl;
-  }
+  if (expiry !== undefined) annotations[keys.expiresAt] = expiry.expiresAt;
   // Stamps are never trusted from the request: on UPDATE they come back from the stored object.
   const restoredBy = old?.requestedBy;
   const restoredAt = old?.grantedAt.state === 'valid' ? old.grantedAt.raw : undefined;
-  annotations[keys.requestedBy] = restoredBy ?? input.username;
   annotations[keys.grantedAt] = restoredAt ?? formatTimestamp(now);
+  annotations[keys.requestedBy] = restoredBy ?? input.username;
 
   let ticket: string | undefined;
   if (grant.ticket !== undefined) {
@@ -70,6 +69,7 @@ export function planMutation(input: MutationInput): MutationPlan {
       ticket = undefined;
     }
   }
+  if (expiry?.ttl !== undefined) annotations[keys.ttl] = expiry.ttl;
 
   const labels: Record<string, string> = {};
   if (expiry !== undefined) labels[keys.temporaryLabel] = TEMPORARY_LABEL_VALUE;
@@ -79,22 +79,18 @@ export function planMutation(input: MutationInput): MutationPlan {
   if (metadata === undefined) {
     patch = [{ op: 'add', path: '/metadata', value: { annotations: sortMap(annotations), ...(Object.keys(labels).length > 0 && { labels }) } }];
   } else {
-    patch = [
-      ...mapPatch('/metadata', 'annotations', asMap(metadata.annotations), annotations),
-      ...mapPatch('/metadata', 'labels', asMap(metadata.labels), labels),
-    ];
+    patch = mapPatch('/metadata', 'annotations', asMap(metadata.annotations), annotations);
+    patch.push(...mapPatch('/metadata', 'labels', asMap(metadata.labels), labels));
   }
 
   const auditAnnotations: Record<string, string> = { 'requested-by': annotations[keys.requestedBy]! };
   if (ticket !== undefined) auditAnnotations.ticket = ticket;
   if (expiry !== undefined) auditAnnotations['expires-at'] = expiry.expiresAt;
-  return {
-    patch,
-    warnings,
-    auditAnnotations,
-    ...(expiry !== undefined && { expiresAt: expiry.expiresAt }),
-    ...(ticket !== undefined && { ticket }),
-  };
+  // Optional fields are assigned, not spread in: spreads measured as a large share of a request.
+  const plan: MutationPlan = { patch, warnings, auditAnnotations };
+  if (expiry !== undefined) plan.expiresAt = expiry.expiresAt;
+  if (ticket !== undefined) plan.ticket = ticket;
+  return plan;
 }
 
 interface ExpiryDecision {

@@ -1,8 +1,20 @@
 import type { JsonPatchOperation } from '../admission/types.js';
 
+/**
+ * Escaped segments by key. The keys are the few configured annotation and label names, escaped
+ * again for every admission request; the bound only guards against a caller with endless keys.
+ */
+const MAX_REMEMBERED_SEGMENTS = 256;
+const escapedSegments = new Map<string, string>();
+
 /** RFC 6901: `~` → `~0` first, then `/` → `~1` (the order matters for keys containing `~1`). */
 export function escapePointerSegment(segment: string): string {
-  return segment.replace(/~/g, '~0').replace(/\//g, '~1');
+  const remembered = escapedSegments.get(segment);
+  if (remembered !== undefined) return remembered;
+  const escaped = segment.replace(/~/g, '~0').replace(/\//g, '~1');
+  if (escapedSegments.size >= MAX_REMEMBERED_SEGMENTS) escapedSegments.clear();
+  escapedSegments.set(segment, escaped);
+  return escaped;
 }
 
 /**
@@ -17,16 +29,29 @@ export function mapPatch(
   current: Record<string, unknown> | undefined,
   wanted: Record<string, string>,
 ): JsonPatchOperation[] {
-  const keys = Object.keys(wanted).sort();
-  const changed = keys.filter((k) => current?.[k] !== wanted[k]);
-  if (changed.length === 0) return [];
+  const keys = sortedKeys(wanted);
   const pointer = `${parentPointer}/${field}`;
   if (current === undefined) {
+    if (keys.length === 0) return [];
     return [{ op: 'add', path: pointer, value: Object.fromEntries(keys.map((k) => [k, wanted[k]])) }];
   }
-  return changed.map((k) => ({
-    op: Object.prototype.hasOwnProperty.call(current, k) ? ('replace' as const) : ('add' as const),
-    path: `${pointer}/${escapePointerSegment(k)}`,
-    value: wanted[k],
-  }));
+  const operations: JsonPatchOperation[] = [];
+  for (const k of keys) {
+    if (current[k] === wanted[k]) continue;
+    operations.push({
+      op: Object.prototype.hasOwnProperty.call(current, k) ? 'replace' : 'add',
+      path: `${pointer}/${escapePointerSegment(k)}`,
+      value: wanted[k],
+    });
+  }
+  return operations;
+}
+
+/** Keys in sort order. Callers usually build maps in that order already, and checking is cheaper than sorting. */
+function sortedKeys(map: Record<string, string>): string[] {
+  const keys = Object.keys(map);
+  for (let i = 1; i < keys.length; i++) {
+    if (keys[i - 1]! > keys[i]!) return keys.sort();
+  }
+  return keys;
 }

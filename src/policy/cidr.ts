@@ -21,7 +21,32 @@ export function familyBits(family: IpFamily): number {
   return FAMILY_BITS[family];
 }
 
+/**
+ * Successful parses by CIDR text. Admission parses every ipBlock twice per request (the shape
+ * check, then the breadth rules), and the same policies arrive again on every apply, so almost
+ * all parses are repeats. Only valid CIDRs are kept (so at most ~50 characters each) and the
+ * oldest entry makes room for a new one, which bounds the memory (about 1 MB when full) whatever
+ * the input. Entries are frozen because every caller asking for the same text shares them.
+ */
+const MAX_REMEMBERED_CIDRS = 4096;
+const rememberedCidrs = new Map<string, CidrParse>();
+
 export function parseCidr(text: string): CidrParse {
+  const remembered = rememberedCidrs.get(text);
+  if (remembered !== undefined) return remembered;
+  const parsed = parseCidrText(text);
+  if (!parsed.ok) return parsed;
+  Object.freeze(parsed.cidr);
+  Object.freeze(parsed);
+  if (rememberedCidrs.size >= MAX_REMEMBERED_CIDRS) {
+    const oldest = rememberedCidrs.keys().next();
+    if (!oldest.done) rememberedCidrs.delete(oldest.value);
+  }
+  rememberedCidrs.set(text, parsed);
+  return parsed;
+}
+
+function parseCidrText(text: string): CidrParse {
   const slash = text.indexOf('/');
   if (slash < 0 || slash !== text.lastIndexOf('/')) return { ok: false, error: `"${text}" is not in CIDR notation (address/prefix)` };
   const addressText = text.slice(0, slash);
@@ -54,15 +79,17 @@ function mask(value: bigint, prefix: number, bits: number): bigint {
 export function parseIPv4(text: string): bigint | undefined {
   const parts = text.split('.');
   if (parts.length !== 4) return undefined;
-  let value = 0n;
+  // Accumulated as a Number (exact up to 2^53, and IPv4 needs 32 bits): one BigInt at the end
+  // instead of one per octet.
+  let value = 0;
   for (const part of parts) {
     // Leading zeros are rejected, as Go's net.ParseIP (and so Kubernetes) does since Go 1.17.
     if (!/^(0|[1-9][0-9]{0,2})$/.test(part)) return undefined;
     const n = Number(part);
     if (n > 255) return undefined;
-    value = (value << 8n) | BigInt(n);
+    value = value * 256 + n;
   }
-  return value;
+  return BigInt(value);
 }
 
 export function parseIPv6(text: string): bigint | undefined {
@@ -116,8 +143,10 @@ export function cidrRange(cidr: Cidr): [bigint, bigint] {
  * Sort by start, sweep once keeping the highest end reached; a gap anywhere means no.
  */
 export function unionCoversAll(cidrs: readonly Cidr[], family: IpFamily): boolean {
+  // The sweep fails at its first step unless some range starts at address 0; almost no rule
+  // has one, so that is checked before any range is built or sorted.
+  if (!cidrs.some((c) => c.family === family && c.network === 0n)) return false;
   const ranges = cidrs.filter((c) => c.family === family).map(cidrRange);
-  if (ranges.length === 0) return false;
   ranges.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
   const last = (1n << BigInt(familyBits(family))) - 1n;
   let reached = -1n; // highest address covered so far

@@ -1,6 +1,6 @@
 import type { V1NetworkPolicy } from '@kubernetes/client-node';
 import type { GuardConfig } from '../config/types.js';
-import { readGrantAnnotations } from '../lifecycle/annotations.js';
+import { type GrantAnnotations, readGrantAnnotations, readGrantedAt } from '../lifecycle/annotations.js';
 import { formatDuration } from '../lifecycle/duration.js';
 import { type ExpirySource, resolveExpiry } from '../lifecycle/expiry.js';
 import { normalizeTicket } from '../lifecycle/ticket.js';
@@ -59,49 +59,65 @@ export function evaluatePolicy(input: EvaluationInput): Evaluation {
   const ticket = rawTicket === '' ? undefined : rawTicket;
   const expiry = resolveExpiry(grant, config.defaultTTL?.ms, now);
   const expiresAt = 'at' in expiry ? formatTimestamp(expiry.at) : undefined;
-  const base = { grantsAccess: granting, ...(ticket !== undefined && { ticket }), ...(expiresAt !== undefined && { expiresAt }) };
+  // Every return goes through here, so each verdict carries the same grant details. Built field
+  // by field: an object spread here measured as the costliest line of a whole admission request.
+  const verdict = (fields: Omit<Evaluation, 'grantsAccess' | 'ticket' | 'expiresAt'>): Evaluation => {
+    const { allowed, disposition, findings, warnings, message } = fields;
+    const evaluation: Evaluation = { allowed, disposition, grantsAccess: granting, findings, warnings };
+    if (message !== undefined) evaluation.message = message;
+    if (ticket !== undefined) evaluation.ticket = ticket;
+    if (expiresAt !== undefined) evaluation.expiresAt = expiresAt;
+    return evaluation;
+  };
 
   if (config.exemptNamespaces.has(namespace)) {
-    return { ...base, allowed: true, disposition: 'exempt-namespace', findings: [], warnings: [] };
+    return verdict({ allowed: true, disposition: 'exempt-namespace', findings: [], warnings: [] });
   }
   if (!granting) {
-    return { ...base, allowed: true, disposition: 'no-access-granted', findings: [], warnings: [] };
+    return verdict({ allowed: true, disposition: 'no-access-granted', findings: [], warnings: [] });
   }
 
   const permanent = isPermanentPrincipal(user, config);
-  const raw: RawFinding<RuleId>[] = [...breadthFindings(policy, config)];
-  if (!permanent) raw.push(...lifecycleFindings(input, expiry, ticket));
+  const raw: RawFinding<RuleId>[] = breadthFindings(policy, config);
+  if (!permanent) raw.push(...lifecycleFindings(input, grant, expiry, ticket));
 
   const findings: Finding[] = [];
   for (const f of raw) {
     const configured = config.rules[f.ruleId];
     if (configured === 'off') continue;
-    findings.push({ ...f, action: config.mode === 'warn' ? 'warn' : configured });
+    findings.push(withAction(f, config.mode === 'warn' ? 'warn' : configured));
   }
 
   const breakGlass = user.groups.find((g) => config.breakGlassGroups.has(g));
   if (breakGlass !== undefined) {
-    return {
-      ...base,
+    return verdict({
       allowed: true,
       disposition: 'break-glass',
-      findings: findings.map((f) => ({ ...f, action: 'warn' as const })),
+      findings: findings.map((f) => withAction(f, 'warn')),
       warnings: [
         `netpol-guard: break-glass admission by ${user.username} (group ${breakGlass}); ${findings.length} finding(s) bypassed and audited`,
         ...findings.map(formatFinding),
       ],
-    };
+    });
   }
 
-  const denied = findings.filter((f) => f.action === 'deny');
-  const warnings = findings.filter((f) => f.action === 'warn').map(formatFinding);
+  const denied: Finding[] = [];
+  const warnings: string[] = [];
+  for (const f of findings) {
+    if (f.action === 'deny') denied.push(f);
+    else warnings.push(formatFinding(f));
+  }
   const disposition = permanent ? 'permanent-principal' : 'evaluated';
-  if (denied.length === 0) return { ...base, allowed: true, disposition, findings, warnings };
+  if (denied.length === 0) return verdict({ allowed: true, disposition, findings, warnings });
   const name = policy.metadata?.name ?? policy.metadata?.generateName ?? '<unnamed>';
   const message =
     `netpol-guard denied NetworkPolicy ${namespace}/${name}: ${denied.length} problem(s)\n` +
     denied.map(formatFinding).join('\n');
-  return { ...base, allowed: false, disposition, findings, warnings, message };
+  return verdict({ allowed: false, disposition, findings, warnings, message });
+}
+
+function withAction(finding: RawFinding<RuleId>, action: Finding['action']): Finding {
+  return { ruleId: finding.ruleId, path: finding.path, reason: finding.reason, hint: finding.hint, action };
 }
 
 export function isPermanentPrincipal(user: RequestUser, config: GuardConfig): boolean {
@@ -113,11 +129,17 @@ function annotationPath(key: string): string {
   return `metadata.annotations["${key}"]`;
 }
 
-function lifecycleFindings(input: EvaluationInput, expiry: ExpirySource, ticket: string | undefined): RawFinding<LifecycleRuleId>[] {
-  const { config, now, policy, oldPolicy, operation } = input;
+function lifecycleFindings(
+  input: EvaluationInput,
+  grant: GrantAnnotations,
+  expiry: ExpirySource,
+  ticket: string | undefined,
+): RawFinding<LifecycleRuleId>[] {
+  const { config, now, oldPolicy, operation } = input;
   const keys = config.keys;
   const out: RawFinding<LifecycleRuleId>[] = [];
-  const maxTTL = formatDuration(config.limits.maxTTLms);
+  // Formatted only for a message that shows it: most requests produce no lifecycle finding.
+  const maxTTL = (): string => formatDuration(config.limits.maxTTLms);
 
   switch (expiry.kind) {
     case 'none':
@@ -125,7 +147,7 @@ function lifecycleFindings(input: EvaluationInput, expiry: ExpirySource, ticket:
         ruleId: 'expiry-missing',
         path: `metadata.annotations`,
         reason: `has neither "${keys.ttl}" nor "${keys.expiresAt}", so the grant would never expire`,
-        hint: `add the annotation ${keys.ttl}: "2h" (at most ${maxTTL})`,
+        hint: `add the annotation ${keys.ttl}: "2h" (at most ${maxTTL()})`,
       });
       break;
     case 'invalid': {
@@ -152,12 +174,12 @@ function lifecycleFindings(input: EvaluationInput, expiry: ExpirySource, ticket:
         out.push({
           ruleId: 'expiry-too-far',
           path,
-          reason: `expiry ${formatTimestamp(expiry.at)} is more than the allowed ${maxTTL} from now`,
-          hint: `request at most ${maxTTL}; extend later if the work takes longer`,
+          reason: `expiry ${formatTimestamp(expiry.at)} is more than the allowed ${maxTTL()} from now`,
+          hint: `request at most ${maxTTL()}; extend later if the work takes longer`,
         });
       }
       if (operation === 'UPDATE') {
-        const grantedAt = originalGrantTime(oldPolicy, policy, config);
+        const grantedAt = originalGrantTime(oldPolicy, grant, config);
         if (grantedAt !== undefined && at > grantedAt.getTime() + config.limits.maxLifetimeMs) {
           out.push({
             ruleId: 'lifetime-exceeded',
@@ -188,11 +210,9 @@ function lifecycleFindings(input: EvaluationInput, expiry: ExpirySource, ticket:
   return out;
 }
 
-/** granted-at of the stored object (the mutator restores it), else of the new one. */
-function originalGrantTime(oldPolicy: V1NetworkPolicy | undefined, policy: V1NetworkPolicy, config: GuardConfig): Date | undefined {
-  for (const candidate of [oldPolicy, policy]) {
-    const granted = readGrantAnnotations(candidate, config.keys).grantedAt;
-    if (granted.state === 'valid') return granted.value;
-  }
-  return undefined;
+/** granted-at of the stored object (the mutator restores it), else of the new one (already read). */
+function originalGrantTime(oldPolicy: V1NetworkPolicy | undefined, grant: GrantAnnotations, config: GuardConfig): Date | undefined {
+  const stored = readGrantedAt(oldPolicy, config.keys);
+  if (stored.state === 'valid') return stored.value;
+  return grant.grantedAt.state === 'valid' ? grant.grantedAt.value : undefined;
 }
