@@ -1,6 +1,7 @@
 import type { V1NetworkPolicy, V1NetworkPolicyPeer } from '@kubernetes/client-node';
-import { Ajv, type ErrorObject } from 'ajv';
-import { parseCidr } from './cidr.js';
+import type { ErrorObject } from 'ajv';
+import { compileBounded, FULL_ERROR_LIST_MAX_VALUES } from '../schema/bounded.js';
+import { familyBits, parseCidr, type Cidr } from './cidr.js';
 
 /**
  * Structural check of an untrusted value against the networking.k8s.io/v1 NetworkPolicy schema,
@@ -116,68 +117,108 @@ const NETWORK_POLICY_SCHEMA = {
         podSelector: labelSelector,
         ingress: { type: 'array', items: rule('from') },
         egress: { type: 'array', items: rule('to') },
-        policyTypes: { type: 'array', items: { enum: ['Ingress', 'Egress'] }, uniqueItems: true },
+        // Typed items let ajv check uniqueItems with a lookup table; untyped ones compare every pair.
+        policyTypes: { type: 'array', items: { type: 'string', enum: ['Ingress', 'Egress'] }, uniqueItems: true },
       },
     },
   },
 } as const;
 
-const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
-const validate = ajv.compile<V1NetworkPolicy>(NETWORK_POLICY_SCHEMA);
+const validate = compileBounded<V1NetworkPolicy>(NETWORK_POLICY_SCHEMA, { strict: true, allowUnionTypes: true });
 
 /** At most this many errors are reported: a garbage object should not produce a megabyte reply. */
 const MAX_ERRORS = 20;
 
+/**
+ * policyTypes has two possible values, so a longer list is wrong whatever it holds. It is refused
+ * before the schema runs: a hostile list of a hundred thousand entries would otherwise produce as
+ * many errors before anything reports them.
+ */
+const MAX_POLICY_TYPES = 2;
+
 export function checkNetworkPolicyShape(value: unknown): ShapeCheck {
-  if (!validate(value)) {
-    const errors = dedupe((validate.errors ?? []).filter((e) => e.keyword !== 'anyOf').map(describe));
-    return { ok: false, errors: errors.slice(0, MAX_ERRORS) };
+  const policyTypes = isRecord(value) && isRecord(value.spec) ? value.spec.policyTypes : undefined;
+  if (Array.isArray(policyTypes) && policyTypes.length > MAX_POLICY_TYPES) {
+    return { ok: false, errors: [`/spec/policyTypes: has ${policyTypes.length} entries; at most ${MAX_POLICY_TYPES} are accepted`] };
   }
-  const errors = semanticErrors(value);
-  return errors.length > 0 ? { ok: false, errors: errors.slice(0, MAX_ERRORS) } : { ok: true, policy: value };
+  const checked = validate(value);
+  if (!checked.ok) {
+    const errors = dedupe(checked.errors.filter((e) => e.keyword !== 'anyOf').map(describe)).slice(0, MAX_ERRORS);
+    if (checked.truncated) errors.push(`/: further errors not listed (more than ${FULL_ERROR_LIST_MAX_VALUES} values in the object)`);
+    return { ok: false, errors };
+  }
+  const errors = semanticErrors(checked.value);
+  return errors.length > 0 ? { ok: false, errors: errors.slice(0, MAX_ERRORS) } : { ok: true, policy: checked.value };
 }
 
-/** What a schema cannot say: CIDRs that parse, endPort only with a numeric port, metadata size. */
+/**
+ * What a schema cannot say: CIDRs that parse, endPort only with a numeric port, metadata size.
+ * Runs on every admitted policy after the schema passed, so error paths are built only for a
+ * problem that was found, never per peer or port.
+ */
 function semanticErrors(policy: V1NetworkPolicy): string[] {
   const errors: string[] = [];
-  const annotations = policy.metadata?.annotations ?? {};
-  let bytes = 0;
-  for (const [k, v] of Object.entries(annotations)) bytes += Buffer.byteLength(k) + Buffer.byteLength(v);
-  if (bytes > MAX_ANNOTATION_BYTES) errors.push(`/metadata/annotations: total size ${bytes} bytes exceeds 262144`);
+  const annotationBytes = annotationBytesOverCap(policy.metadata?.annotations ?? {});
+  if (annotationBytes !== undefined) errors.push(`/metadata/annotations: total size ${annotationBytes} bytes exceeds 262144`);
   for (const direction of ['ingress', 'egress'] as const) {
     const peersKey = direction === 'ingress' ? 'from' : 'to';
-    (policy.spec?.[direction] ?? []).forEach((r, i) => {
-      const peers = (r as { from?: V1NetworkPolicyPeer[]; to?: V1NetworkPolicyPeer[] })[peersKey];
-      (peers ?? []).forEach((p, j) => {
-        const at = `/spec/${direction}/${i}/${peersKey}/${j}`;
+    const rules = policy.spec?.[direction] ?? [];
+    for (let i = 0; i < rules.length; i++) {
+      const r = rules[i]!;
+      const peers = (r as { from?: V1NetworkPolicyPeer[]; to?: V1NetworkPolicyPeer[] })[peersKey] ?? [];
+      for (let j = 0; j < peers.length; j++) {
+        const p = peers[j]!;
         if (p.ipBlock && (p.podSelector || p.namespaceSelector)) {
-          errors.push(`${at}: ipBlock cannot be combined with podSelector or namespaceSelector`);
+          errors.push(`${peerPath(direction, i, peersKey, j)}: ipBlock cannot be combined with podSelector or namespaceSelector`);
         }
         if (!p.ipBlock && !p.podSelector && !p.namespaceSelector) {
-          errors.push(`${at}: a peer needs one of podSelector, namespaceSelector or ipBlock`);
+          errors.push(`${peerPath(direction, i, peersKey, j)}: a peer needs one of podSelector, namespaceSelector or ipBlock`);
         }
         if (p.ipBlock) {
           const cidr = parseCidr(p.ipBlock.cidr);
-          if (!cidr.ok) errors.push(`${at}/ipBlock/cidr: ${cidr.error}`);
-          (p.ipBlock.except ?? []).forEach((e, k) => {
+          if (!cidr.ok) errors.push(`${peerPath(direction, i, peersKey, j)}/ipBlock/cidr: ${cidr.error}`);
+          const except = p.ipBlock.except ?? [];
+          for (let k = 0; k < except.length; k++) {
+            const e = except[k]!;
             const ex = parseCidr(e);
-            if (!ex.ok) errors.push(`${at}/ipBlock/except/${k}: ${ex.error}`);
-            else if (cidr.ok && (ex.cidr.family !== cidr.cidr.family || ex.cidr.prefix <= cidr.cidr.prefix)) {
-              errors.push(`${at}/ipBlock/except/${k}: ${e} must be a strict subset of ${p.ipBlock!.cidr}`);
+            if (!ex.ok) errors.push(`${peerPath(direction, i, peersKey, j)}/ipBlock/except/${k}: ${ex.error}`);
+            else if (cidr.ok && !strictlyInside(ex.cidr, cidr.cidr)) {
+              errors.push(`${peerPath(direction, i, peersKey, j)}/ipBlock/except/${k}: ${e} must be a strict subset of ${p.ipBlock.cidr}`);
             }
-          });
+          }
         }
-      });
-      (r.ports ?? []).forEach((pt, k) => {
-        const at = `/spec/${direction}/${i}/ports/${k}`;
+      }
+      const ports = r.ports ?? [];
+      for (let k = 0; k < ports.length; k++) {
+        const pt = ports[k]!;
         if (pt.endPort !== undefined) {
-          if (typeof pt.port !== 'number') errors.push(`${at}/endPort: requires a numeric port`);
-          else if (pt.endPort < pt.port) errors.push(`${at}/endPort: ${pt.endPort} is below port ${pt.port}`);
+          if (typeof pt.port !== 'number') errors.push(`/spec/${direction}/${i}/ports/${k}/endPort: requires a numeric port`);
+          else if (pt.endPort < pt.port) errors.push(`/spec/${direction}/${i}/ports/${k}/endPort: ${pt.endPort} is below port ${pt.port}`);
         }
-      });
-    });
+      }
+    }
   }
   return errors;
+}
+
+function peerPath(direction: 'ingress' | 'egress', rule: number, peersKey: 'from' | 'to', peer: number): string {
+  return `/spec/${direction}/${rule}/${peersKey}/${peer}`;
+}
+
+/**
+ * The annotations' total UTF-8 size when it exceeds Kubernetes' cap, else undefined. UTF-8 spends
+ * at most 3 bytes per UTF-16 code unit (a lone surrogate becomes the 3-byte U+FFFD), so when three
+ * times the total length fits, the exact count is skipped: it would scan every character, and
+ * kubectl's last-applied-configuration annotation alone is a copy of the whole policy.
+ */
+function annotationBytesOverCap(annotations: Record<string, string>): number | undefined {
+  const keys = Object.keys(annotations);
+  let codeUnits = 0;
+  for (const key of keys) codeUnits += key.length + annotations[key]!.length;
+  if (codeUnits * 3 <= MAX_ANNOTATION_BYTES) return undefined;
+  let bytes = 0;
+  for (const key of keys) bytes += Buffer.byteLength(key) + Buffer.byteLength(annotations[key]!);
+  return bytes > MAX_ANNOTATION_BYTES ? bytes : undefined;
 }
 
 function describe(error: ErrorObject): string {
@@ -189,6 +230,17 @@ function describe(error: ErrorObject): string {
   if (error.keyword === 'enum') return `${path}: must be one of ${(error.params.allowedValues as unknown[]).join(', ')}`;
   if (error.keyword === 'const') return `${path}: must be ${JSON.stringify(error.params.allowedValue)}`;
   return `${path}: ${error.message ?? error.keyword}`;
+}
+
+/** Kubernetes requires every except entry to lie inside the ipBlock's cidr and be smaller. */
+function strictlyInside(inner: Cidr, outer: Cidr): boolean {
+  if (inner.family !== outer.family || inner.prefix <= outer.prefix) return false;
+  const hostBits = BigInt(familyBits(inner.family) - outer.prefix);
+  return inner.network >> hostBits === outer.network >> hostBits;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 function dedupe(items: string[]): string[] {
