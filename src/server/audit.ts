@@ -33,11 +33,18 @@ export function auditFields(
   };
   if (decision) {
     fields.disposition = decision.disposition;
-    fields.rules = [...new Set(decision.findings.map((f) => f.ruleId))];
+    fields.rules = distinctRuleIds(decision);
     if (decision.ticket !== undefined) fields.ticket = decision.ticket;
     if (decision.expiresAt !== undefined) fields.expiresAt = decision.expiresAt;
     if (decision.warnings.length > 0) fields.warnings = decision.warnings.length;
     if (decision.patch.length > 0) fields.patchOperations = decision.patch.length;
   }
   return fields;
+}
+
+/** Rule ids in order of first appearance; most decisions have no findings at all. */
+function distinctRuleIds(decision: AdmissionDecision): string[] {
+  const ids: string[] = [];
+  for (const finding of decision.findings) if (!ids.includes(finding.ruleId)) ids.push(finding.ruleId);
+  return ids;
 }

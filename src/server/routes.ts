@@ -5,7 +5,7 @@ import {
   encodeAdmissionResponse,
   type EnvelopeLimits,
 } from '../admission/review.js';
-import type { AdmissionDecision, AdmissionReview } from '../admission/types.js';
+import type { AdmissionDecision, AdmissionRequest, AdmissionReview } from '../admission/types.js';
 import type { ConfigSource } from '../config/store.js';
 import { auditFields } from './audit.js';
 import { methodNotAllowed, type ErrorBody } from './errors.js';
@@ -25,44 +25,86 @@ export const ADMISSION_ENDPOINTS: readonly Endpoint[] = ['validate', 'mutate'];
 /** POST /validate and POST /mutate: AdmissionReview in, AdmissionReview out. */
 export async function admissionRoutes(app: GuardFastify, options: AdmissionRoutesOptions): Promise<void> {
   for (const endpoint of ADMISSION_ENDPOINTS) {
-    app.post(`/${endpoint}`, (request, reply) => review(endpoint, request, reply, options));
+    // The handler answers through reply.send and returns nothing: a returned value would be sent.
+    app.post(`/${endpoint}`, (request, reply) => {
+      review(endpoint, request, reply, options);
+    });
     methodNotAllowed(app, `/${endpoint}`, ['POST']);
   }
 }
 
-async function review(
-  endpoint: Endpoint,
-  request: FastifyRequest,
-  reply: FastifyReply,
-  options: AdmissionRoutesOptions,
-): Promise<AdmissionReview | ErrorBody> {
+/**
+ * Answers with reply.send rather than by returning a promise: the built-in handlers are
+ * synchronous, and on this path (every apply in the cluster) an async function would add promise
+ * and microtask work per request for nothing. A handler that does return a promise is awaited.
+ */
+function review(endpoint: Endpoint, request: FastifyRequest, reply: FastifyReply, options: AdmissionRoutesOptions): void {
   const decoded = decodeAdmissionReview(request.body, options.limits);
   if (!decoded.ok) {
     options.metrics.invalidRequest(endpoint, decoded.error.reason);
     request.log.warn({ endpoint, reason: decoded.error.reason, error: decoded.error.error }, 'rejected malformed AdmissionReview');
-    reply.code(400);
-    return { error: decoded.error.error, reason: decoded.error.reason, details: decoded.error.details };
+    const body: ErrorBody = { error: decoded.error.error, reason: decoded.error.reason, details: decoded.error.details };
+    reply.code(400).send(body);
+    return;
   }
 
   const admission = decoded.request;
+  let outcome: AdmissionDecision | Promise<AdmissionDecision>;
   try {
     // Bypassed requests never reach a handler: a misrouted webhook must not judge other objects.
-    const decision: AdmissionDecision = decoded.bypass
+    outcome = decoded.bypass
       ? allowUntouched(decoded.bypass)
-      : await options.handlers[endpoint](admission, options.config.current(), options.now());
-    const answer = encodeAdmissionResponse(admission.uid, decision, { includePatch: endpoint === 'mutate' });
-    const verdict = decision.allowed === true ? 'allowed' : 'denied';
-    const latencyMs = reply.elapsedTime;
-    // Built before anything is recorded, so a malformed decision (a handler bug) is one error.
-    const audit = auditFields(endpoint, admission, verdict, latencyMs, decision);
-    options.metrics.observeDecision(endpoint, admission.operation, verdict, latencyMs / 1000, decision.findings);
-    request.log.info(audit, 'admission decision');
-    return answer;
+      : options.handlers[endpoint](admission, options.config.current(), options.now());
   } catch (err) {
-    const latencyMs = reply.elapsedTime;
-    options.metrics.observeDecision(endpoint, admission.operation, 'error', latencyMs / 1000, []);
-    request.log.error({ ...auditFields(endpoint, admission, 'error', latencyMs, undefined), err }, 'admission decision');
-    reply.code(500);
-    return { error: 'internal error while evaluating the AdmissionReview', reason: 'internal-error' };
+    answerError(endpoint, admission, request, reply, options, err);
+    return;
   }
+  if (outcome instanceof Promise) {
+    outcome.then(
+      (decision) => answer(endpoint, admission, decision, request, reply, options),
+      (err: unknown) => answerError(endpoint, admission, request, reply, options, err),
+    );
+    return;
+  }
+  answer(endpoint, admission, outcome, request, reply, options);
+}
+
+function answer(
+  endpoint: Endpoint,
+  admission: AdmissionRequest,
+  decision: AdmissionDecision,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  options: AdmissionRoutesOptions,
+): void {
+  let body: AdmissionReview;
+  let audit: Record<string, unknown>;
+  const verdict = decision.allowed === true ? 'allowed' : 'denied';
+  const latencyMs = reply.elapsedTime;
+  try {
+    body = encodeAdmissionResponse(admission.uid, decision, { includePatch: endpoint === 'mutate' });
+    // Built before anything is recorded, so a malformed decision (a handler bug) is one error.
+    audit = auditFields(endpoint, admission, verdict, latencyMs, decision);
+  } catch (err) {
+    answerError(endpoint, admission, request, reply, options, err);
+    return;
+  }
+  options.metrics.observeDecision(endpoint, admission.operation, verdict, latencyMs / 1000, decision.findings);
+  request.log.info(audit, 'admission decision');
+  reply.send(body);
+}
+
+function answerError(
+  endpoint: Endpoint,
+  admission: AdmissionRequest,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  options: AdmissionRoutesOptions,
+  err: unknown,
+): void {
+  const latencyMs = reply.elapsedTime;
+  options.metrics.observeDecision(endpoint, admission.operation, 'error', latencyMs / 1000, []);
+  request.log.error({ ...auditFields(endpoint, admission, 'error', latencyMs, undefined), err }, 'admission decision');
+  const body: ErrorBody = { error: 'internal error while evaluating the AdmissionReview', reason: 'internal-error' };
+  reply.code(500).send(body);
 }

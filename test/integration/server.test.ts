@@ -72,7 +72,7 @@ describe('admission server over TLS', () => {
   let tlsSource: TlsFileSource;
   let running: RunningServer;
   const calls: Call[] = [];
-  let validateAnswer: (request: AdmissionRequest) => AdmissionDecision = () => decision();
+  let validateAnswer: (request: AdmissionRequest) => AdmissionDecision | Promise<AdmissionDecision> = () => decision();
   let mutateAnswer: (request: AdmissionRequest) => AdmissionDecision = () => decision();
 
   before(async () => {
@@ -303,6 +303,22 @@ describe('admission server over TLS', () => {
       const res = await running.post('/validate', admissionReview({ uid: 'malformed-decision' }));
       assertErrorBody(res, 500, 'internal-error');
       assert.equal(lastAudit().verdict, 'error');
+      validateAnswer = () => decision();
+      await assertStillServing();
+    });
+
+    it('answers a handler whose promise rejects with the same 500, and one that resolves normally', async () => {
+      validateAnswer = () => Promise.reject(new Error('async handler bug'));
+      const failed = await running.post('/validate', admissionReview({ uid: 'async-reject' }));
+      assertErrorBody(failed, 500, 'internal-error');
+      assert.equal(lastAudit().uid, 'async-reject');
+      assert.equal(lastAudit().verdict, 'error');
+      validateAnswer = () => Promise.resolve(decision({ allowed: false, message: 'async denial' }));
+      const denied = await running.post('/validate', admissionReview({ uid: 'async-deny' }));
+      assert.equal(denied.status, 200);
+      assert.equal(denied.json<AdmissionReview>().response?.allowed, false);
+      assert.equal(lastAudit().uid, 'async-deny');
+      assert.equal(lastAudit().verdict, 'denied');
       validateAnswer = () => decision();
       await assertStillServing();
     });
