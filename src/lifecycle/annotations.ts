@@ -91,7 +91,7 @@ function parseField<T>(
  * enumerable, string-valued) but without copying the whole map: annotations carry kubectl's
  * last-applied configuration and more, and only a handful of keys matter here.
  */
-function stringEntry(map: unknown, key: string): string | undefined {
+export function stringEntry(map: unknown, key: string): string | undefined {
   if (map === null || typeof map !== 'object' || Array.isArray(map)) return undefined;
   const value = (map as Record<string, unknown>)[key];
   // Most keys are absent: the (slower) own-and-enumerable test runs only for a string found.

@@ -1,6 +1,6 @@
 import type { V1NetworkPolicy } from '@kubernetes/client-node';
-import { readGrantAnnotations, TEMPORARY_LABEL_VALUE } from '../lifecycle/annotations.js';
-import { formatTimestamp } from '../lifecycle/timestamp.js';
+import { stringEntry, TEMPORARY_LABEL_VALUE } from '../lifecycle/annotations.js';
+import { formatTimestamp, parseTimestamp } from '../lifecycle/timestamp.js';
 import type { GuardConfig } from '../config/types.js';
 
 export type SweepAction = 'delete' | 'keep' | 'invalid';
@@ -18,6 +18,9 @@ export interface SweepDecision {
  * equal to "true", an expires-at that parses, and that instant at or before `now`. The label is
  * re-checked here even though the list used a label selector, so a server (or proxy) that ignores
  * the selector can never make the sweeper delete a permanent policy.
+ *
+ * Only the label and expires-at are read (not the whole annotation contract): this runs for every
+ * grant of every pass, and nothing else on the policy can change the decision.
  */
 export function decideExpiry(
   policy: V1NetworkPolicy,
@@ -25,23 +28,25 @@ export function decideExpiry(
   now: Date,
 ): SweepDecision {
   const keys = config.keys;
-  const grant = readGrantAnnotations(policy, keys);
-  if (grant.temporaryLabel !== TEMPORARY_LABEL_VALUE) {
-    const found = grant.temporaryLabel === undefined ? 'absent' : `"${truncate(grant.temporaryLabel)}"`;
+  const metadata = policy.metadata;
+  const temporaryLabel = stringEntry(metadata?.labels, keys.temporaryLabel);
+  if (temporaryLabel !== TEMPORARY_LABEL_VALUE) {
+    const found = temporaryLabel === undefined ? 'absent' : `"${truncate(temporaryLabel)}"`;
     return { action: 'keep', reason: `label ${keys.temporaryLabel} is ${found}, not "${TEMPORARY_LABEL_VALUE}": not a temporary grant` };
   }
-  if (policy.metadata?.deletionTimestamp !== undefined && policy.metadata.deletionTimestamp !== null) {
+  if (metadata?.deletionTimestamp !== undefined && metadata.deletionTimestamp !== null) {
     // Already on its way out (a finalizer holds it); deleting again would only repeat the audit.
     return { action: 'keep', reason: 'already being deleted (deletionTimestamp is set)' };
   }
-  const expiresAt = grant.expiresAt;
-  if (expiresAt.state === 'absent') {
+  const raw = stringEntry(metadata?.annotations, keys.expiresAt);
+  if (raw === undefined) {
     return { action: 'invalid', reason: `labelled ${keys.temporaryLabel}=${TEMPORARY_LABEL_VALUE} but has no ${keys.expiresAt} annotation` };
   }
-  if (expiresAt.state === 'invalid') {
-    return { action: 'invalid', reason: `${keys.expiresAt}: ${expiresAt.error}` };
+  const parsed = parseTimestamp(raw);
+  if (!parsed.ok) {
+    return { action: 'invalid', reason: `${keys.expiresAt}: ${parsed.error}` };
   }
-  const at = expiresAt.value;
+  const at = parsed.date;
   if (at.getTime() <= now.getTime()) {
     return { action: 'delete', reason: `expired at ${formatTimestamp(at)}`, expiresAt: at };
   }

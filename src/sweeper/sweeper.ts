@@ -6,7 +6,7 @@ import type { GuardConfig } from '../config/types.js';
 import { stringMap, TEMPORARY_LABEL_VALUE } from '../lifecycle/annotations.js';
 import { describeApiError, httpStatusOf } from './apiErrors.js';
 import { realSleep, systemClock, type Clock, type Sleep, type Timer } from './clock.js';
-import { decideExpiry } from './decide.js';
+import { decideExpiry, type SweepDecision } from './decide.js';
 import { createPolicyApi, type PolicyApi, type PolicyPage, type WatchEventType } from './kubeApi.js';
 import { createLimiter, type Limiter } from './limiter.js';
 import { createSweeperMetrics, type RelistReason, type SweeperMetrics } from './metrics.js';
@@ -185,7 +185,7 @@ export class Sweeper {
       const progress = (): number => summary.deleted + summary.alreadyGone;
       for await (const page of this.listPages(() => summary.listRestarts++, progress)) {
         summary.listed += page.items.length;
-        await Promise.all(page.items.map((policy) => this.limiter.run(() => this.sweepListed(policy, summary))));
+        await this.sweepPage(page.items, summary);
       }
       summary.complete = true;
     } catch (err) {
@@ -271,6 +271,31 @@ export class Sweeper {
 
   // ---- once mode ----
 
+  /**
+   * Sweep one listed page. Nearly every grant on it is not yet due; those are settled right here
+   * from the listed copy (a keep needs no API call, so no limiter job or promise per grant). Every
+   * other policy goes to the reaper, which decides again on its own and is the only one to act.
+   */
+  private sweepPage(items: V1NetworkPolicy[], summary: PassSummary): Promise<void> {
+    const now = this.clock.now();
+    let reaping: Promise<void>[] | undefined;
+    for (const policy of items) {
+      let decision: SweepDecision | undefined;
+      try {
+        decision = decideExpiry(policy, this.config, now);
+      } catch {
+        // Left to sweepListed, which reports whatever the reaper throws without ending the pass.
+        decision = undefined;
+      }
+      if (decision?.action === 'keep') {
+        this.countKept(policy, decision, summary);
+        continue;
+      }
+      (reaping ??= []).push(this.limiter.run(() => this.sweepListed(policy, summary)));
+    }
+    return reaping === undefined ? Promise.resolve() : Promise.all(reaping).then(() => undefined);
+  }
+
   private async sweepListed(policy: V1NetworkPolicy, summary: PassSummary): Promise<void> {
     let outcome;
     try {
@@ -301,32 +326,38 @@ export class Sweeper {
         summary.failed++;
         return;
       case 'kept':
-        if (outcome.decision.expiresAt !== undefined) {
-          summary.kept++;
-        } else if (!this.isLabelled(outcome.policy)) {
-          summary.ignored++;
-          this.warnUnselected(outcome.policy, outcome.decision.reason);
-        }
+        this.countKept(outcome.policy, outcome.decision, summary);
+    }
+  }
+
+  private countKept(policy: V1NetworkPolicy, decision: SweepDecision, summary: PassSummary): void {
+    if (decision.expiresAt !== undefined) {
+      summary.kept++;
+    } else if (!this.isLabelled(policy)) {
+      summary.ignored++;
+      this.warnUnselected(policy, decision.reason);
     }
   }
 
   /**
    * Pages of labelled policies; a 410 on a continue token restarts the list from the top.
    * `progress` counts work done so far (it must grow between restarts for unbounded restarts).
+   *
+   * The next page is requested as soon as a page arrives, before that page is handed out, so the
+   * API server prepares it while the caller sweeps: one request ahead, never more, so at most two
+   * pages are held. The prefetched page's outcome (retries happen inside listPage) is only looked
+   * at once the caller asks for it, so a failure is handled exactly as if the request had been
+   * made then, and the 410 check sees the progress made on the page before it.
    */
   private async *listPages(onRestart: () => void, progress: () => number = () => 0): AsyncGenerator<PolicyPage> {
     let continueToken: string | undefined;
     let restarts = 0;
     let progressAtRestart = progress();
+    let prefetched: Promise<PolicyPage> | undefined;
     for (;;) {
       let page: PolicyPage;
       try {
-        page = await this.api.listPage({
-          namespace: this.namespace,
-          labelSelector: this.labelSelector,
-          limit: this.pageSize,
-          continueToken,
-        });
+        page = await (prefetched ?? this.requestPage(continueToken));
       } catch (err) {
         if (continueToken !== undefined && httpStatusOf(err) === 410) {
           const done = progress();
@@ -336,15 +367,31 @@ export class Sweeper {
             onRestart();
             this.logger.warn({ restartsWithoutProgress: restarts - 1 }, 'list continue token expired; restarting the list from the beginning');
             continueToken = undefined;
+            prefetched = undefined;
             continue;
           }
         }
         throw err;
       }
-      yield page;
-      if (page.continueToken === undefined) return;
       continueToken = page.continueToken;
+      if (continueToken === undefined) {
+        yield page;
+        return;
+      }
+      prefetched = this.requestPage(continueToken);
+      // Judged when awaited above; if the caller stops early it is never awaited and must not
+      // surface as an unhandled rejection.
+      prefetched.catch(() => undefined);
+      // client-node hands the request to the socket only after several promise and nextTick hops.
+      // A sweep that never waits for I/O (every grant kept, or a dry run) would otherwise finish
+      // before the request even left, and nothing would overlap.
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      yield page;
     }
+  }
+
+  private requestPage(continueToken: string | undefined): Promise<PolicyPage> {
+    return this.api.listPage({ namespace: this.namespace, labelSelector: this.labelSelector, limit: this.pageSize, continueToken });
   }
 
   // ---- watch mode ----

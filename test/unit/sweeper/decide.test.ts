@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import type { V1NetworkPolicy } from '@kubernetes/client-node';
 import { defaultConfig, parseConfigText } from '../../../src/config/load.js';
+import { readGrantAnnotations } from '../../../src/lifecycle/annotations.js';
 import { decideExpiry } from '../../../src/sweeper/decide.js';
 
 const config = defaultConfig();
@@ -94,6 +95,61 @@ describe('decideExpiry', () => {
         if (label !== 'true') assert.equal(d.action, 'keep');
       }),
       { numRuns: 500 },
+    );
+  });
+
+  it('still explains a kept or expired grant when the reason is asked for, in logs too', () => {
+    const kept = decideExpiry(policy(LABEL, { 'netpol-guard.io/expires-at': '2030-06-01T00:00:01Z' }), config, NOW);
+    assert.equal(kept.reason, 'expires at 2030-06-01T00:00:01Z');
+    const expired = decideExpiry(policy(LABEL, { 'netpol-guard.io/expires-at': '2030-05-31T23:59:59Z' }), config, NOW);
+    assert.equal(expired.reason, 'expired at 2030-05-31T23:59:59Z');
+    assert.deepEqual(JSON.parse(JSON.stringify(kept)), { action: 'keep', reason: 'expires at 2030-06-01T00:00:01Z', expiresAt: '2030-06-01T00:00:01.000Z' });
+  });
+
+  it('ignores a label or expires-at that is inherited rather than the policy\'s own', () => {
+    const inheritedLabel = Object.create({ 'netpol-guard.io/temporary': 'true' }) as Record<string, unknown>;
+    assert.equal(decideExpiry(policy(inheritedLabel, { 'netpol-guard.io/expires-at': '2000-01-01T00:00:00Z' }), config, NOW).action, 'keep');
+    const inheritedExpiry = Object.create({ 'netpol-guard.io/expires-at': '2000-01-01T00:00:00Z' }) as Record<string, unknown>;
+    assert.equal(decideExpiry(policy(LABEL, inheritedExpiry), config, NOW).action, 'invalid');
+  });
+
+  it('property: decides exactly as the annotation contract reads the policy (readGrantAnnotations)', () => {
+    const value = fc.oneof(
+      fc.constant('true'),
+      fc.constant('2000-01-01T00:00:00Z'),
+      fc.constant('2099-01-01T00:00:00Z'),
+      fc.constant(' 2000-01-01T00:00:00Z '),
+      fc.string(),
+      fc.integer(),
+      fc.constant(null),
+      fc.constant(['true']),
+      fc.constant({}),
+    );
+    const map = fc.oneof(
+      fc.record({ 'netpol-guard.io/temporary': value, 'netpol-guard.io/expires-at': value }, { requiredKeys: [] }),
+      fc.constant(null),
+      fc.constant(['true']),
+      fc.constant('netpol-guard.io/temporary=true'),
+    );
+    fc.assert(
+      fc.property(map, map, fc.boolean(), (labels, annotations, deleting) => {
+        const p = {
+          metadata: { name: 'p', namespace: 'ns', labels, annotations, ...(deleting ? { deletionTimestamp: '2030-01-01T00:00:00Z' } : {}) },
+        } as unknown as V1NetworkPolicy;
+        const grant = readGrantAnnotations(p, config.keys);
+        const d = decideExpiry(p, config, NOW);
+        let expected: string;
+        if (grant.temporaryLabel !== 'true' || deleting) expected = 'keep';
+        else if (grant.expiresAt.state !== 'valid') expected = 'invalid';
+        else expected = grant.expiresAt.value.getTime() <= NOW.getTime() ? 'delete' : 'keep';
+        assert.equal(d.action, expected);
+        if (grant.temporaryLabel === 'true' && !deleting && grant.expiresAt.state === 'valid') {
+          assert.equal(d.expiresAt?.getTime(), grant.expiresAt.value.getTime());
+        } else {
+          assert.equal(d.expiresAt, undefined);
+        }
+      }),
+      { numRuns: 1000 },
     );
   });
 });
