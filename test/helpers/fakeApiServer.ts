@@ -384,6 +384,17 @@ export class FakeApiServer {
     });
   }
 
+  /**
+   * A fresh world for the next test on a shared server: every policy removed (open watches see
+   * the deletions), faults and hooks dropped, recorded requests and events forgotten.
+   */
+  reset(): void {
+    for (const p of this.listPolicies()) this.removePolicy(p.metadata!.namespace!, p.metadata!.name!);
+    this.clearFaults();
+    this.requests.length = 0;
+    this.events.length = 0;
+  }
+
   // ---- fault injection ----
 
   /** Answer the next `times` requests on `route` (matching `match`) with `status` instead. */

@@ -34,9 +34,7 @@ describe('grant against the fake API server', () => {
     await fake.stop();
   });
   beforeEach(() => {
-    for (const p of fake.listPolicies()) fake.removePolicy(p.metadata!.namespace!, p.metadata!.name!);
-    fake.clearFaults();
-    fake.requests.length = 0;
+    fake.reset();
   });
 
   for (const [label, argv, rule] of [

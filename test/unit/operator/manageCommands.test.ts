@@ -22,9 +22,7 @@ describe('list, extend and revoke against the fake API server', () => {
     await fake.stop();
   });
   beforeEach(() => {
-    for (const p of fake.listPolicies()) fake.removePolicy(p.metadata!.namespace!, p.metadata!.name!);
-    fake.clearFaults();
-    fake.requests.length = 0;
+    fake.reset();
   });
 
   describe('list', () => {

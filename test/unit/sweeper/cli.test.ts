@@ -127,9 +127,7 @@ describe('netpol-guard sweep (the real CLI process against the fake API server)'
     rmSync(tmp, { recursive: true, force: true });
   });
   beforeEach(() => {
-    for (const p of fake.listPolicies()) fake.removePolicy(p.metadata!.namespace!, p.metadata!.name!);
-    fake.clearFaults();
-    fake.requests.length = 0;
+    fake.reset();
   });
 
   it('--once deletes expired grants, logs the audit line and exits 0', async () => {

@@ -46,9 +46,7 @@ describe('fake API server through the real client', () => {
     await fake.stop();
   });
   beforeEach(() => {
-    for (const p of fake.listPolicies()) fake.removePolicy(p.metadata!.namespace!, p.metadata!.name!);
-    fake.clearFaults();
-    fake.events.length = 0;
+    fake.reset();
   });
 
   it('paginates by key, so deleting between pages skips nothing', async () => {

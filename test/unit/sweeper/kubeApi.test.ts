@@ -17,9 +17,7 @@ describe('PolicyApi over client-node', () => {
     await fake.stop();
   });
   beforeEach(() => {
-    for (const p of fake.listPolicies()) fake.removePolicy(p.metadata!.namespace!, p.metadata!.name!);
-    fake.clearFaults();
-    fake.requests.length = 0;
+    fake.reset();
     const recorder = recordingSleep();
     delays = recorder.delays;
     api = createPolicyApi(fake.kubeConfig(), { retry: { ...DEFAULT_RETRY_POLICY, sleep: recorder.sleep, random: () => 0 } });

@@ -59,10 +59,7 @@ async function metricValue(registry: Registry, name: string, labels: Record<stri
 describe('sweep --once against the fake API server', () => {
   beforeEach(() => {
     // A fresh world per test; one server for the file keeps the TLS setup cost to once.
-    for (const p of fake.listPolicies()) fake.removePolicy(p.metadata!.namespace!, p.metadata!.name!);
-    fake.requests.length = 0;
-    fake.events.length = 0;
-    fake.clearFaults();
+    fake.reset();
     fake.setIgnoreLabelSelector(false);
   });
   afterEach(() => {

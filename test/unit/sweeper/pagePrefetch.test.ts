@@ -255,9 +255,7 @@ describe('sweep --once prefetching against the fake API server', () => {
     await fake.stop();
   });
   beforeEach(() => {
-    for (const p of fake.listPolicies()) fake.removePolicy(p.metadata!.namespace!, p.metadata!.name!);
-    fake.requests.length = 0;
-    fake.clearFaults();
+    fake.reset();
   });
   afterEach(() => {
     fake.clearFaults();

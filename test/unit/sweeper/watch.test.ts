@@ -70,11 +70,8 @@ async function quiesce(): Promise<void> {
 
 describe('sweep --watch against the fake API server', () => {
   beforeEach(() => {
-    for (const p of fake.listPolicies()) fake.removePolicy(p.metadata!.namespace!, p.metadata!.name!);
+    fake.reset();
     fake.closeWatches();
-    fake.requests.length = 0;
-    fake.events.length = 0;
-    fake.clearFaults();
   });
   afterEach(async () => {
     await Promise.all(running.splice(0).map((s) => s.stop()));
