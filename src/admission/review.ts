@@ -6,6 +6,7 @@
  */
 import type { ErrorObject } from 'ajv';
 import { compileBounded, FULL_ERROR_LIST_MAX_VALUES } from '../schema/bounded.js';
+import { isJsonObject } from '../schema/json.js';
 import { checkNetworkPolicyShape, MAX_LABEL_ENTRIES } from '../policy/shape.js';
 import type {
   AdmissionDecision,
@@ -117,7 +118,7 @@ export function decodeAdmissionReview(body: unknown, limits: EnvelopeLimits = DE
   if (body === undefined || body === null || body === '') {
     return fail('empty-body', ['request body is empty; expected an admission.k8s.io/v1 AdmissionReview']);
   }
-  if (!isPlainObject(body)) {
+  if (!isJsonObject(body)) {
     return fail('not-admission-review', [`body is ${describeJsonType(body)}, not an AdmissionReview object`]);
   }
   // Before anything walks the body: a deeply nested value would overflow a recursive reader later.
@@ -134,7 +135,7 @@ export function decodeAdmissionReview(body: unknown, limits: EnvelopeLimits = DE
     return fail('unsupported-api-version', [detail]);
   }
   const candidate = body.request;
-  if (!isPlainObject(candidate)) {
+  if (!isJsonObject(candidate)) {
     return fail('missing-request', [candidate === undefined ? 'request: required field is missing' : `request: must be an object, got ${describeJsonType(candidate)}`]);
   }
   const checked = validateRequestSchema(candidate);
@@ -148,13 +149,13 @@ export function decodeAdmissionReview(body: unknown, limits: EnvelopeLimits = DE
   const request = checked.value;
 
   const writes = request.operation === 'CREATE' || request.operation === 'UPDATE';
-  if (writes && !isPlainObject(request.object)) {
+  if (writes && !isJsonObject(request.object)) {
     return fail('missing-object', [objectProblem('request.object', request.object, request.operation)]);
   }
   if (!isNetworkPolicyRequest(request)) return { ok: true, request, bypass: 'not-networkpolicy' };
   if (!writes) return { ok: true, request, bypass: 'operation-ignored' };
 
-  if (request.operation === 'UPDATE' && !isPlainObject(request.oldObject)) {
+  if (request.operation === 'UPDATE' && !isJsonObject(request.oldObject)) {
     return fail('missing-object', [objectProblem('request.oldObject', request.oldObject, request.operation)]);
   }
   let objectErrors = networkPolicyProblems('request.object', request.object, limits);
@@ -272,7 +273,7 @@ const MAX_LABEL_VALUE_CHARS = 63;
  * map to the reporter, which then decides on the map's own entries.
  */
 function labelMapWithinLimits(value: unknown, limits: EnvelopeLimits): boolean {
-  if (!isPlainObject(value)) return true;
+  if (!isJsonObject(value)) return true;
   let entries = 0;
   for (const key in value) {
     entries += 1;
@@ -285,7 +286,7 @@ function labelMapWithinLimits(value: unknown, limits: EnvelopeLimits): boolean {
 }
 
 function reportLabelMap(path: string, value: unknown, limits: EnvelopeLimits, problems: string[]): void {
-  if (!isPlainObject(value)) return;
+  if (!isJsonObject(value)) return;
   const entries = Object.entries(value);
   if (entries.length > limits.maxLabels) {
     problems.push(`${path}: has ${entries.length} entries; at most ${limits.maxLabels} are accepted`);
@@ -302,7 +303,7 @@ function reportLabelMap(path: string, value: unknown, limits: EnvelopeLimits, pr
 
 /** True when reportAnnotationKeys would find nothing (same rule as labelMapWithinLimits). */
 function annotationKeysWithinLimits(value: unknown): boolean {
-  if (!isPlainObject(value)) return true;
+  if (!isJsonObject(value)) return true;
   for (const key in value) {
     if (qualifiedNameLengthProblem(key) !== undefined) return false;
   }
@@ -310,7 +311,7 @@ function annotationKeysWithinLimits(value: unknown): boolean {
 }
 
 function reportAnnotationKeys(path: string, value: unknown, problems: string[]): void {
-  if (!isPlainObject(value)) return;
+  if (!isJsonObject(value)) return;
   for (const key of Object.keys(value)) {
     const keyProblem = qualifiedNameLengthProblem(key);
     if (keyProblem) problems.push(`${path}: key ${describeValue(key)} ${keyProblem}`);
@@ -343,7 +344,7 @@ function lastSlashIndex(key: string): number {
 }
 
 function field(value: unknown, key: string): unknown {
-  return isPlainObject(value) ? value[key] : undefined;
+  return isJsonObject(value) ? value[key] : undefined;
 }
 
 function objectProblem(path: string, value: unknown, operation: AdmissionOperation): string {
@@ -384,10 +385,6 @@ function nestingDepthExceeds(root: unknown, maxDepth: number): boolean {
     }
   }
   return false;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 function describeJsonType(value: unknown): string {

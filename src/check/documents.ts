@@ -1,5 +1,6 @@
 import { isMap, isSeq, LineCounter, type Node, parseAllDocuments } from 'yaml';
 import type { ManifestSource } from './discover.js';
+import { isJsonObject } from '../schema/json.js';
 
 /**
  * Splits one input text into the objects `check` looks at: every YAML document (JSON is read by
@@ -102,7 +103,7 @@ function listItems(value: unknown, root: Node, listKind: string, at: EntryLocati
     const itemAt = { ...at, item: index, line };
     const kind = kindOf(item);
     // The API server's NetworkPolicyList leaves kind off its items; a generic List must name it.
-    const isPolicy = kind === 'NetworkPolicy' || (kind === undefined && listKind === 'NetworkPolicyList' && isObject(item));
+    const isPolicy = kind === 'NetworkPolicy' || (kind === undefined && listKind === 'NetworkPolicyList' && isJsonObject(item));
     if (isPolicy && node) return { type: 'policy', ...itemAt, value: item, node, lineCounter };
     return { type: 'skipped', ...itemAt, ...(kind !== undefined && { kind }) };
   });
@@ -116,11 +117,8 @@ function yamlError(message: string, offset: number, lineCounter: LineCounter): I
 }
 
 function kindOf(value: unknown): string | undefined {
-  if (!isObject(value)) return undefined;
+  if (!isJsonObject(value)) return undefined;
   const kind = (value as { kind?: unknown }).kind;
   return typeof kind === 'string' ? kind : undefined;
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
-}

@@ -1,6 +1,7 @@
 import type { V1NetworkPolicy } from '@kubernetes/client-node';
 import { parseDuration } from './duration.js';
 import { parseTimestamp } from './timestamp.js';
+import { isJsonObject } from '../schema/json.js';
 
 export const DEFAULT_ANNOTATION_PREFIX = 'netpol-guard.io';
 
@@ -92,8 +93,8 @@ function parseField<T>(
  * last-applied configuration and more, and only a handful of keys matter here.
  */
 export function stringEntry(map: unknown, key: string): string | undefined {
-  if (map === null || typeof map !== 'object' || Array.isArray(map)) return undefined;
-  const value = (map as Record<string, unknown>)[key];
+  if (!isJsonObject(map)) return undefined;
+  const value = map[key];
   // Most keys are absent: the (slower) own-and-enumerable test runs only for a string found.
   if (typeof value !== 'string') return undefined;
   return Object.prototype.propertyIsEnumerable.call(map, key) ? value : undefined;
@@ -105,8 +106,8 @@ export function stringEntry(map: unknown, key: string): string | undefined {
  */
 export function stringMap(value: unknown): Record<string, string> {
   const out: Record<string, string> = {};
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return out;
-  for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+  if (!isJsonObject(value)) return out;
+  for (const [k, v] of Object.entries(value)) {
     if (typeof v === 'string') out[k] = v;
   }
   return out;

@@ -7,6 +7,7 @@ import { addMs } from './expiry.js';
 import { mapPatch } from './patch.js';
 import { normalizeTicket, ticketUrl } from './ticket.js';
 import { formatTimestamp } from './timestamp.js';
+import { isJsonObject } from '../schema/json.js';
 
 export interface MutationInput {
   operation: 'CREATE' | 'UPDATE';
@@ -153,7 +154,7 @@ function isOwnEarlierStamp(grant: GrantAnnotations): boolean {
 }
 
 function asMap(value: unknown): Record<string, unknown> | undefined {
-  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  return isJsonObject(value) ? value : undefined;
 }
 
 function sortMap(map: Record<string, string>): Record<string, string> {

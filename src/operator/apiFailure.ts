@@ -1,4 +1,5 @@
 import { httpStatusOf } from '../sweeper/apiErrors.js';
+import { isJsonObject } from '../schema/json.js';
 
 /**
  * Turns whatever the Kubernetes client threw into lines a person at a terminal can act on, and
@@ -52,8 +53,8 @@ export function statusBodyOf(err: unknown): StatusBody | undefined {
       return undefined;
     }
   }
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) return undefined;
-  const b = body as Record<string, unknown>;
+  if (!isJsonObject(body)) return undefined;
+  const b = body;
   if (b.kind !== undefined && b.kind !== 'Status') return undefined;
   const out: StatusBody = {};
   if (typeof b.message === 'string') out.message = b.message;

@@ -2,6 +2,7 @@ import type { V1NetworkPolicy, V1NetworkPolicyPeer } from '@kubernetes/client-no
 import type { ErrorObject } from 'ajv';
 import { compileBounded, FULL_ERROR_LIST_MAX_VALUES } from '../schema/bounded.js';
 import { familyBits, parseCidr, type Cidr } from './cidr.js';
+import { isJsonObject } from '../schema/json.js';
 
 /**
  * Structural check of an untrusted value against the networking.k8s.io/v1 NetworkPolicy schema,
@@ -137,7 +138,7 @@ const MAX_ERRORS = 20;
 const MAX_POLICY_TYPES = 2;
 
 export function checkNetworkPolicyShape(value: unknown): ShapeCheck {
-  const policyTypes = isRecord(value) && isRecord(value.spec) ? value.spec.policyTypes : undefined;
+  const policyTypes = isJsonObject(value) && isJsonObject(value.spec) ? value.spec.policyTypes : undefined;
   if (Array.isArray(policyTypes) && policyTypes.length > MAX_POLICY_TYPES) {
     return { ok: false, errors: [`/spec/policyTypes: has ${policyTypes.length} entries; at most ${MAX_POLICY_TYPES} are accepted`] };
   }
@@ -237,10 +238,6 @@ function strictlyInside(inner: Cidr, outer: Cidr): boolean {
   if (inner.family !== outer.family || inner.prefix <= outer.prefix) return false;
   const hostBits = BigInt(familyBits(inner.family) - outer.prefix);
   return inner.network >> hostBits === outer.network >> hostBits;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 function dedupe(items: string[]): string[] {
