@@ -5,7 +5,7 @@ import { parseDuration } from '../lifecycle/duration.js';
 import { addMs } from '../lifecycle/expiry.js';
 import { normalizeTicket } from '../lifecycle/ticket.js';
 import { formatTimestamp } from '../lifecycle/timestamp.js';
-import { describeFailure } from '../operator/apiFailure.js';
+import { reportFailure } from '../operator/apiFailure.js';
 import { extensionPatch } from '../operator/extendPatch.js';
 import { checkLocally, findingLines } from '../operator/localCheck.js';
 import { getProgramName } from '../operator/programName.js';
@@ -95,9 +95,7 @@ export async function runExtend(argv: string[], io: CommandIo): Promise<number> 
     try {
       current = await api.read(namespace, name);
     } catch (err) {
-      const report = describeFailure(err, { verb: 'get', resource: 'networkpolicies', namespace, name }, api.server);
-      say(report.lines.join('\n'));
-      return report.exitCode;
+      return reportFailure(err, { verb: 'get', resource: 'networkpolicies', namespace, name }, api.server, say);
     }
     if (current === undefined) {
       say(`grant ${namespace}/${name} not found (already revoked or swept?); list the live ones with: ${prog} list -n ${namespace}`);
@@ -131,9 +129,7 @@ export async function runExtend(argv: string[], io: CommandIo): Promise<number> 
         say(`grant ${namespace}/${name} was deleted meanwhile (revoked or swept)`);
         return 1;
       }
-      const report = describeFailure(err, { verb: 'patch', resource: 'networkpolicies', namespace, name }, api.server);
-      say(report.lines.join('\n'));
-      return report.exitCode;
+      return reportFailure(err, { verb: 'patch', resource: 'networkpolicies', namespace, name }, api.server, say);
     }
     const after = readGrantAnnotations(updated, keys);
     const lines = [`extended ${namespace}/${name}`];

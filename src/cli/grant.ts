@@ -2,7 +2,7 @@ import type { V1NetworkPolicy } from '@kubernetes/client-node';
 import YAML from 'yaml';
 import { type AnnotationKeys, readGrantAnnotations } from '../lifecycle/annotations.js';
 import { formatTimestamp } from '../lifecycle/timestamp.js';
-import { describeFailure } from '../operator/apiFailure.js';
+import { reportFailure } from '../operator/apiFailure.js';
 import { buildGrantPolicy, podSelectorFromLabels } from '../operator/buildGrant.js';
 import { summarizeAccess } from '../operator/describe.js';
 import { type GrantRequest, parseGrantFlags } from '../operator/grantFlags.js';
@@ -140,9 +140,7 @@ export async function runGrant(argv: string[], io: CommandIo): Promise<number> {
   try {
     created = await connect().create(namespace, policy);
   } catch (err) {
-    const report = describeFailure(err, { verb: 'create', resource: 'networkpolicies', namespace, name }, connect().server);
-    say(report.lines.join('\n'));
-    return report.exitCode;
+    return reportFailure(err, { verb: 'create', resource: 'networkpolicies', namespace, name }, connect().server, say);
   }
   io.stdout(grantReceipt(created, namespace, name, request, config.keys, now, prog));
   return 0;
@@ -160,9 +158,7 @@ async function resolvePodSelector(
   try {
     labels = await api.readPodLabels(namespace, pod);
   } catch (err) {
-    const report = describeFailure(err, { verb: 'get', resource: 'pods', namespace, name: pod }, api.server);
-    say(report.lines.join('\n'));
-    return report.exitCode;
+    return reportFailure(err, { verb: 'get', resource: 'pods', namespace, name: pod }, api.server, say);
   }
   if (labels === undefined) {
     say(`${flag}: pod "${pod}" not found in namespace "${namespace}"`);

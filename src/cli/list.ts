@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { describeFailure } from '../operator/apiFailure.js';
+import { reportFailure } from '../operator/apiFailure.js';
 import { formatGrantJson, formatGrantTable, grantRow, sortGrantRows } from '../operator/listTable.js';
 import { getProgramName } from '../operator/programName.js';
 import { type CommandIo, openSession, processIo } from '../operator/runtime.js';
@@ -77,9 +77,7 @@ export async function runList(argv: string[], io: CommandIo): Promise<number> {
   try {
     policies = await api.list(namespace, `${keys.temporaryLabel}=true`);
   } catch (err) {
-    const report = describeFailure(err, { verb: 'list', resource: 'networkpolicies', namespace }, api.server);
-    say(report.lines.join('\n'));
-    return report.exitCode;
+    return reportFailure(err, { verb: 'list', resource: 'networkpolicies', namespace }, api.server, say);
   }
   const now = io.now();
   const rows = sortGrantRows(policies.map((p) => grantRow(p, keys)));

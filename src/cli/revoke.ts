@@ -2,7 +2,7 @@ import { parseArgs } from 'node:util';
 import type { V1NetworkPolicy } from '@kubernetes/client-node';
 import { readGrantAnnotations, TEMPORARY_LABEL_VALUE } from '../lifecycle/annotations.js';
 import { formatTimestamp } from '../lifecycle/timestamp.js';
-import { describeFailure } from '../operator/apiFailure.js';
+import { reportFailure } from '../operator/apiFailure.js';
 import { summarizeAccess } from '../operator/describe.js';
 import { getProgramName } from '../operator/programName.js';
 import { type CommandIo, grantNameFrom, openSession, processIo } from '../operator/runtime.js';
@@ -74,9 +74,7 @@ export async function runRevoke(argv: string[], io: CommandIo): Promise<number> 
     try {
       current = await api.read(namespace, name);
     } catch (err) {
-      const report = describeFailure(err, { verb: 'get', resource: 'networkpolicies', namespace, name }, api.server);
-      say(report.lines.join('\n'));
-      return report.exitCode;
+      return reportFailure(err, { verb: 'get', resource: 'networkpolicies', namespace, name }, api.server, say);
     }
     if (current === undefined) return gone();
     const grant = readGrantAnnotations(current, keys);
@@ -97,9 +95,7 @@ export async function runRevoke(argv: string[], io: CommandIo): Promise<number> 
     try {
       result = await api.deleteWithPreconditions({ namespace, name, uid, resourceVersion });
     } catch (err) {
-      const report = describeFailure(err, { verb: 'delete', resource: 'networkpolicies', namespace, name }, api.server);
-      say(report.lines.join('\n'));
-      return report.exitCode;
+      return reportFailure(err, { verb: 'delete', resource: 'networkpolicies', namespace, name }, api.server, say);
     }
     if (result === 'gone') return gone();
     if (result === 'conflict') continue; // changed since the read: look again before deleting

@@ -69,6 +69,13 @@ const WEBHOOK_CALL_FAILED = /failed calling webhook "([^"]+)"/;
 const RBAC =
   /User "([^"]*)" cannot (\S+) resource "([^"]+)"(?: in API group "([^"]*)")?(?: in the namespace "([^"]+)"| at the cluster scope)?/;
 
+/** Tells the user what went wrong (through `say`) and returns the command's exit status. */
+export function reportFailure(err: unknown, attempt: Attempt, server: string, say: (text: string) => void): 1 | 2 {
+  const report = describeFailure(err, attempt, server);
+  say(report.lines.join('\n'));
+  return report.exitCode;
+}
+
 export function describeFailure(err: unknown, attempt: Attempt, server: string): FailureReport {
   const status = httpStatusOf(err);
   const what = describeAttempt(attempt);
