@@ -3,10 +3,10 @@
  * (read the way kustomize reads them, from the kustomization's own lists) and the kubectl lookup.
  */
 import { execFileSync } from 'node:child_process';
-import { accessSync, constants, existsSync, readFileSync } from 'node:fs';
+import { accessSync, constants, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseAllDocuments, parse } from 'yaml';
+import { REPO_ROOT } from '../../fixtures/paths.js';
 
 export interface KubeObject {
   apiVersion: string;
@@ -15,19 +15,7 @@ export interface KubeObject {
   [field: string]: unknown;
 }
 
-/** The directory holding package.json, found from this file (src and build layouts alike). */
-export const REPO_ROOT: string = (() => {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    const candidate = path.join(dir, 'package.json');
-    if (existsSync(candidate) && (JSON.parse(readFileSync(candidate, 'utf8')) as { name?: string }).name === 'netpol-guard') {
-      return dir;
-    }
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error('cannot find the netpol-guard repository root above the test file');
-    dir = parent;
-  }
-})();
+export { REPO_ROOT };
 
 export const MANIFESTS_DIR = path.join(REPO_ROOT, 'manifests');
 

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
-import { Registry } from 'prom-client';
 import { defaultConfig, parseConfigText } from '../../../src/config/load.js';
 import type { GuardConfig } from '../../../src/config/types.js';
 import { DEFAULT_RETRY_POLICY } from '../../../src/sweeper/retry.js';
-import { Sweeper, type SweeperOptions } from '../../../src/sweeper/sweeper.js';
+import type { SweeperOptions } from '../../../src/sweeper/sweeper.js';
 import { FakeApiServer, grantPolicy } from '../../helpers/fakeApiServer.js';
-import { captureLogger, FakeClock, recordingSleep, type LogLine } from './support.js';
+import { FakeClock, metricValue, sweeperHarness, type SweeperHarness } from './support.js';
 
 const T0 = new Date('2030-01-01T12:00:00Z');
 const minutes = (n: number): Date => new Date(T0.getTime() + n * 60_000);
@@ -21,39 +20,8 @@ after(async () => {
   await fake.stop();
 });
 
-interface Harness {
-  sweeper: Sweeper;
-  registry: Registry;
-  clock: FakeClock;
-  delays: number[];
-  lines: LogLine[];
-}
-
-function harness(overrides: Partial<SweeperOptions> = {}, config: GuardConfig = defaultConfig()): Harness {
-  const registry = new Registry();
-  const clock = new FakeClock(T0);
-  const { sleep, delays } = recordingSleep();
-  const { logger, lines } = captureLogger();
-  const sweeper = new Sweeper({
-    kubeConfig: fake.kubeConfig(),
-    config,
-    registry,
-    logger,
-    clock,
-    sleep,
-    random: () => 0.5,
-    instance: 'sweeper-test-0',
-    ...overrides,
-  });
-  return { sweeper, registry, clock, delays, lines };
-}
-
-async function metricValue(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
-  const metric = registry.getSingleMetric(name);
-  if (!metric) return undefined;
-  const data = await metric.get();
-  const sample = data.values.find((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val));
-  return sample?.value;
+function harness(overrides: Partial<SweeperOptions> = {}, config: GuardConfig = defaultConfig()): SweeperHarness {
+  return sweeperHarness(fake.kubeConfig(), new FakeClock(T0), { config, ...overrides });
 }
 
 describe('sweep --once against the fake API server', () => {

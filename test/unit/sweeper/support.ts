@@ -1,6 +1,10 @@
-/** Test doubles shared by the sweeper tests: a manual clock, a recording sleep, a log capture. */
+/** Test doubles shared by the sweeper tests: a manual clock, a recording sleep, a log capture, a wired Sweeper. */
 import { pino, type Logger } from 'pino';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { Registry } from 'prom-client';
+import { defaultConfig } from '../../../src/config/load.js';
 import type { Clock, Sleep, Timer } from '../../../src/sweeper/clock.js';
+import { Sweeper, type SweeperOptions } from '../../../src/sweeper/sweeper.js';
 
 interface PendingTimer {
   id: number;
@@ -97,4 +101,41 @@ export function captureLogger(): { logger: Logger; lines: LogLine[] } {
   const lines: LogLine[] = [];
   const logger = pino({ level: 'debug' }, { write: (chunk: string) => void lines.push(JSON.parse(chunk) as LogLine) });
   return { logger, lines };
+}
+
+/** A Sweeper wired to test doubles, and the doubles to inspect afterwards. */
+export interface SweeperHarness {
+  sweeper: Sweeper;
+  registry: Registry;
+  clock: FakeClock;
+  delays: number[];
+  lines: LogLine[];
+}
+
+/**
+ * A Sweeper against `kubeConfig` with a fresh registry, the manual `clock`, a recording sleep,
+ * a captured logger, fixed jitter and the default config; `overrides` replace any of them.
+ */
+export function sweeperHarness(kubeConfig: KubeConfig, clock: FakeClock, overrides: Partial<SweeperOptions> = {}): SweeperHarness {
+  const registry = new Registry();
+  const { sleep, delays } = recordingSleep();
+  const { logger, lines } = captureLogger();
+  const sweeper = new Sweeper({
+    kubeConfig,
+    config: defaultConfig(),
+    registry,
+    logger,
+    clock,
+    sleep,
+    random: () => 0.5,
+    instance: 'sweeper-test-0',
+    ...overrides,
+  });
+  return { sweeper, registry, clock, delays, lines };
+}
+
+/** The value of one series of `name` in `registry` (the first whose labels include `labels`). */
+export async function metricValue(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
+  const data = await registry.getSingleMetric(name)?.get();
+  return data?.values.find((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val))?.value;
 }

@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
-import { Registry } from 'prom-client';
-import { defaultConfig } from '../../../src/config/load.js';
 import { startHealthServer } from '../../../src/sweeper/healthServer.js';
-import { Sweeper, type SweeperOptions } from '../../../src/sweeper/sweeper.js';
+import type { Sweeper, SweeperOptions } from '../../../src/sweeper/sweeper.js';
 import { FakeApiServer, grantPolicy } from '../../helpers/fakeApiServer.js';
-import { captureLogger, FakeClock, recordingSleep, settle, waitFor, type LogLine } from './support.js';
+import { FakeClock, metricValue, settle, sweeperHarness, waitFor, type SweeperHarness } from './support.js';
 
 const T0 = new Date('2030-01-01T12:00:00Z');
 const at = (seconds: number): Date => new Date(T0.getTime() + seconds * 1_000);
@@ -21,44 +19,17 @@ after(async () => {
   await fake.stop();
 });
 
-interface Harness {
-  sweeper: Sweeper;
-  registry: Registry;
-  clock: FakeClock;
-  delays: number[];
-  lines: LogLine[];
+function harness(overrides: Partial<SweeperOptions> = {}, clock = new FakeClock(T0)): SweeperHarness {
+  const h = sweeperHarness(fake.kubeConfig(), clock, { resyncMs: RESYNC_MS, ...overrides });
+  running.push(h.sweeper);
+  return h;
 }
 
-function harness(overrides: Partial<SweeperOptions> = {}, clock = new FakeClock(T0)): Harness {
-  const registry = new Registry();
-  const { sleep, delays } = recordingSleep();
-  const { logger, lines } = captureLogger();
-  const sweeper = new Sweeper({
-    kubeConfig: fake.kubeConfig(),
-    config: defaultConfig(),
-    registry,
-    logger,
-    clock,
-    sleep,
-    random: () => 0.5,
-    resyncMs: RESYNC_MS,
-    instance: 'sweeper-test-0',
-    ...overrides,
-  });
-  running.push(sweeper);
-  return { sweeper, registry, clock, delays, lines };
-}
-
-async function started(h: Harness): Promise<Harness> {
+async function started(h: SweeperHarness): Promise<SweeperHarness> {
   await h.sweeper.start();
   await h.sweeper.synced();
   await waitFor(() => fake.watchCount >= 1, 'the watch to open');
   return h;
-}
-
-async function metricValue(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
-  const data = await registry.getSingleMetric(name)?.get();
-  return data?.values.find((v) => Object.entries(labels).every(([k, val]) => v.labels[k] === val))?.value;
 }
 
 /** Give in-flight HTTP a moment; used only before asserting that something did NOT happen. */
