@@ -215,9 +215,10 @@ function tailFile(file: string, lines = 40): string {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-function httpRequest(
+/** One HTTP(S) request with a timeout, answering status and body; no connection reuse. */
+export function httpRequest(
   url: string,
-  opts: { ca?: Buffer; token?: string; method?: string; body?: string; headers?: Record<string, string>; timeoutMs?: number },
+  opts: { ca?: Buffer | string; token?: string; method?: string; body?: string; headers?: Record<string, string>; timeoutMs?: number },
 ): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const u = new URL(url);

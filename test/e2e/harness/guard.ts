@@ -3,12 +3,11 @@
 // (`sweep`) as a local process authenticating as the ServiceAccount manifests/rbac.yaml binds, so
 // what is tested is the shipped CLI with the shipped admission rules and the shipped RBAC.
 import * as fs from 'node:fs';
-import * as https from 'node:https';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import YAML from 'yaml';
 import { generateCA, generateServingCert } from '../../../src/tls/certs.js';
-import { findRepoRoot, freePorts, type ControlPlane } from './controlPlane.js';
+import { findRepoRoot, freePorts, httpRequest, type ControlPlane } from './controlPlane.js';
 import {
   killGroupSync,
   registerEmergencyCleanup,
@@ -130,20 +129,6 @@ export function readJsonLog(file: string): JsonObject[] {
     }
   }
   return out;
-}
-
-function httpsGet(url: string, ca: string, timeoutMs = 2_000): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = https.get(url, { ca, timeout: timeoutMs, agent: false }, (res) => {
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error(`timeout requesting ${url}`)));
-    req.on('error', reject);
-  });
 }
 
 /** Bookkeeping shared by every process of one guard: a temp dir, a watchdog, emergency kill. */
@@ -333,7 +318,7 @@ export async function startNetpolGuard(cp: ControlPlane, opts: NetpolGuardOption
       for (;;) {
         if (proc.hasExited()) throw new Error(`netpol-guard serve exited (${await proc.exited}):\n${tail(webhookLog)}`);
         try {
-          const r = await httpsGet(`${baseUrl}/readyz`, ca.cert);
+          const r = await httpRequest(`${baseUrl}/readyz`, { ca: ca.cert, timeoutMs: 2_000 });
           if (r.status === 200) break;
         } catch {
           // not listening yet
