@@ -7,8 +7,6 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { Document } from 'yaml';
 import {
   CA_CERT_FILE,
   CA_KEY_FILE,
@@ -26,18 +24,21 @@ import {
   writeKeyPair,
   type KeyPairPem,
 } from '../tls/certs.js';
+import {
+  CA_PATCH_FILE,
+  caBundle,
+  type ImageOverride,
+  OVERLAY_FILE,
+  parseImageReference,
+  renderOverlay,
+  renderTlsSecret,
+  renderWebhookCaPatch,
+  SECRET_FILE,
+  TLS_SECRET_NAME,
+} from '../tls/manifests.js';
+import type { CommandIo } from '../operator/runtime.js';
+import { defineCommand, type FlagValues, LONG_NAMESPACE_OPTION, parseCommandArgs } from './command.js';
 
-/** Names the base manifests use; the caBundle patch must match them to merge, not append. */
-export const TLS_SECRET_NAME = 'netpol-guard-tls';
-export const WEBHOOK_CONFIGURATION_NAME = 'netpol-guard';
-export const MUTATING_WEBHOOK_NAME = 'mutate.netpol-guard.io';
-export const VALIDATING_WEBHOOK_NAME = 'validate.netpol-guard.io';
-/** The image name the base's containers use, which a kustomize `images:` entry rewrites. */
-export const IMAGE_NAME = 'netpol-guard';
-
-export const SECRET_FILE = 'secret.yaml';
-export const CA_PATCH_FILE = 'webhook-ca-patch.yaml';
-export const OVERLAY_FILE = 'kustomization.yaml';
 /** The replaced CA, still trusted in caBundle until the next run without --rotate-ca. */
 export const PREVIOUS_CA_FILE = 'ca-previous.crt';
 
@@ -46,7 +47,8 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const DNS_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
 const KUSTOMIZATION_FILES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
 
-const USAGE = `usage: netpol-guard certs [options]
+function usage(prog: string): string {
+  return `usage: ${prog} certs [options]
 
 Create a CA and a webhook serving certificate it signs, and write the Kubernetes objects that
 install them. Re-running keeps the CA (so caBundle stays valid) and issues a new serving
@@ -76,8 +78,9 @@ writes into OUT:
   ${SECRET_FILE}             Secret ${TLS_SECRET_NAME} (kubernetes.io/tls, with ca.crt), mode 0600
   ${CA_PATCH_FILE}   patch setting caBundle on both webhook configurations
   ${OVERLAY_FILE}      with --apply-to only; a later run without --apply-to keeps it as is,
-                          so rotating is \`netpol-guard certs --out OUT && kubectl apply -k OUT\`
+                          so rotating is \`${prog} certs --out OUT && kubectl apply -k OUT\`
 `;
+}
 
 export interface CertsFlags {
   service: string;
@@ -96,43 +99,30 @@ export interface CertsFlags {
 
 export type CertsFlagsResult = { ok: true; flags: CertsFlags } | { ok: false; help: true } | { ok: false; help: false; error: string };
 
-/** A kustomize `images:` entry for the base's image name. */
-export interface ImageOverride {
-  name: string;
-  newName: string;
-  newTag?: string;
-  digest?: string;
-}
+const CERTS_OPTIONS = {
+  service: { type: 'string' },
+  ...LONG_NAMESPACE_OPTION,
+  out: { type: 'string' },
+  ip: { type: 'string', multiple: true },
+  dns: { type: 'string', multiple: true },
+  days: { type: 'string' },
+  'ca-days': { type: 'string' },
+  'rotate-ca': { type: 'boolean' },
+  'apply-to': { type: 'string' },
+  component: { type: 'string', multiple: true },
+  image: { type: 'string' },
+  'print-ca-bundle': { type: 'boolean' },
+} as const;
 
 /** Pure: argv after `certs` → validated flags, or an error naming the offending flag. */
 export function parseCertsFlags(argv: string[]): CertsFlagsResult {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        service: { type: 'string' },
-        namespace: { type: 'string' },
-        out: { type: 'string' },
-        ip: { type: 'string', multiple: true },
-        dns: { type: 'string', multiple: true },
-        days: { type: 'string' },
-        'ca-days': { type: 'string' },
-        'rotate-ca': { type: 'boolean' },
-        'apply-to': { type: 'string' },
-        component: { type: 'string', multiple: true },
-        image: { type: 'string' },
-        'print-ca-bundle': { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    return { ok: false, help: false, error: (err as Error).message };
-  }
-  if (values.help === true) return { ok: false, help: true };
-  const fail = (error: string): CertsFlagsResult => ({ ok: false, help: false, error });
+  const parsed = parseCommandArgs({ options: CERTS_OPTIONS }, argv);
+  return parsed.ok ? certsFlagsFrom(parsed.values) : parsed;
+}
+
+/** Pure: the parsed flags → validated flags, or an error naming the offending flag. */
+function certsFlagsFrom(values: FlagValues<typeof CERTS_OPTIONS>): Exclude<CertsFlagsResult, { help: true }> {
+  const fail = (error: string) => ({ ok: false, help: false, error }) as const;
 
   const service = values.service ?? DEFAULT_SERVICE;
   if (!DNS_LABEL.test(service)) return fail(`--service "${service}" is not a valid Service name (a DNS label: lowercase letters, digits, '-')`);
@@ -192,109 +182,6 @@ function parsePositiveInteger(text: string | undefined, fallback: number): numbe
 
 function dedupe(values: string[]): string[] {
   return [...new Set(values)];
-}
-
-/** Optional `host[:port]/`, then lowercase path components (the reference grammar, simplified). */
-const IMAGE_REPOSITORY = /^([A-Za-z0-9.-]+(:[0-9]+)?\/)?[a-z0-9]+([._-]+[a-z0-9]+)*(\/[a-z0-9]+([._-]+[a-z0-9]+)*)*$/;
-
-/** `repo/name:tag`, `repo/name@sha256:…` or `repo/name` → an images: entry; a string is an error. */
-export function parseImageReference(ref: string): ImageOverride | string {
-  let repository = ref;
-  let newTag: string | undefined;
-  let digest: string | undefined;
-  const at = ref.indexOf('@');
-  if (at >= 0) {
-    repository = ref.slice(0, at);
-    digest = ref.slice(at + 1);
-    if (!/^[a-z0-9]+:[a-f0-9]{32,}$/.test(digest)) return `"${digest}" is not a digest (algorithm:hex)`;
-  } else {
-    // A ':' after the last '/' starts a tag; one before it is a registry port.
-    const colon = ref.lastIndexOf(':');
-    if (colon > ref.lastIndexOf('/')) {
-      repository = ref.slice(0, colon);
-      newTag = ref.slice(colon + 1);
-      if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(newTag)) return `"${newTag}" is not a valid tag`;
-    }
-  }
-  if (!IMAGE_REPOSITORY.test(repository)) return `"${ref}" is not an image reference (registry/name[:tag] or name@sha256:digest)`;
-  return { name: IMAGE_NAME, newName: repository, ...(newTag === undefined ? {} : { newTag }), ...(digest === undefined ? {} : { digest }) };
-}
-
-const LABELS = { 'app.kubernetes.io/name': 'netpol-guard', 'app.kubernetes.io/part-of': 'netpol-guard' };
-
-function toYaml(header: string, docs: unknown[]): string {
-  return docs
-    .map((value, index) => {
-      const doc = new Document(value);
-      if (index === 0) doc.commentBefore = header;
-      // Base64 has no spaces, but keep every value on one line whatever its content.
-      return doc.toString({ lineWidth: 0 });
-    })
-    .join('---\n');
-}
-
-const GENERATED = ' Written by `netpol-guard certs`; re-running it rewrites this file.';
-
-export interface TlsSecretInput {
-  namespace: string;
-  serving: KeyPairPem;
-  caCert: string;
-}
-
-/** The kubernetes.io/tls Secret the Deployment mounts, with the CA alongside as ca.crt. */
-export function renderTlsSecret(input: TlsSecretInput): string {
-  const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
-  return toYaml(`${GENERATED}\n Holds a private key: keep it out of version control.`, [
-    {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: TLS_SECRET_NAME, namespace: input.namespace, labels: LABELS },
-      type: 'kubernetes.io/tls',
-      data: { 'tls.crt': b64(input.serving.cert), 'tls.key': b64(input.serving.key), 'ca.crt': b64(input.caCert) },
-    },
-  ]);
-}
-
-/** base64 of the PEM certificates the API server should trust for the webhook. */
-export function caBundle(caCerts: string[]): string {
-  return Buffer.from(caCerts.map((pem) => (pem.endsWith('\n') ? pem : `${pem}\n`)).join(''), 'utf8').toString('base64');
-}
-
-/**
- * Strategic-merge patch for both webhook configurations. Webhooks merge by name, so only caBundle
- * is added to the base's entries; every other field stays as the base has it.
- */
-export function renderWebhookCaPatch(bundle: string): string {
-  const entry = (kind: string, webhook: string) => ({
-    apiVersion: 'admissionregistration.k8s.io/v1',
-    kind,
-    metadata: { name: WEBHOOK_CONFIGURATION_NAME },
-    webhooks: [{ name: webhook, clientConfig: { caBundle: bundle } }],
-  });
-  return toYaml(GENERATED, [
-    entry('MutatingWebhookConfiguration', MUTATING_WEBHOOK_NAME),
-    entry('ValidatingWebhookConfiguration', VALIDATING_WEBHOOK_NAME),
-  ]);
-}
-
-export interface OverlayInput {
-  /** Paths relative to the overlay directory, '/'-separated. */
-  base: string;
-  components: string[];
-  image: ImageOverride | undefined;
-}
-
-/** The overlay in OUT: the base, the Secret and the caBundle patch (+ components, image). */
-export function renderOverlay(input: OverlayInput): string {
-  const kustomization: Record<string, unknown> = {
-    apiVersion: 'kustomize.config.k8s.io/v1beta1',
-    kind: 'Kustomization',
-    resources: [input.base, SECRET_FILE],
-  };
-  if (input.components.length > 0) kustomization['components'] = input.components;
-  kustomization['patches'] = [{ path: CA_PATCH_FILE }];
-  if (input.image !== undefined) kustomization['images'] = [input.image];
-  return toYaml(`${GENERATED}\n Install or update with: kubectl apply -k <this directory>`, [kustomization]);
 }
 
 function hasKustomization(dir: string): boolean {
@@ -385,35 +272,39 @@ function certificateFacts(pem: string): { serial: string; notAfter: Date } {
   return { serial: x509.serialNumber, notAfter: new Date(x509.validTo) };
 }
 
-export async function certsCommand(argv: string[]): Promise<number> {
-  const parsed = parseCertsFlags(argv);
-  if (!parsed.ok) {
-    if (parsed.help) {
-      process.stdout.write(USAGE);
-      return 0;
-    }
-    process.stderr.write(`netpol-guard certs: ${parsed.error}\nRun 'netpol-guard certs --help' for the options.\n`);
-    return 2;
-  }
-  const flags = parsed.flags;
-  const outDir = path.resolve(flags.outDir);
-  const applyTo = flags.applyTo === undefined ? undefined : path.resolve(flags.applyTo);
-  const components = flags.components.map((c) => path.resolve(c));
+export const certsCommand = defineCommand({
+  name: 'certs',
+  summary: 'create or rotate the webhook certificates (Secret, caBundle)',
+  usage,
+  options: CERTS_OPTIONS,
+  onUsageError: { pointTo: 'options' },
+  run: async ({ values, io, say, usageError }) => {
+    const parsed = certsFlagsFrom(values);
+    if (!parsed.ok) return usageError(parsed.error);
+    return issue(parsed.flags, io, say);
+  },
+});
+
+/** Keep or replace the CA, issue a serving certificate, and write the files that install them. */
+async function issue(flags: CertsFlags, io: CommandIo, say: (text: string) => void): Promise<number> {
+  const outDir = path.resolve(io.cwd(), flags.outDir);
+  const applyTo = flags.applyTo === undefined ? undefined : path.resolve(io.cwd(), flags.applyTo);
+  const components = flags.components.map((c) => path.resolve(io.cwd(), c));
   if (applyTo !== undefined) {
     const problem = checkOverlayInputs(outDir, applyTo, components);
     if (problem !== undefined) {
-      process.stderr.write(`netpol-guard certs: ${problem}\n`);
+      say(problem);
       return 2;
     }
   }
 
-  const now = new Date();
+  const now = io.now();
   const names = servingNames({ service: flags.service, namespace: flags.namespace, includeLoopback: false });
   const dnsNames = dedupe([...names.dnsNames, ...flags.extraDnsNames]);
 
   const resolved = await resolveCA(outDir, flags, now);
   if ('error' in resolved) {
-    process.stderr.write(`netpol-guard certs: ${resolved.error}\n`);
+    say(resolved.error);
     return 2;
   }
   const caOutcome = resolved;
@@ -462,7 +353,7 @@ export async function certsCommand(argv: string[]): Promise<number> {
 
   const caInfo = certificateFacts(caOutcome.ca.cert);
   const servingInfo = certificateFacts(serving.cert);
-  const display = path.relative(process.cwd(), outDir) || '.';
+  const display = path.relative(io.cwd(), outDir) || '.';
   const summary = [
     caOutcome.generated
       ? `CA: new (${caOutcome.reasons.join('; ')}), serial ${caInfo.serial}, expires ${caInfo.notAfter.toISOString()}`
@@ -479,10 +370,10 @@ export async function certsCommand(argv: string[]): Promise<number> {
       : `next: kubectl apply -f ${path.join(display, SECRET_FILE)}, and add ${path.join(display, CA_PATCH_FILE)} to your kustomization's patches`,
   ];
   if (flags.printCABundle) {
-    process.stderr.write(`${summary.join('\n')}\n`);
-    process.stdout.write(`${bundle}\n`);
+    io.stderr(`${summary.join('\n')}\n`);
+    io.stdout(`${bundle}\n`);
   } else {
-    process.stdout.write(`${summary.join('\n')}\n`);
+    io.stdout(`${summary.join('\n')}\n`);
   }
   return 0;
 }

@@ -5,13 +5,13 @@ import { formatTimestamp } from '../lifecycle/timestamp.js';
 import { reportFailure } from '../operator/apiFailure.js';
 import { buildGrantPolicy, podSelectorFromLabels } from '../operator/buildGrant.js';
 import { summarizeAccess } from '../operator/describe.js';
-import { type GrantRequest, parseGrantFlags } from '../operator/grantFlags.js';
-import { type GrantApi, type KubeContext, loadKubeContext } from '../operator/kube.js';
+import { GRANT_OPTIONS, type GrantRequest, grantRequestFrom } from '../operator/grantFlags.js';
+import { createGrantApi, type GrantApi, type KubeContext, loadKubeContext } from '../operator/kube.js';
 import { checkLocally, findingLines, grantFlagsToChange } from '../operator/localCheck.js';
-import { getProgramName } from '../operator/programName.js';
 import { formatExpiresIn } from '../operator/relative.js';
-import { chooseConfig, type CommandIo, processIo } from '../operator/runtime.js';
+import { chooseConfig } from '../operator/runtime.js';
 import { formatSelector } from '../operator/selectors.js';
+import { defineCommand } from './command.js';
 
 function usage(prog: string): string {
   return `usage: ${prog} grant -n NAMESPACE --to k=v --from-cidr CIDR --port PORT --for DURATION --ticket TICKET [options]
@@ -57,94 +57,89 @@ exit status: 0 granted (or manifest printed), 1 refused or denied, 2 usage or co
 `;
 }
 
-export async function grantCommand(argv: string[]): Promise<number> {
-  return runGrant(argv, processIo());
-}
-
-export async function runGrant(argv: string[], io: CommandIo): Promise<number> {
-  const prog = getProgramName();
-  const say = (text: string) => io.stderr(`${prog} grant: ${text}\n`);
-  const parsed = parseGrantFlags(argv);
-  if (!parsed.ok) {
-    if (parsed.help) {
-      io.stdout(usage(prog));
-      return 0;
-    }
-    say(`${parsed.error}\nRun '${prog} grant --help' for the flags.`);
-    return 2;
-  }
-  const request = parsed.request;
-  const chosen = chooseConfig(request.configPath, io.env);
-  if (!chosen.ok) {
-    say(`invalid config:\n${chosen.errors.map((e) => `  ${e}`).join('\n')}`);
-    return 2;
-  }
-  const config = chosen.config;
-
-  // The cluster is needed to send, to look up --to-pod, or to learn the default namespace.
-  const sends = request.output === 'apply';
-  let context: KubeContext | undefined;
-  if (sends || request.podName !== undefined || request.namespace === undefined) {
-    const loaded = loadKubeContext(request.kubeconfig);
-    if (!loaded.ok) {
-      say(request.namespace === undefined && !sends && request.podName === undefined ? `${loaded.error} (or pass -n NAMESPACE)` : loaded.error);
+export const grantCommand = defineCommand({
+  name: 'grant',
+  summary: 'create a narrow, ticketed, temporary NetworkPolicy grant',
+  usage,
+  options: GRANT_OPTIONS,
+  onUsageError: { pointTo: 'flags' },
+  connect: createGrantApi,
+  run: async ({ values, io, prog, say, usageError }) => {
+    const parsed = grantRequestFrom(values);
+    if (!parsed.ok) return usageError(parsed.error);
+    const request = parsed.request;
+    const chosen = chooseConfig(request.configPath, io.env);
+    if (!chosen.ok) {
+      say(`invalid config:\n${chosen.errors.map((e) => `  ${e}`).join('\n')}`);
       return 2;
     }
-    context = loaded.context;
-  }
-  const namespace = request.namespace ?? context!.namespace;
-  let api: GrantApi | undefined;
-  const connect = (): GrantApi => (api ??= io.connect(context!));
+    const config = chosen.config;
 
-  let podSelector = request.podSelector;
-  if (request.podName !== undefined) {
-    const resolved = await resolvePodSelector(connect(), namespace, request, say);
-    if (typeof resolved === 'number') return resolved;
-    podSelector = resolved;
-  }
+    // The cluster is needed to send, to look up --to-pod, or to learn the default namespace.
+    const sends = request.output === 'apply';
+    let context: KubeContext | undefined;
+    if (sends || request.podName !== undefined || request.namespace === undefined) {
+      const loaded = loadKubeContext(request.kubeconfig);
+      if (!loaded.ok) {
+        say(request.namespace === undefined && !sends && request.podName === undefined ? `${loaded.error} (or pass -n NAMESPACE)` : loaded.error);
+        return 2;
+      }
+      context = loaded.context;
+    }
+    const namespace = request.namespace ?? context!.namespace;
+    let api: GrantApi | undefined;
+    const connect = (): GrantApi => (api ??= io.connect(context!));
 
-  const policy = buildGrantPolicy({ ...request, namespace, podSelector }, config.keys, io.randomSuffix());
-  const name = policy.metadata!.name!;
-  const now = io.now();
-  const check = checkLocally({ operation: 'CREATE', policy, namespace, config, now });
-  if (check.kind === 'invalid') {
-    say(`refused: the flags make an invalid NetworkPolicy; nothing was sent\n${check.errors.map((e) => `  ${e}`).join('\n')}`);
-    return 1;
-  }
-  const evaluation = check.evaluation;
-  if (!evaluation.allowed) {
-    const lines = findingLines(evaluation.findings);
-    const change = grantFlagsToChange(evaluation.findings, request.direction);
-    if (!request.skipLocalCheck) {
-      say(
-        `refused: ${namespace}/${name} would be denied under ${chosen.label}; nothing was sent\n${lines.join('\n')}\n` +
-          `change: ${change.join(', ')}`,
-      );
+    let podSelector = request.podSelector;
+    if (request.podName !== undefined) {
+      const resolved = await resolvePodSelector(connect(), namespace, request, say);
+      if (typeof resolved === 'number') return resolved;
+      podSelector = resolved;
+    }
+
+    const policy = buildGrantPolicy({ ...request, namespace, podSelector }, config.keys, io.randomSuffix());
+    const name = policy.metadata!.name!;
+    const now = io.now();
+    const check = checkLocally({ operation: 'CREATE', policy, namespace, config, now });
+    if (check.kind === 'invalid') {
+      say(`refused: the flags make an invalid NetworkPolicy; nothing was sent\n${check.errors.map((e) => `  ${e}`).join('\n')}`);
       return 1;
     }
-    say(`warning: the local check (${chosen.label}) denies this grant; sending it anyway (--skip-local-check), the webhook decides\n${lines.join('\n')}`);
-  } else if (evaluation.findings.length > 0) {
-    say(`warnings under ${chosen.label}:\n${findingLines(evaluation.findings).join('\n')}`);
-  }
+    const evaluation = check.evaluation;
+    if (!evaluation.allowed) {
+      const lines = findingLines(evaluation.findings);
+      const change = grantFlagsToChange(evaluation.findings, request.direction);
+      if (!request.skipLocalCheck) {
+        say(
+          `refused: ${namespace}/${name} would be denied under ${chosen.label}; nothing was sent\n${lines.join('\n')}\n` +
+            `change: ${change.join(', ')}`,
+        );
+        return 1;
+      }
+      say(`warning: the local check (${chosen.label}) denies this grant; sending it anyway (--skip-local-check), the webhook decides\n${lines.join('\n')}`);
+    } else if (evaluation.findings.length > 0) {
+      say(`warnings under ${chosen.label}:\n${findingLines(evaluation.findings).join('\n')}`);
+    }
 
-  if (request.output === 'yaml') {
-    io.stdout(YAML.stringify(policy));
-    return 0;
-  }
-  if (request.output === 'json') {
-    io.stdout(`${JSON.stringify(policy, null, 2)}\n`);
-    return 0;
-  }
+    if (request.output === 'yaml') {
+      io.stdout(YAML.stringify(policy));
+      return 0;
+    }
+    if (request.output === 'json') {
+      io.stdout(`${JSON.stringify(policy, null, 2)}\n`);
+      return 0;
+    }
 
-  let created: V1NetworkPolicy;
-  try {
-    created = await connect().create(namespace, policy);
-  } catch (err) {
-    return reportFailure(err, { verb: 'create', resource: 'networkpolicies', namespace, name }, connect().server, say);
-  }
-  io.stdout(grantReceipt(created, namespace, name, request, config.keys, now, prog));
-  return 0;
-}
+    let created: V1NetworkPolicy;
+    try {
+      created = await connect().create(namespace, policy);
+    } catch (err) {
+      return reportFailure(err, { verb: 'create', resource: 'networkpolicies', namespace, name }, connect().server, say);
+    }
+    io.stdout(grantReceipt(created, namespace, name, request, config.keys, now, prog));
+    return 0;
+  },
+});
 
 async function resolvePodSelector(
   api: GrantApi,

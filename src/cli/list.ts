@@ -1,8 +1,8 @@
-import { parseArgs } from 'node:util';
+import { CONFIG_OPTION, defineCommand, KUBECONFIG_OPTION, NAMESPACE_OPTION, OUTPUT_OPTION } from './command.js';
 import { reportFailure } from '../operator/apiFailure.js';
 import { formatGrantJson, formatGrantTable, grantRow, sortGrantRows } from '../operator/listTable.js';
-import { getProgramName } from '../operator/programName.js';
-import { type CommandIo, openSession, processIo } from '../operator/runtime.js';
+import { createGrantApi } from '../operator/kube.js';
+import { openSession } from '../operator/runtime.js';
 import { isDnsLabel } from '../operator/selectors.js';
 
 function usage(prog: string): string {
@@ -25,70 +25,55 @@ exit status: 0 listed (also when there are none), 2 usage or connection error, 1
 `;
 }
 
-export async function listCommand(argv: string[]): Promise<number> {
-  return runList(argv, processIo());
-}
-
-export async function runList(argv: string[], io: CommandIo): Promise<number> {
-  const prog = getProgramName();
-  const say = (text: string) => io.stderr(`${prog} list: ${text}\n`);
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        namespace: { type: 'string', short: 'n' },
-        'all-namespaces': { type: 'boolean', short: 'A' },
-        output: { type: 'string', short: 'o' },
-        config: { type: 'string' },
-        kubeconfig: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    say(`${(err as Error).message}\nRun '${prog} list --help' for the flags.`);
-    return 2;
-  }
-  if (values.help) {
-    io.stdout(usage(prog));
+export const listCommand = defineCommand({
+  name: 'list',
+  summary: 'show the live temporary grants, soonest expiry first',
+  usage,
+  options: {
+    ...NAMESPACE_OPTION,
+    'all-namespaces': { type: 'boolean', short: 'A' },
+    ...OUTPUT_OPTION,
+    ...CONFIG_OPTION,
+    ...KUBECONFIG_OPTION,
+  },
+  onUsageError: { pointTo: 'flags' },
+  connect: createGrantApi,
+  run: async ({ values, io, say }) => {
+    if (values.namespace !== undefined && values['all-namespaces']) {
+      say('choose -n NAMESPACE or -A, not both');
+      return 2;
+    }
+    if (values.namespace !== undefined && !isDnsLabel(values.namespace)) {
+      say(`-n/--namespace "${values.namespace}" is not a valid namespace name`);
+      return 2;
+    }
+    const output = values.output ?? 'table';
+    if (output !== 'table' && output !== 'wide' && output !== 'json') {
+      say(`-o/--output must be wide or json, not "${output}"`);
+      return 2;
+    }
+    const session = openSession(values, io, say);
+    if (session === undefined) return 2;
+    const namespace = values['all-namespaces'] ? undefined : session.namespace;
+    const api = session.api;
+    const keys = session.config.keys;
+    let policies;
+    try {
+      policies = await api.list(namespace, `${keys.temporaryLabel}=true`);
+    } catch (err) {
+      return reportFailure(err, { verb: 'list', resource: 'networkpolicies', namespace }, api.server, say);
+    }
+    const now = io.now();
+    const rows = sortGrantRows(policies.map((p) => grantRow(p, keys)));
+    if (output === 'json') {
+      io.stdout(formatGrantJson(rows, now));
+      return 0;
+    }
+    if (rows.length === 0) {
+      io.stderr(namespace === undefined ? 'No temporary grants in any namespace.\n' : `No temporary grants in namespace ${namespace}.\n`);
+      return 0;
+    }
+    io.stdout(formatGrantTable(rows, now, { wide: output === 'wide' }));
     return 0;
-  }
-  if (values.namespace !== undefined && values['all-namespaces']) {
-    say('choose -n NAMESPACE or -A, not both');
-    return 2;
-  }
-  if (values.namespace !== undefined && !isDnsLabel(values.namespace)) {
-    say(`-n/--namespace "${values.namespace}" is not a valid namespace name`);
-    return 2;
-  }
-  const output = values.output ?? 'table';
-  if (output !== 'table' && output !== 'wide' && output !== 'json') {
-    say(`-o/--output must be wide or json, not "${output}"`);
-    return 2;
-  }
-  const session = openSession(values, io, say);
-  if (session === undefined) return 2;
-  const namespace = values['all-namespaces'] ? undefined : session.namespace;
-  const api = session.api;
-  const keys = session.config.keys;
-  let policies;
-  try {
-    policies = await api.list(namespace, `${keys.temporaryLabel}=true`);
-  } catch (err) {
-    return reportFailure(err, { verb: 'list', resource: 'networkpolicies', namespace }, api.server, say);
-  }
-  const now = io.now();
-  const rows = sortGrantRows(policies.map((p) => grantRow(p, keys)));
-  if (output === 'json') {
-    io.stdout(formatGrantJson(rows, now));
-    return 0;
-  }
-  if (rows.length === 0) {
-    io.stderr(namespace === undefined ? 'No temporary grants in any namespace.\n' : `No temporary grants in namespace ${namespace}.\n`);
-    return 0;
-  }
-  io.stdout(formatGrantTable(rows, now, { wide: output === 'wide' }));
-  return 0;
-}
+  },
+});

@@ -1,11 +1,11 @@
-import { parseArgs } from 'node:util';
 import type { V1NetworkPolicy } from '@kubernetes/client-node';
 import { readGrantAnnotations, TEMPORARY_LABEL_VALUE } from '../lifecycle/annotations.js';
 import { formatTimestamp } from '../lifecycle/timestamp.js';
 import { reportFailure } from '../operator/apiFailure.js';
 import { summarizeAccess } from '../operator/describe.js';
-import { getProgramName } from '../operator/programName.js';
-import { type CommandIo, grantNameFrom, openSession, processIo } from '../operator/runtime.js';
+import { createGrantApi } from '../operator/kube.js';
+import { grantNameFrom, openSession } from '../operator/runtime.js';
+import { CONFIG_OPTION, defineCommand, KUBECONFIG_OPTION, NAMESPACE_OPTION } from './command.js';
 
 function usage(prog: string): string {
   return `usage: ${prog} revoke NAME [-n NAMESPACE] [--force]
@@ -28,83 +28,63 @@ exit status: 0 revoked or already gone, 1 refused or forbidden, 2 usage or conne
 
 const MAX_ATTEMPTS = 3;
 
-export async function revokeCommand(argv: string[]): Promise<number> {
-  return runRevoke(argv, processIo());
-}
+export const revokeCommand = defineCommand({
+  name: 'revoke',
+  summary: 'close a temporary grant now',
+  usage,
+  options: { ...NAMESPACE_OPTION, force: { type: 'boolean' }, ...CONFIG_OPTION, ...KUBECONFIG_OPTION },
+  positionals: { name: 'NAME', min: 0 },
+  onUsageError: { pointTo: 'flags' },
+  connect: createGrantApi,
+  run: async ({ values, positionals, io, prog, say }) => {
+    const name = grantNameFrom(positionals, values.namespace, 'revoke', `${prog} revoke NAME -n NAMESPACE`, say);
+    if (name === undefined) return 2;
+    const session = openSession(values, io, say);
+    if (session === undefined) return 2;
+    const { namespace, api } = session;
+    const keys = session.config.keys;
+    const gone = () => {
+      io.stdout(`${namespace}/${name} is already gone (revoked or swept); nothing to do\n`);
+      return 0;
+    };
 
-export async function runRevoke(argv: string[], io: CommandIo): Promise<number> {
-  const prog = getProgramName();
-  const say = (text: string) => io.stderr(`${prog} revoke: ${text}\n`);
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: true,
-      options: {
-        namespace: { type: 'string', short: 'n' },
-        force: { type: 'boolean' },
-        config: { type: 'string' },
-        kubeconfig: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    say(`${(err as Error).message}\nRun '${prog} revoke --help' for the flags.`);
-    return 2;
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    io.stdout(usage(prog));
-    return 0;
-  }
-  const name = grantNameFrom(positionals, values.namespace, 'revoke', `${prog} revoke NAME -n NAMESPACE`, say);
-  if (name === undefined) return 2;
-  const session = openSession(values, io, say);
-  if (session === undefined) return 2;
-  const { namespace, api } = session;
-  const keys = session.config.keys;
-  const gone = () => {
-    io.stdout(`${namespace}/${name} is already gone (revoked or swept); nothing to do\n`);
-    return 0;
-  };
-
-  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-    let current: V1NetworkPolicy | undefined;
-    try {
-      current = await api.read(namespace, name);
-    } catch (err) {
-      return reportFailure(err, { verb: 'get', resource: 'networkpolicies', namespace, name }, api.server, say);
+    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+      let current: V1NetworkPolicy | undefined;
+      try {
+        current = await api.read(namespace, name);
+      } catch (err) {
+        return reportFailure(err, { verb: 'get', resource: 'networkpolicies', namespace, name }, api.server, say);
+      }
+      if (current === undefined) return gone();
+      const grant = readGrantAnnotations(current, keys);
+      if (grant.temporaryLabel !== TEMPORARY_LABEL_VALUE && values.force !== true) {
+        say(
+          `refused: ${namespace}/${name} is not a netpol-guard temporary grant (no label ${keys.temporaryLabel}=${TEMPORARY_LABEL_VALUE}), ` +
+            'so it may be permanent policy; nothing was deleted. Add --force if you mean to delete it anyway.',
+        );
+        return 1;
+      }
+      const uid = current.metadata?.uid;
+      const resourceVersion = current.metadata?.resourceVersion;
+      if (uid === undefined || resourceVersion === undefined) {
+        say(`the API server returned ${namespace}/${name} without uid or resourceVersion; refusing to delete without preconditions`);
+        return 2;
+      }
+      let result;
+      try {
+        result = await api.deleteWithPreconditions({ namespace, name, uid, resourceVersion });
+      } catch (err) {
+        return reportFailure(err, { verb: 'delete', resource: 'networkpolicies', namespace, name }, api.server, say);
+      }
+      if (result === 'gone') return gone();
+      if (result === 'conflict') continue; // changed since the read: look again before deleting
+      const lines = [`revoked ${namespace}/${name}`, `  access:   ${summarizeAccess(current)} (closed)`];
+      if (grant.ticket !== undefined) lines.push(`  ticket:   ${grant.ticket}`);
+      if (grant.expiresAt.state === 'valid') lines.push(`  was due:  ${formatTimestamp(grant.expiresAt.value)}`);
+      io.stdout(`${lines.join('\n')}\n`);
+      return 0;
     }
-    if (current === undefined) return gone();
-    const grant = readGrantAnnotations(current, keys);
-    if (grant.temporaryLabel !== TEMPORARY_LABEL_VALUE && values.force !== true) {
-      say(
-        `refused: ${namespace}/${name} is not a netpol-guard temporary grant (no label ${keys.temporaryLabel}=${TEMPORARY_LABEL_VALUE}), ` +
-          'so it may be permanent policy; nothing was deleted. Add --force if you mean to delete it anyway.',
-      );
-      return 1;
-    }
-    const uid = current.metadata?.uid;
-    const resourceVersion = current.metadata?.resourceVersion;
-    if (uid === undefined || resourceVersion === undefined) {
-      say(`the API server returned ${namespace}/${name} without uid or resourceVersion; refusing to delete without preconditions`);
-      return 2;
-    }
-    let result;
-    try {
-      result = await api.deleteWithPreconditions({ namespace, name, uid, resourceVersion });
-    } catch (err) {
-      return reportFailure(err, { verb: 'delete', resource: 'networkpolicies', namespace, name }, api.server, say);
-    }
-    if (result === 'gone') return gone();
-    if (result === 'conflict') continue; // changed since the read: look again before deleting
-    const lines = [`revoked ${namespace}/${name}`, `  access:   ${summarizeAccess(current)} (closed)`];
-    if (grant.ticket !== undefined) lines.push(`  ticket:   ${grant.ticket}`);
-    if (grant.expiresAt.state === 'valid') lines.push(`  was due:  ${formatTimestamp(grant.expiresAt.value)}`);
-    io.stdout(`${lines.join('\n')}\n`);
-    return 0;
-  }
-  say(`${namespace}/${name} changed ${MAX_ATTEMPTS} times while revoking; nothing was deleted. Run the command again.`);
-  return 1;
-}
+    say(`${namespace}/${name} changed ${MAX_ATTEMPTS} times while revoking; nothing was deleted. Run the command again.`);
+    return 1;
+  },
+});

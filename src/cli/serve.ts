@@ -1,5 +1,4 @@
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { pino, type Logger } from 'pino';
 import { defaultConfig } from '../config/load.js';
 import { ConfigStore, DEFAULT_CONFIG_POLL_INTERVAL_MS } from '../config/store.js';
@@ -8,8 +7,20 @@ import { buildServer, DEFAULT_BODY_LIMIT_BYTES } from '../server/app.js';
 import { shutdownServer } from '../server/shutdown.js';
 import { DEFAULT_NAMESPACE, DEFAULT_SERVICE, ensureCertificates, servingNames } from '../tls/certs.js';
 import { TlsFileSource } from '../tls/source.js';
+import {
+  CONFIG_OPTION,
+  defineCommand,
+  type FlagValues,
+  isLogLevel,
+  LOG_LEVEL_OPTION,
+  LOG_LEVELS,
+  LONG_NAMESPACE_OPTION,
+  parseCommandArgs,
+  resolveConfigPath,
+} from './command.js';
 
-const USAGE = `usage: netpol-guard serve [options]
+function usage(prog: string): string {
+  return `usage: ${prog} serve [options]
 
 Runs the admission webhook over HTTPS: POST /validate, POST /mutate, GET /healthz, /readyz, /metrics.
 
@@ -37,8 +48,7 @@ options:
 Durations: 500ms, 0, 10s, 1m, or a number of seconds. SIGHUP re-reads the config and certificate now.
 Exit codes: 0 after a shutdown, 2 for invalid options, config or certificates, 1 if it cannot listen.
 `;
-
-const LOG_LEVELS: readonly string[] = [...Object.keys(pino.levels.values), 'silent'];
+}
 
 export interface ServeOptions {
   port: number;
@@ -58,36 +68,31 @@ export interface ServeOptions {
 
 type Parsed = { ok: true; options: ServeOptions } | { ok: false; errors: string[] } | { ok: 'help' };
 
+const SERVE_OPTIONS = {
+  port: { type: 'string' },
+  host: { type: 'string' },
+  'tls-cert': { type: 'string' },
+  'tls-key': { type: 'string' },
+  'certs-dir': { type: 'string' },
+  service: { type: 'string' },
+  ...LONG_NAMESPACE_OPTION,
+  ...CONFIG_OPTION,
+  'reload-interval': { type: 'string' },
+  'body-limit': { type: 'string' },
+  'shutdown-timeout': { type: 'string' },
+  'drain-delay': { type: 'string' },
+  ...LOG_LEVEL_OPTION,
+} as const;
+
 /** Flags win over environment variables, which win over defaults. */
 export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): Parsed {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      allowPositionals: false,
-      strict: true,
-      options: {
-        port: { type: 'string' },
-        host: { type: 'string' },
-        'tls-cert': { type: 'string' },
-        'tls-key': { type: 'string' },
-        'certs-dir': { type: 'string' },
-        service: { type: 'string' },
-        namespace: { type: 'string' },
-        config: { type: 'string' },
-        'reload-interval': { type: 'string' },
-        'body-limit': { type: 'string' },
-        'shutdown-timeout': { type: 'string' },
-        'drain-delay': { type: 'string' },
-        'log-level': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    return { ok: false, errors: [(err as Error).message] };
-  }
-  if (values.help) return { ok: 'help' };
+  const parsed = parseCommandArgs({ options: SERVE_OPTIONS }, argv);
+  if (!parsed.ok) return parsed.help ? { ok: 'help' } : { ok: false, errors: [parsed.error] };
+  return serveOptionsFrom(parsed.values, env);
+}
 
+/** Pure: the parsed flags and the environment → validated options, or every problem found. */
+function serveOptionsFrom(values: FlagValues<typeof SERVE_OPTIONS>, env: NodeJS.ProcessEnv): { ok: true; options: ServeOptions } | { ok: false; errors: string[] } {
   const errors: string[] = [];
   const pick = (flag: string | undefined, envName: string | undefined): string | undefined =>
     flag ?? (envName !== undefined && env[envName] !== '' ? env[envName] : undefined);
@@ -116,7 +121,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
   if (bodyLimit === undefined || bodyLimit <= 0) errors.push(`--body-limit: "${bodyLimitText}" is not a size (e.g. 4194304, 512Ki, 4Mi)`);
 
   const logLevel = pick(values['log-level'], 'LOG_LEVEL') ?? 'info';
-  if (!LOG_LEVELS.includes(logLevel)) errors.push(`--log-level: "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
+  if (!isLogLevel(logLevel)) errors.push(`--log-level: "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
 
   const options: ServeOptions = {
     port,
@@ -126,7 +131,7 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     certsDir: path.resolve(values['certs-dir'] ?? 'certs'),
     service: values.service ?? DEFAULT_SERVICE,
     namespace: values.namespace ?? DEFAULT_NAMESPACE,
-    configFile: pick(values.config, 'NETPOL_GUARD_CONFIG'),
+    configFile: resolveConfigPath(values.config, env),
     reloadIntervalMs: duration('reload-interval', values['reload-interval'], DEFAULT_CONFIG_POLL_INTERVAL_MS, false),
     bodyLimit: bodyLimit ?? DEFAULT_BODY_LIMIT_BYTES,
     shutdownTimeoutMs: duration('shutdown-timeout', values['shutdown-timeout'], 10_000, false),
@@ -157,22 +162,22 @@ export function parseByteSize(text: string): number | undefined {
   return Number(match[1]) * unit;
 }
 
-export async function serveCommand(argv: string[]): Promise<number> {
-  const parsed = parseServeArgs(argv);
-  if (parsed.ok === 'help') {
-    process.stdout.write(USAGE);
-    return 0;
-  }
-  if (!parsed.ok) {
-    process.stderr.write(`netpol-guard serve: ${parsed.errors.join('\nnetpol-guard serve: ')}\n\n${USAGE}`);
-    return 2;
-  }
-  return serve(parsed.options, pino({ level: parsed.options.logLevel }));
-}
+export const serveCommand = defineCommand({
+  name: 'serve',
+  summary: 'run the admission webhook (HTTPS)',
+  usage,
+  options: SERVE_OPTIONS,
+  onUsageError: 'usage',
+  run: async ({ values, io, say, usageError }) => {
+    const parsed = serveOptionsFrom(values, io.env);
+    if (!parsed.ok) return usageError(parsed.errors);
+    return serve(parsed.options, pino({ level: parsed.options.logLevel }), say);
+  },
+});
 
-async function serve(options: ServeOptions, logger: Logger): Promise<number> {
+async function serve(options: ServeOptions, logger: Logger, say: (text: string) => void): Promise<number> {
   const fail = (what: string, errors: string[]): number => {
-    process.stderr.write(`netpol-guard serve: ${what}:\n${errors.map((e) => `  ${e}`).join('\n')}\n`);
+    say(`${what}:\n${errors.map((e) => `  ${e}`).join('\n')}`);
     return 2;
   };
 
@@ -197,7 +202,7 @@ async function serve(options: ServeOptions, logger: Logger): Promise<number> {
         { certsDir: options.certsDir, ca: ensured.ca, serving: ensured.serving, reasons: ensured.reasons, caBundle: ensured.paths.caCert },
         'using a certificate from the certs directory',
       );
-      process.stderr.write(`netpol-guard serve: no --tls-cert given; serving a certificate signed by the CA bundle ${ensured.paths.caCert}\n`);
+      say(`no --tls-cert given; serving a certificate signed by the CA bundle ${ensured.paths.caCert}`);
     } catch (err) {
       config.close();
       return fail(`cannot prepare certificates in ${options.certsDir}`, [(err as Error).message]);

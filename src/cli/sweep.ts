@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
@@ -7,8 +6,21 @@ import type { GuardConfig } from '../config/types.js';
 import { formatDuration, parseDuration } from '../lifecycle/duration.js';
 import { startHealthServer } from '../sweeper/healthServer.js';
 import { Sweeper } from '../sweeper/sweeper.js';
+import {
+  CONFIG_OPTION,
+  defineCommand,
+  type FlagValues,
+  isLogLevel,
+  KUBECONFIG_OPTION,
+  LOG_LEVEL_OPTION,
+  LOG_LEVELS,
+  LONG_NAMESPACE_OPTION,
+  parseCommandArgs,
+  resolveConfigPath,
+} from './command.js';
 
-const USAGE = `usage: netpol-guard sweep --once|--watch [options]
+function usage(prog: string): string {
+  return `usage: ${prog} sweep --once|--watch [options]
 
 Delete temporary NetworkPolicy grants (label <prefix>/temporary=true) whose expires-at has passed.
 
@@ -32,8 +44,8 @@ watch mode only:
   --metrics-port N       port for /healthz and /metrics, plain HTTP (default 9090)
   --metrics-host HOST    address to bind them to (default 0.0.0.0)
 `;
+}
 
-const LOG_LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 const MIN_RESYNC_MS = 10_000;
 
@@ -52,33 +64,30 @@ export interface SweepFlags {
 
 export type FlagsResult = { ok: true; flags: SweepFlags } | { ok: false; help: true } | { ok: false; help: false; error: string };
 
+const SWEEP_OPTIONS = {
+  once: { type: 'boolean' },
+  watch: { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
+  ...KUBECONFIG_OPTION,
+  ...LONG_NAMESPACE_OPTION,
+  ...CONFIG_OPTION,
+  resync: { type: 'string' },
+  concurrency: { type: 'string' },
+  'metrics-port': { type: 'string' },
+  'metrics-host': { type: 'string' },
+  ...LOG_LEVEL_OPTION,
+} as const;
+
 /** Pure: argv (after `sweep`) and the environment → validated flags, or an error naming the flag. */
 export function parseSweepFlags(argv: string[], env: NodeJS.ProcessEnv): FlagsResult {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        once: { type: 'boolean' },
-        watch: { type: 'boolean' },
-        'dry-run': { type: 'boolean' },
-        kubeconfig: { type: 'string' },
-        namespace: { type: 'string' },
-        config: { type: 'string' },
-        resync: { type: 'string' },
-        concurrency: { type: 'string' },
-        'metrics-port': { type: 'string' },
-        'metrics-host': { type: 'string' },
-        'log-level': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    return { ok: false, help: false, error: (err as Error).message };
-  }
-  if (values.help) return { ok: false, help: true };
+  const parsed = parseCommandArgs({ options: SWEEP_OPTIONS }, argv);
+  return parsed.ok ? sweepFlagsFrom(parsed.values, env) : parsed;
+}
+
+type SweepFlagsResult = Exclude<FlagsResult, { help: true }>;
+
+/** Pure: the parsed flags and the environment → validated flags, or an error naming the flag. */
+function sweepFlagsFrom(values: FlagValues<typeof SWEEP_OPTIONS>, env: NodeJS.ProcessEnv): SweepFlagsResult {
   if (values.once === values.watch) {
     return { ok: false, help: false, error: 'choose exactly one of --once (CronJob) or --watch (long-running sidecar)' };
   }
@@ -109,12 +118,11 @@ export function parseSweepFlags(argv: string[], env: NodeJS.ProcessEnv): FlagsRe
   const metricsHost = values['metrics-host'] ?? '0.0.0.0';
   if (metricsHost === '') return { ok: false, help: false, error: '--metrics-host must not be empty' };
   const logLevel = values['log-level'] ?? 'info';
-  if (!LOG_LEVELS.has(logLevel)) {
-    return { ok: false, help: false, error: `--log-level "${logLevel}" is not one of ${[...LOG_LEVELS].join(', ')}` };
+  if (!isLogLevel(logLevel)) {
+    return { ok: false, help: false, error: `--log-level "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}` };
   }
   if (values.kubeconfig === '') return { ok: false, help: false, error: '--kubeconfig must not be empty' };
   if (values.config === '') return { ok: false, help: false, error: '--config must not be empty' };
-  const envConfig = env.NETPOL_GUARD_CONFIG;
   return {
     ok: true,
     flags: {
@@ -122,7 +130,7 @@ export function parseSweepFlags(argv: string[], env: NodeJS.ProcessEnv): FlagsRe
       dryRun: values['dry-run'] ?? false,
       kubeconfig: values.kubeconfig,
       namespace,
-      configPath: values.config ?? (envConfig !== undefined && envConfig !== '' ? envConfig : undefined),
+      configPath: resolveConfigPath(values.config, env),
       resyncMs,
       concurrency,
       metricsPort,
@@ -162,25 +170,28 @@ function loadKubeConfig(file: string | undefined): { ok: true; kc: KubeConfig } 
   return { ok: true, kc };
 }
 
-export async function sweepCommand(argv: string[]): Promise<number> {
-  const parsed = parseSweepFlags(argv, process.env);
-  if (!parsed.ok) {
-    if (parsed.help) {
-      process.stdout.write(USAGE);
-      return 0;
-    }
-    process.stderr.write(`netpol-guard sweep: ${parsed.error}\n\n${USAGE}`);
-    return 2;
-  }
-  const flags = parsed.flags;
+export const sweepCommand = defineCommand({
+  name: 'sweep',
+  summary: 'delete expired temporary grants (--once or --watch)',
+  usage,
+  options: SWEEP_OPTIONS,
+  onUsageError: 'usage',
+  run: async ({ values, io, say, usageError }) => {
+    const parsed = sweepFlagsFrom(values, io.env);
+    if (!parsed.ok) return usageError(parsed.error);
+    return sweep(parsed.flags, say);
+  },
+});
+
+async function sweep(flags: SweepFlags, say: (text: string) => void): Promise<number> {
   const loaded = loadConfig(flags.configPath);
   if (!loaded.ok) {
-    process.stderr.write(`netpol-guard sweep: invalid config:\n${loaded.errors.map((e) => `  ${e}`).join('\n')}\n`);
+    say(`invalid config:\n${loaded.errors.map((e) => `  ${e}`).join('\n')}`);
     return 2;
   }
   const kube = loadKubeConfig(flags.kubeconfig);
   if (!kube.ok) {
-    process.stderr.write(`netpol-guard sweep: ${kube.error}\n`);
+    say(kube.error);
     return 2;
   }
 

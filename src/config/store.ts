@@ -1,6 +1,6 @@
 import { pino, type Logger } from 'pino';
-import type { FileRead } from '../server/filePoller.js';
-import { WatchedFiles, type ParseResult, type ReloadEvent } from '../server/watchedFiles.js';
+import type { FileRead } from '../files/filePoller.js';
+import { WatchedFiles, type ParseResult, type ReloadEvent } from '../files/watchedFiles.js';
 import { parseConfigText } from './load.js';
 import type { GuardConfig } from './types.js';
 

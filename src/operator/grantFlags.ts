@@ -1,5 +1,5 @@
-import { parseArgs } from 'node:util';
 import type { V1NetworkPolicyPort } from '@kubernetes/client-node';
+import { type FlagValues, parseCommandArgs } from '../cli/command.js';
 import { parseDuration } from '../lifecycle/duration.js';
 import { parseCidr, parseIPv4 } from '../policy/cidr.js';
 import { parsePort } from './ports.js';
@@ -34,7 +34,8 @@ export interface GrantRequest {
   skipLocalCheck: boolean;
 }
 
-export type GrantFlagsResult = { ok: true; request: GrantRequest } | { ok: false; help: true } | { ok: false; help: false; error: string };
+export type GrantRequestResult = { ok: true; request: GrantRequest } | { ok: false; help: false; error: string };
+export type GrantFlagsResult = GrantRequestResult | { ok: false; help: true };
 
 /**
  * The flag names of each direction. The pods the policy selects are the "local" end of the
@@ -54,7 +55,7 @@ export const DIRECTION_FLAGS: Record<GrantDirection, DirectionFlags> = {
   egress: { pods: 'from', pod: 'from-pod', cidr: 'to-cidr', peerPods: 'to-pods', peerNamespace: 'to-namespace' },
 };
 
-const OPTIONS = {
+export const GRANT_OPTIONS = {
   namespace: { type: 'string', short: 'n' },
   name: { type: 'string' },
   egress: { type: 'boolean' },
@@ -77,20 +78,18 @@ const OPTIONS = {
   config: { type: 'string' },
   kubeconfig: { type: 'string' },
   'skip-local-check': { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
 } as const;
 
-const fail = (error: string): GrantFlagsResult => ({ ok: false, help: false, error });
+const fail = (error: string): GrantRequestResult => ({ ok: false, help: false, error });
 
 /** Pure: argv after `grant` → a request, or an error naming the flag and the value. */
 export function parseGrantFlags(argv: string[]): GrantFlagsResult {
-  let values;
-  try {
-    ({ values } = parseArgs({ args: argv, options: OPTIONS, strict: true, allowPositionals: false }));
-  } catch (err) {
-    return fail((err as Error).message);
-  }
-  if (values.help) return { ok: false, help: true };
+  const parsed = parseCommandArgs({ options: GRANT_OPTIONS }, argv);
+  return parsed.ok ? grantRequestFrom(parsed.values) : parsed;
+}
+
+/** Pure: the parsed flags of `grant` → a request, or an error naming the flag and the value. */
+export function grantRequestFrom(values: FlagValues<typeof GRANT_OPTIONS>): GrantRequestResult {
   if (values.egress && values.ingress) return fail('choose one of --ingress (the default) or --egress');
   const direction: GrantDirection = values.egress ? 'egress' : 'ingress';
   const flags = DIRECTION_FLAGS[direction];

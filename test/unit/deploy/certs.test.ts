@@ -6,7 +6,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { V1Deployment, V1MutatingWebhookConfiguration, V1Secret, V1ValidatingWebhookConfiguration } from '@kubernetes/client-node';
-import { parseCertsFlags, parseImageReference } from '../../../src/cli/certs.js';
 import {
   KUBECTL_SKIP,
   MANIFESTS_DIR,
@@ -251,44 +250,3 @@ describe('netpol-guard certs: CA lifecycle edge cases (built CLI)', () => {
     assert.match(rotated.stdout, /CA: new \(--rotate-ca\)/);
   });
 });
-
-describe('certs flag parsing', () => {
-  it('defaults to the netpol-guard Service in its namespace, output certs/', () => {
-    const parsed = parseCertsFlags([]);
-    assert.ok(parsed.ok);
-    assert.equal(parsed.flags.service, 'netpol-guard');
-    assert.equal(parsed.flags.namespace, 'netpol-guard');
-    assert.equal(parsed.flags.outDir, 'certs');
-    assert.equal(parsed.flags.rotateCA, false);
-    assert.deepEqual(parsed.flags.ipAddresses, []);
-  });
-
-  it('collects repeated --ip, --dns and --component', () => {
-    const parsed = parseCertsFlags(['--ip', '127.0.0.1', '--ip', '::1', '--ip', '127.0.0.1', '--dns', 'a.example', '--apply-to', 'm', '--component', 'c1', '--component', 'c2']);
-    assert.ok(parsed.ok);
-    assert.deepEqual(parsed.flags.ipAddresses, ['127.0.0.1', '::1']);
-    assert.deepEqual(parsed.flags.extraDnsNames, ['a.example']);
-    assert.deepEqual(parsed.flags.components, ['c1', 'c2']);
-  });
-
-  it('--help is help, not an error', () => {
-    assert.deepEqual(parseCertsFlags(['--help']), { ok: false, help: true });
-  });
-});
-
-describe('image references for the overlay', () => {
-  it('splits name, tag and digest; a registry port is not a tag', () => {
-    assert.deepEqual(parseImageReference('netpol-guard:0.1.0'), { name: 'netpol-guard', newName: 'netpol-guard', newTag: '0.1.0' });
-    assert.deepEqual(parseImageReference('reg.example:5000/a/netpol-guard'), { name: 'netpol-guard', newName: 'reg.example:5000/a/netpol-guard' });
-    assert.deepEqual(parseImageReference('reg.example:5000/a/netpol-guard:1.2'), { name: 'netpol-guard', newName: 'reg.example:5000/a/netpol-guard', newTag: '1.2' });
-    const digest = `sha256:${'ab'.repeat(32)}`;
-    assert.deepEqual(parseImageReference(`reg.example/netpol-guard@${digest}`), { name: 'netpol-guard', newName: 'reg.example/netpol-guard', digest });
-  });
-
-  it('rejects malformed references with a reason', () => {
-    for (const bad of ['', 'has space:1', 'x@sha256:short', 'x:bad/tag!', 'Upper/Case', 'name:tag:extra', '/leading']) {
-      assert.equal(typeof parseImageReference(bad), 'string', bad);
-    }
-  });
-});
-

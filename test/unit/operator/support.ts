@@ -1,4 +1,4 @@
-/** Test doubles for the operator commands: captured output, a fixed clock, the fake API server. */
+/** Test doubles for the commands: captured output, a fixed clock, the fake API server. */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -22,6 +22,8 @@ export function captureIo(overrides: Partial<CommandIo> = {}): CapturedIo {
     stderr: (text) => void (io.err += text),
     now: () => NOW,
     env: {},
+    cwd: () => process.cwd(),
+    readStdin: async () => '',
     randomSuffix: () => 'abcde',
     connect: (context: KubeContext): GrantApi =>
       createGrantApi(context, { retry: { ...CLI_RETRY_POLICY, sleep: async () => undefined }, requestTimeoutMs: 5_000 }),

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { runExtend } from '../../../src/cli/extend.js';
-import { runList } from '../../../src/cli/list.js';
-import { runRevoke } from '../../../src/cli/revoke.js';
+import { extendCommand } from '../../../src/cli/extend.js';
+import { listCommand } from '../../../src/cli/list.js';
+import { revokeCommand } from '../../../src/cli/revoke.js';
 import { FakeApiServer, grantPolicy } from '../../helpers/fakeApiServer.js';
-import { captureIo, kubeconfigFile, NOW, statusBody } from './support.js';
+import { captureIo, kubeconfigFile, NOW, statusBody } from '../operator/support.js';
 
 const at = (offsetMs: number) => new Date(NOW.getTime() + offsetMs);
 const MIN = 60_000;
@@ -32,7 +32,7 @@ describe('list, extend and revoke against the fake API server', () => {
       fake.putPolicy(grantPolicy({ namespace: 'payments', name: 'permanent', temporary: false }));
       fake.putPolicy(grantPolicy({ namespace: 'shop', name: 'elsewhere', expiresAt: at(HOUR) }));
       const io = captureIo();
-      assert.equal(await runList(['-n', 'payments', '--kubeconfig', kubeconfig], io), 0, io.err);
+      assert.equal(await listCommand.run(['-n', 'payments', '--kubeconfig', kubeconfig], io), 0, io.err);
       const lines = io.out.trimEnd().split('\n');
       assert.equal(lines.length, 3, io.out);
       assert.match(lines[0]!, /^NAMESPACE +NAME +TICKET +REQUESTED-BY +EXPIRES +ACCESS$/);
@@ -49,7 +49,7 @@ describe('list, extend and revoke against the fake API server', () => {
         fake.putPolicy(grantPolicy({ namespace: `ns-${i % 3}`, name: `g-${String(i).padStart(3, '0')}`, expiresAt: at((i + 1) * MIN) }));
       }
       const io = captureIo();
-      assert.equal(await runList(['-A', '-o', 'json', '--kubeconfig', kubeconfig], io), 0, io.err);
+      assert.equal(await listCommand.run(['-A', '-o', 'json', '--kubeconfig', kubeconfig], io), 0, io.err);
       const json = JSON.parse(io.out) as { grants: Array<{ name: string; expiresInSeconds: number }> };
       assert.equal(json.grants.length, 260);
       assert.equal(json.grants[0]!.name, 'g-000');
@@ -63,7 +63,7 @@ describe('list, extend and revoke against the fake API server', () => {
 
     it('uses the kubeconfig namespace by default and says when there is nothing', async () => {
       const io = captureIo();
-      assert.equal(await runList(['--kubeconfig', kubeconfig, '-o', 'wide'], io), 0);
+      assert.equal(await listCommand.run(['--kubeconfig', kubeconfig, '-o', 'wide'], io), 0);
       assert.equal(io.out, '');
       assert.equal(io.err, 'No temporary grants in namespace default.\n');
     });
@@ -74,7 +74,7 @@ describe('list, extend and revoke against the fake API server', () => {
         body: statusBody(403, 'Forbidden', 'networkpolicies.networking.k8s.io is forbidden: User "dave" cannot list resource "networkpolicies" in API group "networking.k8s.io" in the namespace "payments"'),
       });
       const io = captureIo();
-      assert.equal(await runList(['-n', 'payments', '--kubeconfig', kubeconfig], io), 1);
+      assert.equal(await listCommand.run(['-n', 'payments', '--kubeconfig', kubeconfig], io), 1);
       assert.match(io.err, /^netpol-guard list: forbidden: user "dave" may not list networkpolicies.networking.k8s.io in namespace "payments"/);
     });
 
@@ -85,7 +85,7 @@ describe('list, extend and revoke against the fake API server', () => {
         [['extra'], /positional/i],
       ] as const) {
         const io = captureIo();
-        assert.equal(await runList([...argv, '--kubeconfig', kubeconfig], io), 2);
+        assert.equal(await listCommand.run([...argv, '--kubeconfig', kubeconfig], io), 2);
         assert.match(io.err, message);
       }
       assert.equal(fake.requests.length, 0);
@@ -98,7 +98,7 @@ describe('list, extend and revoke against the fake API server', () => {
         grantPolicy({ namespace: 'payments', name: 'g', expiresAt: at(10 * MIN), grantedAt: at(-HOUR), ticket: 'INC-1', annotations: { 'netpol-guard.io/ttl': '1h10m' } }),
       );
       const io = captureIo();
-      assert.equal(await runExtend(['g', '-n', 'payments', '--for', '1h', '--ticket', 'chg-9', '--kubeconfig', kubeconfig], io), 0, io.err);
+      assert.equal(await extendCommand.run(['g', '-n', 'payments', '--for', '1h', '--ticket', 'chg-9', '--kubeconfig', kubeconfig], io), 0, io.err);
       const patch = fake.requestsFor('patch');
       assert.equal(patch.length, 1);
       assert.deepEqual(patch[0]!.body, {
@@ -124,7 +124,7 @@ describe('list, extend and revoke against the fake API server', () => {
     it('moves the expiry even when the ttl text is unchanged', async () => {
       fake.putPolicy(grantPolicy({ namespace: 'payments', name: 'g', expiresAt: at(5 * MIN), grantedAt: at(-HOUR), ticket: 'INC-1', annotations: { 'netpol-guard.io/ttl': '2h' } }));
       const io = captureIo();
-      assert.equal(await runExtend(['g', '-n', 'payments', '--for', '2h', '--kubeconfig', kubeconfig], io), 0, io.err);
+      assert.equal(await extendCommand.run(['g', '-n', 'payments', '--for', '2h', '--kubeconfig', kubeconfig], io), 0, io.err);
       assert.match(io.out, /expires: +2026-03-01T04:14:00Z \(in 2h\)/);
     });
 
@@ -136,7 +136,7 @@ describe('list, extend and revoke against the fake API server', () => {
         fake.putPolicy(current);
       });
       const io = captureIo();
-      assert.equal(await runExtend(['g', '-n', 'payments', '--for', '1h', '--kubeconfig', kubeconfig], io), 0, io.err);
+      assert.equal(await extendCommand.run(['g', '-n', 'payments', '--for', '1h', '--kubeconfig', kubeconfig], io), 0, io.err);
       assert.deepEqual(fake.requestsFor('patch').map((r) => r.status), [409, 200]);
       assert.equal(fake.requestsFor('get').length, 2);
       assert.equal(fake.getPolicy('payments', 'g')?.metadata?.annotations?.['example.com/note'], 'edited meanwhile');
@@ -149,7 +149,7 @@ describe('list, extend and revoke against the fake API server', () => {
         ['3h', 'lifetime-exceeded'],
       ] as const) {
         const io = captureIo();
-        assert.equal(await runExtend(['g', '-n', 'payments', '--for', ttl, '--kubeconfig', kubeconfig], io), 1);
+        assert.equal(await extendCommand.run(['g', '-n', 'payments', '--for', ttl, '--kubeconfig', kubeconfig], io), 1);
         assert.match(io.err, new RegExp(`refused: extending payments/g by ${ttl} would be denied under the built-in config; nothing was sent\\n  \\[${rule}\\]`));
       }
       assert.equal(fake.requestsFor('patch').length, 0);
@@ -158,10 +158,10 @@ describe('list, extend and revoke against the fake API server', () => {
     it('refuses a policy that is not a grant, and a grant that is not there', async () => {
       fake.putPolicy(grantPolicy({ namespace: 'payments', name: 'base', temporary: false }));
       const io = captureIo();
-      assert.equal(await runExtend(['base', '-n', 'payments', '--for', '1h', '--kubeconfig', kubeconfig], io), 1);
+      assert.equal(await extendCommand.run(['base', '-n', 'payments', '--for', '1h', '--kubeconfig', kubeconfig], io), 1);
       assert.match(io.err, /payments\/base is not a netpol-guard temporary grant/);
       const missing = captureIo();
-      assert.equal(await runExtend(['nope', '-n', 'payments', '--for', '1h', '--kubeconfig', kubeconfig], missing), 1);
+      assert.equal(await extendCommand.run(['nope', '-n', 'payments', '--for', '1h', '--kubeconfig', kubeconfig], missing), 1);
       assert.match(missing.err, /grant payments\/nope not found/);
       assert.equal(fake.requestsFor('patch').length, 0);
     });
@@ -173,7 +173,7 @@ describe('list, extend and revoke against the fake API server', () => {
         body: statusBody(403, 'Forbidden', 'admission webhook "validate.netpol-guard.io" denied the request: netpol-guard denied NetworkPolicy payments/g: 1 problem(s)\n[expiry-too-far] x; y'),
       });
       const io = captureIo();
-      assert.equal(await runExtend(['g', '-n', 'payments', '--for', '1h', '--kubeconfig', kubeconfig], io), 1);
+      assert.equal(await extendCommand.run(['g', '-n', 'payments', '--for', '1h', '--kubeconfig', kubeconfig], io), 1);
       assert.match(io.err, /denied by admission webhook "validate.netpol-guard.io":\n  netpol-guard denied NetworkPolicy payments\/g: 1 problem\(s\)\n  \[expiry-too-far\] x; y\n$/);
     });
 
@@ -185,7 +185,7 @@ describe('list, extend and revoke against the fake API server', () => {
         [['a', 'b', '--for', '1h'], /extend one grant at a time/],
       ] as const) {
         const io = captureIo();
-        assert.equal(await runExtend([...argv, '--kubeconfig', kubeconfig], io), 2);
+        assert.equal(await extendCommand.run([...argv, '--kubeconfig', kubeconfig], io), 2);
         assert.match(io.err, message);
       }
       assert.equal(fake.requests.length, 0);
@@ -196,7 +196,7 @@ describe('list, extend and revoke against the fake API server', () => {
     it('deletes with the uid and resourceVersion of a fresh read', async () => {
       const stored = fake.putPolicy(grantPolicy({ namespace: 'payments', name: 'g', expiresAt: at(HOUR), ticket: 'INC-1' }));
       const io = captureIo();
-      assert.equal(await runRevoke(['g', '-n', 'payments', '--kubeconfig', kubeconfig], io), 0, io.err);
+      assert.equal(await revokeCommand.run(['g', '-n', 'payments', '--kubeconfig', kubeconfig], io), 0, io.err);
       assert.equal(fake.hasPolicy('payments', 'g'), false);
       const deletes = fake.requestsFor('delete');
       assert.equal(deletes.length, 1);
@@ -212,12 +212,12 @@ describe('list, extend and revoke against the fake API server', () => {
 
     it('treats a grant that is already gone as success', async () => {
       const io = captureIo();
-      assert.equal(await runRevoke(['g', '-n', 'payments', '--kubeconfig', kubeconfig], io), 0, io.err);
+      assert.equal(await revokeCommand.run(['g', '-n', 'payments', '--kubeconfig', kubeconfig], io), 0, io.err);
       assert.equal(io.out, 'payments/g is already gone (revoked or swept); nothing to do\n');
       fake.putPolicy(grantPolicy({ namespace: 'payments', name: 'g', expiresAt: at(HOUR) }));
       fake.beforeNext('delete', () => void fake.removePolicy('payments', 'g'));
       const raced = captureIo();
-      assert.equal(await runRevoke(['g', '-n', 'payments', '--kubeconfig', kubeconfig], raced), 0, raced.err);
+      assert.equal(await revokeCommand.run(['g', '-n', 'payments', '--kubeconfig', kubeconfig], raced), 0, raced.err);
       assert.match(raced.out, /already gone/);
     });
 
@@ -229,7 +229,7 @@ describe('list, extend and revoke against the fake API server', () => {
         fake.putPolicy(current);
       });
       const io = captureIo();
-      assert.equal(await runRevoke(['g', '-n', 'payments', '--kubeconfig', kubeconfig], io), 0, io.err);
+      assert.equal(await revokeCommand.run(['g', '-n', 'payments', '--kubeconfig', kubeconfig], io), 0, io.err);
       assert.deepEqual(fake.requestsFor('delete').map((r) => r.status), [409, 200]);
       assert.match(io.out, /was due: +2026-03-01T05:00:00Z/);
     });
@@ -242,7 +242,7 @@ describe('list, extend and revoke against the fake API server', () => {
         fake.putPolicy(current);
       });
       const io = captureIo();
-      assert.equal(await runRevoke(['g', '-n', 'payments', '--kubeconfig', kubeconfig], io), 1);
+      assert.equal(await revokeCommand.run(['g', '-n', 'payments', '--kubeconfig', kubeconfig], io), 1);
       assert.match(io.err, /is not a netpol-guard temporary grant/);
       assert.ok(fake.hasPolicy('payments', 'g'));
     });
@@ -250,11 +250,11 @@ describe('list, extend and revoke against the fake API server', () => {
     it('refuses a permanent policy unless --force', async () => {
       fake.putPolicy(grantPolicy({ namespace: 'payments', name: 'base', temporary: false }));
       const io = captureIo();
-      assert.equal(await runRevoke(['base', '-n', 'payments', '--kubeconfig', kubeconfig], io), 1);
+      assert.equal(await revokeCommand.run(['base', '-n', 'payments', '--kubeconfig', kubeconfig], io), 1);
       assert.match(io.err, /refused: payments\/base is not a netpol-guard temporary grant .* Add --force/);
       assert.equal(fake.requestsFor('delete').length, 0);
       const forced = captureIo();
-      assert.equal(await runRevoke(['base', '-n', 'payments', '--force', '--kubeconfig', kubeconfig], forced), 0, forced.err);
+      assert.equal(await revokeCommand.run(['base', '-n', 'payments', '--force', '--kubeconfig', kubeconfig], forced), 0, forced.err);
       assert.equal(fake.hasPolicy('payments', 'base'), false);
     });
 
@@ -265,7 +265,7 @@ describe('list, extend and revoke against the fake API server', () => {
         body: statusBody(403, 'Forbidden', 'networkpolicies.networking.k8s.io "g" is forbidden: User "erin" cannot delete resource "networkpolicies" in API group "networking.k8s.io" in the namespace "payments"'),
       });
       const io = captureIo();
-      assert.equal(await runRevoke(['g', '-n', 'payments', '--kubeconfig', kubeconfig], io), 1);
+      assert.equal(await revokeCommand.run(['g', '-n', 'payments', '--kubeconfig', kubeconfig], io), 1);
       assert.match(io.err, /forbidden: user "erin" may not delete networkpolicies.networking.k8s.io in namespace "payments"/);
     });
   });

@@ -2,10 +2,10 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import type { V1NetworkPolicy } from '@kubernetes/client-node';
 import YAML from 'yaml';
-import { runGrant } from '../../../src/cli/grant.js';
+import { grantCommand } from '../../../src/cli/grant.js';
 import type { GrantApi } from '../../../src/operator/kube.js';
 import { FakeApiServer } from '../../helpers/fakeApiServer.js';
-import { captureIo, kubeconfigFile, statusBody } from './support.js';
+import { captureIo, kubeconfigFile, statusBody } from '../operator/support.js';
 
 const GOOD = ['-n', 'payments', '--to', 'app=database', '--from-cidr', '198.51.100.0/24', '--port', '5432/TCP', '--for', '2h', '--ticket', 'INC-1234'];
 
@@ -47,7 +47,7 @@ describe('grant against the fake API server', () => {
   ] as const) {
     it(`refuses ${label} with the engine's finding and sends nothing`, async () => {
       const io = captureIo();
-      const code = await runGrant([...argv, '--kubeconfig', kubeconfig], io);
+      const code = await grantCommand.run([...argv, '--kubeconfig', kubeconfig], io);
       assert.equal(code, 1, io.err);
       assert.match(io.err, /^netpol-guard grant: refused: payments\/grant-[a-z0-9-]+ would be denied under the built-in config; nothing was sent\n/);
       assert.match(io.err, new RegExp(`\\n  \\[${rule}\\] `));
@@ -62,30 +62,30 @@ describe('grant against the fake API server', () => {
     const file = `${kubeconfig}.strict.yaml`;
     fs.writeFileSync(file, 'limits:\n  minIPv4PrefixLength: 28\n');
     const io = captureIo();
-    assert.equal(await runGrant([...GOOD, '--kubeconfig', kubeconfig, '--config', file], io), 1);
+    assert.equal(await grantCommand.run([...GOOD, '--kubeconfig', kubeconfig, '--config', file], io), 1);
     assert.match(io.err, /under config .*strict\.yaml/);
     assert.match(io.err, /\[ipblock-too-wide\] spec\.ingress\[0\]\.from\[0\]\.ipBlock\.cidr 198\.51\.100\.0\/24 is a \/24, wider than the allowed IPv4 \/28/);
     assert.equal(fake.requests.length, 0);
     const bad = captureIo({ env: { NETPOL_GUARD_CONFIG: `${file}.missing` } });
-    assert.equal(await runGrant([...GOOD, '--kubeconfig', kubeconfig], bad), 2);
+    assert.equal(await grantCommand.run([...GOOD, '--kubeconfig', kubeconfig], bad), 2);
     assert.match(bad.err, /invalid config/);
   });
 
   it('prints the manifest for --dry-run and -o json and sends nothing', async () => {
     const io = captureIo();
-    assert.equal(await runGrant([...GOOD, '--dry-run', '--kubeconfig', kubeconfig], io), 0, io.err);
+    assert.equal(await grantCommand.run([...GOOD, '--dry-run', '--kubeconfig', kubeconfig], io), 0, io.err);
     const manifest = YAML.parse(io.out) as V1NetworkPolicy;
     assert.equal(manifest.metadata?.name, 'grant-inc-1234-abcde');
     assert.deepEqual(manifest.spec?.podSelector, { matchLabels: { app: 'database' } });
     const json = captureIo();
-    assert.equal(await runGrant([...GOOD, '-o', 'json'], json), 0, json.err);
+    assert.equal(await grantCommand.run([...GOOD, '-o', 'json'], json), 0, json.err);
     assert.deepEqual(JSON.parse(json.out), manifest);
     assert.equal(fake.requests.length, 0);
   });
 
   it('does not print the manifest of a denied grant', async () => {
     const io = captureIo();
-    assert.equal(await runGrant([...withFlag('--for', '48h'), '--dry-run'], io), 1);
+    assert.equal(await grantCommand.run([...withFlag('--for', '48h'), '--dry-run'], io), 1);
     assert.equal(io.out, '');
   });
 
@@ -96,7 +96,7 @@ describe('grant against the fake API server', () => {
       body.metadata!.annotations!['netpol-guard.io/expires-at'] = '2026-03-01T04:14:00Z';
     });
     const io = captureIo();
-    assert.equal(await runGrant([...GOOD, '--kubeconfig', kubeconfig], io), 0, io.err);
+    assert.equal(await grantCommand.run([...GOOD, '--kubeconfig', kubeconfig], io), 0, io.err);
     const stored = fake.getPolicy('payments', 'grant-inc-1234-abcde');
     assert.ok(stored, 'the grant was not created');
     assert.deepEqual((stored.spec as unknown as { ingress: unknown }).ingress, [
@@ -120,20 +120,20 @@ describe('grant against the fake API server', () => {
 
   it('says so when no webhook stamped an expiry', async () => {
     const io = captureIo();
-    assert.equal(await runGrant([...GOOD, '--name', 'db-hotfix', '--kubeconfig', kubeconfig], io), 0, io.err);
+    assert.equal(await grantCommand.run([...GOOD, '--name', 'db-hotfix', '--kubeconfig', kubeconfig], io), 0, io.err);
     assert.match(io.out, /^granted payments\/db-hotfix\n/);
     assert.match(io.out, /expires: +about in 2h \(ttl 2h\); no netpol-guard.io\/expires-at was stamped/);
   });
 
   it('takes the namespace from the kubeconfig context when -n is not given', async () => {
     const io = captureIo();
-    assert.equal(await runGrant([...GOOD.slice(2), '--kubeconfig', kubeconfig], io), 0, io.err);
+    assert.equal(await grantCommand.run([...GOOD.slice(2), '--kubeconfig', kubeconfig], io), 0, io.err);
     assert.ok(fake.hasPolicy('default', 'grant-inc-1234-abcde'));
   });
 
   it('sends a locally denied grant with --skip-local-check, warning first', async () => {
     const io = captureIo();
-    assert.equal(await runGrant([...withFlag('--ticket', undefined), '--skip-local-check', '--kubeconfig', kubeconfig], io), 0, io.err);
+    assert.equal(await grantCommand.run([...withFlag('--ticket', undefined), '--skip-local-check', '--kubeconfig', kubeconfig], io), 0, io.err);
     assert.match(io.err, /warning: the local check \(the built-in config\) denies this grant; sending it anyway/);
     assert.match(io.err, /\[ticket-missing\]/);
     assert.ok(fake.hasPolicy('payments', 'grant-abcde'));
@@ -145,7 +145,7 @@ describe('grant against the fake API server', () => {
       '[ipblock-too-wide] spec.ingress[0].from[0].ipBlock.cidr 198.51.100.0/24 is a /24, wider than the allowed IPv4 /28; use a prefix of /28 or longer that covers only the source';
     fake.failNext('create', { status: 403, body: statusBody(403, 'Forbidden', message) });
     const io = captureIo();
-    assert.equal(await runGrant([...GOOD, '--kubeconfig', kubeconfig], io), 1);
+    assert.equal(await grantCommand.run([...GOOD, '--kubeconfig', kubeconfig], io), 1);
     assert.equal(
       io.err,
       'netpol-guard grant: denied by admission webhook "validate.netpol-guard.io":\n' +
@@ -160,23 +160,23 @@ describe('grant against the fake API server', () => {
       body: statusBody(403, 'Forbidden', 'networkpolicies.networking.k8s.io is forbidden: User "carol" cannot create resource "networkpolicies" in API group "networking.k8s.io" in the namespace "payments"'),
     });
     const io = captureIo();
-    assert.equal(await runGrant([...GOOD, '--kubeconfig', kubeconfig], io), 1);
+    assert.equal(await grantCommand.run([...GOOD, '--kubeconfig', kubeconfig], io), 1);
     assert.match(io.err, /^netpol-guard grant: forbidden: user "carol" may not create networkpolicies.networking.k8s.io in namespace "payments"\n/);
     assert.equal(fake.requestsFor('create').length, 1, 'a refused create is not retried');
   });
 
   it('reports a name clash and validation errors', async () => {
     const first = captureIo();
-    assert.equal(await runGrant([...GOOD, '--name', 'dup', '--kubeconfig', kubeconfig], first), 0, first.err);
+    assert.equal(await grantCommand.run([...GOOD, '--name', 'dup', '--kubeconfig', kubeconfig], first), 0, first.err);
     const second = captureIo();
-    assert.equal(await runGrant([...GOOD, '--name', 'dup', '--kubeconfig', kubeconfig], second), 1);
+    assert.equal(await grantCommand.run([...GOOD, '--name', 'dup', '--kubeconfig', kubeconfig], second), 1);
     assert.match(second.err, /"dup" already exists\n  choose another --name/);
     fake.failNext('create', {
       status: 422,
       body: statusBody(422, 'Invalid', 'invalid', { causes: [{ field: 'metadata.name', message: 'Invalid value: "x"' }] }),
     });
     const invalid = captureIo();
-    assert.equal(await runGrant([...GOOD, '--kubeconfig', kubeconfig], invalid), 1);
+    assert.equal(await grantCommand.run([...GOOD, '--kubeconfig', kubeconfig], invalid), 1);
     assert.match(invalid.err, /rejected the object as invalid\n  metadata.name: Invalid value: "x"\n/);
   });
 
@@ -186,20 +186,20 @@ describe('grant against the fake API server', () => {
     const url = gone.url;
     await gone.stop();
     const io = captureIo();
-    assert.equal(await runGrant([...GOOD, '--kubeconfig', file], io), 2);
+    assert.equal(await grantCommand.run([...GOOD, '--kubeconfig', file], io), 2);
     assert.match(io.err, new RegExp(`cannot reach the Kubernetes API server at ${url.replace(/\./g, '\\.')} to create networkpolicies/grant-inc-1234-abcde in namespace "payments": .*ECONNREFUSED`));
   });
 
   it('rejects bad usage with exit 2 before reading any config or cluster', async () => {
     const io = captureIo();
-    assert.equal(await runGrant(['--port', '80:TCP', '--kubeconfig', '/nonexistent'], io), 2);
+    assert.equal(await grantCommand.run(['--port', '80:TCP', '--kubeconfig', '/nonexistent'], io), 2);
     assert.match(io.err, /--port "80:TCP" is not a port/);
     assert.match(io.err, /Run 'netpol-guard grant --help'/);
     const missing = captureIo();
-    assert.equal(await runGrant([...GOOD, '--kubeconfig', '/nonexistent/kubeconfig'], missing), 2);
+    assert.equal(await grantCommand.run([...GOOD, '--kubeconfig', '/nonexistent/kubeconfig'], missing), 2);
     assert.match(missing.err, /cannot load the kubeconfig \/nonexistent\/kubeconfig/);
     const help = captureIo();
-    assert.equal(await runGrant(['--help'], help), 0);
+    assert.equal(await grantCommand.run(['--help'], help), 0);
     assert.match(help.out, /--egress/);
     assert.match(help.out, /--to-cidr CIDR/);
   });
@@ -242,7 +242,7 @@ describe('grant --to-pod', () => {
     const client = podClient({ app: 'database', role: 'primary', 'pod-template-hash': '6f7c9' });
     const io = captureIo({ connect: () => client.api });
     const argv = ['-n', 'payments', '--to-pod', 'database-6f7c9-x2x', '--from-cidr', '198.51.100.0/24', '--port', '5432', '--for', '1h', '--ticket', 'INC-1', '--kubeconfig', kubeconfig];
-    assert.equal(await runGrant(argv, io), 0, io.err);
+    assert.equal(await grantCommand.run(argv, io), 0, io.err);
     assert.deepEqual(client.podReads, ['payments/database-6f7c9-x2x']);
     assert.deepEqual(client.created[0]?.spec?.podSelector, { matchLabels: { app: 'database', role: 'primary' } });
     assert.match(io.err, /--to-pod database-6f7c9-x2x: selecting pods labelled app=database,role=primary \(left out per-replica labels pod-template-hash\)/);
@@ -256,7 +256,7 @@ describe('grant --to-pod', () => {
       const client = podClient(labels);
       const io = captureIo({ connect: () => client.api });
       const argv = ['--egress', '-n', 'payments', '--from-pod', 'api-0', '--to-cidr', '203.0.113.0/24', '--port', '443', '--for', '1h', '--ticket', 'INC-1', '--kubeconfig', kubeconfig];
-      assert.equal(await runGrant(argv, io), 2);
+      assert.equal(await grantCommand.run(argv, io), 2);
       assert.match(io.err, message);
       assert.equal(client.created.length, 0);
     }

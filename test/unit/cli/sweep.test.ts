@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { parseSweepFlags } from '../../../src/cli/sweep.js';
 import { FakeApiServer, grantPolicy } from '../../helpers/fakeApiServer.js';
-import { waitFor } from './support.js';
+import { waitFor } from '../sweeper/support.js';
 
 const MAIN = fileURLToPath(new URL('../../../src/cli/main.js', import.meta.url));
 const SERVICE_ACCOUNT_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
