@@ -277,12 +277,9 @@ export const certsCommand = defineCommand({
   summary: 'create or rotate the webhook certificates (Secret, caBundle)',
   usage,
   options: CERTS_OPTIONS,
+  validate: certsFlagsFrom,
   onUsageError: { pointTo: 'options' },
-  run: async ({ values, io, say, usageError }) => {
-    const parsed = certsFlagsFrom(values);
-    if (!parsed.ok) return usageError(parsed.error);
-    return issue(parsed.flags, io, say);
-  },
+  run: async ({ flags, io, say }) => issue(flags, io, say),
 });
 
 /** Keep or replace the CA, issue a serving certificate, and write the files that install them. */

@@ -51,20 +51,20 @@ export const checkCommand = defineCommand({
   },
   positionals: { name: 'PATH', min: 1 },
   onUsageError: 'usage',
-  run: async ({ values, positionals, io, say, usageError }) => {
-    const format = values.format as Format;
-    if (!(FORMATS as readonly string[]).includes(format)) return usageError(`--format must be one of ${FORMATS.join(', ')}, not "${values.format}"`);
-    if (values.user === '') return usageError('--user must not be empty');
+  run: async ({ flags, positionals, io, say, usageError }) => {
+    const format = flags.format as Format;
+    if (!(FORMATS as readonly string[]).includes(format)) return usageError(`--format must be one of ${FORMATS.join(', ')}, not "${flags.format}"`);
+    if (flags.user === '') return usageError('--user must not be empty');
 
     let now = io.now();
-    if (values.now !== undefined) {
-      const parsedNow = parseTimestamp(values.now);
+    if (flags.now !== undefined) {
+      const parsedNow = parseTimestamp(flags.now);
       if (!parsedNow.ok) return usageError(`--now: ${parsedNow.error}`);
       now = parsedNow.date;
     }
 
     let config: GuardConfig;
-    const configPath = resolveConfigPath(values.config, io.env);
+    const configPath = resolveConfigPath(flags.config, io.env);
     if (configPath === undefined) config = defaultConfig();
     else {
       const loaded = loadConfigFile(configPath);
@@ -86,7 +86,7 @@ export const checkCommand = defineCommand({
       // Not an error (an empty directory is a valid input), but a wrong path in CI should not pass silently.
       say('warning: no .yaml, .yml or .json files found');
     }
-    const user = { username: values.user, groups: values.group };
+    const user = { username: flags.user, groups: flags.group };
     const report = checkSources(discovery.sources, { config, now, user });
     const version = toolVersion();
     // A large SARIF document is not cut off: main sets process.exitCode and never calls exit().

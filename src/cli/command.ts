@@ -36,7 +36,11 @@ export interface PositionalSpec {
  */
 export type UsageErrorStyle = 'usage' | { pointTo: 'flags' | 'options' };
 
-export interface CommandSpec<O extends OptionsConfig> {
+/** What `validate` makes of the flags: what `run` works with, or the problems (each naming its flag). */
+export type Validated<F> = { ok: true; flags: F } | { ok: false; error: string } | { ok: false; errors: string[] };
+
+/** `F` is what `run` receives: the parsed flags as they are, or what `validate` made of them. */
+export interface CommandSpec<O extends OptionsConfig, F = FlagValues<O>> {
   name: string;
   /** One line for `netpol-guard --help`. */
   summary: string;
@@ -46,14 +50,16 @@ export interface CommandSpec<O extends OptionsConfig> {
   options: O;
   /** Omitted: operands are refused. */
   positionals?: PositionalSpec;
+  /** Pure check of the flag values; its problems are usage errors (exit 2). Omitted: `run` gets the values. */
+  validate?(values: FlagValues<O>, env: NodeJS.ProcessEnv): Validated<F>;
   onUsageError: UsageErrorStyle;
   /** The production Kubernetes client, for commands that talk to a cluster. */
   connect?: (context: KubeContext) => GrantApi;
-  run(context: CommandContext<O>): Promise<number>;
+  run(context: CommandContext<F>): Promise<number>;
 }
 
-export interface CommandContext<O extends OptionsConfig> {
-  values: FlagValues<O>;
+export interface CommandContext<F> {
+  flags: F;
   positionals: string[];
   io: CommandIo;
   prog: string;
@@ -77,7 +83,7 @@ export type ParsedArgs<O extends OptionsConfig> =
 
 /** Pure: argv → the flag values, a request for help, or the first problem (naming the flag). */
 export function parseCommandArgs<O extends OptionsConfig>(
-  spec: Pick<CommandSpec<O>, 'options' | 'positionals'>,
+  spec: { options: O; positionals?: PositionalSpec },
   argv: string[],
 ): ParsedArgs<O> {
   let parsed;
@@ -101,7 +107,7 @@ export function parseCommandArgs<O extends OptionsConfig>(
   return { ok: true, values, positionals };
 }
 
-export function defineCommand<O extends OptionsConfig>(spec: CommandSpec<O>): Command {
+export function defineCommand<O extends OptionsConfig, F = FlagValues<O>>(spec: CommandSpec<O, F>): Command {
   return {
     name: spec.name,
     summary: spec.summary,
@@ -121,7 +127,10 @@ export function defineCommand<O extends OptionsConfig>(spec: CommandSpec<O>): Co
         io.stdout(spec.usage(prog));
         return 0;
       }
-      return spec.run({ values: parsed.values, positionals: parsed.positionals, io, prog, say, usageError });
+      // Without `validate`, F is its default, FlagValues<O>: the values are what `run` expects.
+      const validated: Validated<F> = spec.validate ? spec.validate(parsed.values, io.env) : { ok: true, flags: parsed.values as F };
+      if (!validated.ok) return usageError('errors' in validated ? validated.errors : validated.error);
+      return spec.run({ flags: validated.flags, positionals: parsed.positionals, io, prog, say, usageError });
     },
   };
 }
@@ -145,12 +154,15 @@ export const NAMESPACE_OPTION = { namespace: { type: 'string', short: 'n' } } as
 export const LONG_NAMESPACE_OPTION = { namespace: { type: 'string' } } as const;
 export const LOG_LEVEL_OPTION = { 'log-level': { type: 'string' } } as const;
 export const OUTPUT_OPTION = { output: { type: 'string', short: 'o' } } as const;
+/** The flags both long-running components (serve, sweep) take. */
+export const COMPONENT_OPTIONS = { ...LONG_NAMESPACE_OPTION, ...CONFIG_OPTION, ...LOG_LEVEL_OPTION } as const;
 
 /** pino's level names, plus `silent`. */
 export const LOG_LEVELS: readonly string[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
-export function isLogLevel(text: string): boolean {
-  return LOG_LEVELS.includes(text);
+/** Why `text` is not a --log-level value, or undefined when it is one. */
+export function logLevelProblem(text: string): string | undefined {
+  return LOG_LEVELS.includes(text) ? undefined : `"${text}" is not one of ${LOG_LEVELS.join(', ')}`;
 }
 
 /**

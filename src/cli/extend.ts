@@ -52,24 +52,24 @@ export const extendCommand = defineCommand({
   positionals: { name: 'NAME', min: 0 },
   onUsageError: { pointTo: 'flags' },
   connect: createGrantApi,
-  run: async ({ values, positionals, io, prog, say }) => {
-    const name = grantNameFrom(positionals, values.namespace, 'extend', `${prog} extend NAME -n NAMESPACE --for 1h`, say);
+  run: async ({ flags, positionals, io, prog, say }) => {
+    const name = grantNameFrom(positionals, flags.namespace, 'extend', `${prog} extend NAME -n NAMESPACE --for 1h`, say);
     if (name === undefined) return 2;
-    if (values.for === undefined) {
+    if (flags.for === undefined) {
       say('--for DURATION is required, e.g. --for 1h');
       return 2;
     }
-    const ttl = values.for.trim();
+    const ttl = flags.for.trim();
     const duration = parseDuration(ttl);
     if (!duration.ok) {
       say(`--for ${duration.error}`);
       return 2;
     }
-    if (values.ticket !== undefined && normalizeTicket(values.ticket) === '') {
+    if (flags.ticket !== undefined && normalizeTicket(flags.ticket) === '') {
       say('--ticket must not be empty');
       return 2;
     }
-    const session = openSession(values, io, say);
+    const session = openSession(flags, io, say);
     if (session === undefined) return 2;
     const { config, namespace, api } = session;
     const keys = config.keys;
@@ -92,12 +92,12 @@ export const extendCommand = defineCommand({
       }
       const now = io.now();
       const expiresAt = addMs(now, duration.ms);
-      const patch = extensionPatch(current, keys, { ttl, expiresAt, ...(values.ticket !== undefined && { ticket: values.ticket }) });
+      const patch = extensionPatch(current, keys, { ttl, expiresAt, ...(flags.ticket !== undefined && { ticket: flags.ticket }) });
       const proposed = applyAnnotations(current, patch.metadata.annotations);
       const check = checkLocally({ operation: 'UPDATE', policy: proposed, oldPolicy: current, namespace, config, now });
       if (check.kind === 'evaluated' && !check.allowed) {
         const lines = findingLines(check.evaluation.findings).join('\n');
-        if (values['skip-local-check'] !== true) {
+        if (flags['skip-local-check'] !== true) {
           say(`refused: extending ${namespace}/${name} by ${ttl} would be denied under ${session.configLabel}; nothing was sent\n${lines}`);
           return 1;
         }

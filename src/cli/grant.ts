@@ -62,12 +62,13 @@ export const grantCommand = defineCommand({
   summary: 'create a narrow, ticketed, temporary NetworkPolicy grant',
   usage,
   options: GRANT_OPTIONS,
+  validate: (values) => {
+    const parsed = grantRequestFrom(values);
+    return parsed.ok ? { ok: true, flags: parsed.request } : parsed;
+  },
   onUsageError: { pointTo: 'flags' },
   connect: createGrantApi,
-  run: async ({ values, io, prog, say, usageError }) => {
-    const parsed = grantRequestFrom(values);
-    if (!parsed.ok) return usageError(parsed.error);
-    const request = parsed.request;
+  run: async ({ flags: request, io, prog, say }) => {
     const chosen = chooseConfig(request.configPath, io.env);
     if (!chosen.ok) {
       say(`invalid config:\n${chosen.errors.map((e) => `  ${e}`).join('\n')}`);

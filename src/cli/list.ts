@@ -38,23 +38,23 @@ export const listCommand = defineCommand({
   },
   onUsageError: { pointTo: 'flags' },
   connect: createGrantApi,
-  run: async ({ values, io, say }) => {
-    if (values.namespace !== undefined && values['all-namespaces']) {
+  run: async ({ flags, io, say }) => {
+    if (flags.namespace !== undefined && flags['all-namespaces']) {
       say('choose -n NAMESPACE or -A, not both');
       return 2;
     }
-    if (values.namespace !== undefined && !isDnsLabel(values.namespace)) {
-      say(`-n/--namespace "${values.namespace}" is not a valid namespace name`);
+    if (flags.namespace !== undefined && !isDnsLabel(flags.namespace)) {
+      say(`-n/--namespace "${flags.namespace}" is not a valid namespace name`);
       return 2;
     }
-    const output = values.output ?? 'table';
+    const output = flags.output ?? 'table';
     if (output !== 'table' && output !== 'wide' && output !== 'json') {
       say(`-o/--output must be wide or json, not "${output}"`);
       return 2;
     }
-    const session = openSession(values, io, say);
+    const session = openSession(flags, io, say);
     if (session === undefined) return 2;
-    const namespace = values['all-namespaces'] ? undefined : session.namespace;
+    const namespace = flags['all-namespaces'] ? undefined : session.namespace;
     const api = session.api;
     const keys = session.config.keys;
     let policies;

@@ -36,10 +36,10 @@ export const revokeCommand = defineCommand({
   positionals: { name: 'NAME', min: 0 },
   onUsageError: { pointTo: 'flags' },
   connect: createGrantApi,
-  run: async ({ values, positionals, io, prog, say }) => {
-    const name = grantNameFrom(positionals, values.namespace, 'revoke', `${prog} revoke NAME -n NAMESPACE`, say);
+  run: async ({ flags, positionals, io, prog, say }) => {
+    const name = grantNameFrom(positionals, flags.namespace, 'revoke', `${prog} revoke NAME -n NAMESPACE`, say);
     if (name === undefined) return 2;
-    const session = openSession(values, io, say);
+    const session = openSession(flags, io, say);
     if (session === undefined) return 2;
     const { namespace, api } = session;
     const keys = session.config.keys;
@@ -57,7 +57,7 @@ export const revokeCommand = defineCommand({
       }
       if (current === undefined) return gone();
       const grant = readGrantAnnotations(current, keys);
-      if (grant.temporaryLabel !== TEMPORARY_LABEL_VALUE && values.force !== true) {
+      if (grant.temporaryLabel !== TEMPORARY_LABEL_VALUE && flags.force !== true) {
         say(
           `refused: ${namespace}/${name} is not a netpol-guard temporary grant (no label ${keys.temporaryLabel}=${TEMPORARY_LABEL_VALUE}), ` +
             'so it may be permanent policy; nothing was deleted. Add --force if you mean to delete it anyway.',

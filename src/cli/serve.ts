@@ -7,17 +7,7 @@ import { buildServer, DEFAULT_BODY_LIMIT_BYTES } from '../server/app.js';
 import { shutdownServer } from '../server/shutdown.js';
 import { DEFAULT_NAMESPACE, DEFAULT_SERVICE, ensureCertificates, servingNames } from '../tls/certs.js';
 import { TlsFileSource } from '../tls/source.js';
-import {
-  CONFIG_OPTION,
-  defineCommand,
-  type FlagValues,
-  isLogLevel,
-  LOG_LEVEL_OPTION,
-  LOG_LEVELS,
-  LONG_NAMESPACE_OPTION,
-  parseCommandArgs,
-  resolveConfigPath,
-} from './command.js';
+import { COMPONENT_OPTIONS, defineCommand, type FlagValues, logLevelProblem, parseCommandArgs, resolveConfigPath } from './command.js';
 
 function usage(prog: string): string {
   return `usage: ${prog} serve [options]
@@ -75,24 +65,23 @@ const SERVE_OPTIONS = {
   'tls-key': { type: 'string' },
   'certs-dir': { type: 'string' },
   service: { type: 'string' },
-  ...LONG_NAMESPACE_OPTION,
-  ...CONFIG_OPTION,
+  ...COMPONENT_OPTIONS,
   'reload-interval': { type: 'string' },
   'body-limit': { type: 'string' },
   'shutdown-timeout': { type: 'string' },
   'drain-delay': { type: 'string' },
-  ...LOG_LEVEL_OPTION,
 } as const;
 
 /** Flags win over environment variables, which win over defaults. */
 export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.env): Parsed {
   const parsed = parseCommandArgs({ options: SERVE_OPTIONS }, argv);
   if (!parsed.ok) return parsed.help ? { ok: 'help' } : { ok: false, errors: [parsed.error] };
-  return serveOptionsFrom(parsed.values, env);
+  const validated = serveOptionsFrom(parsed.values, env);
+  return validated.ok ? { ok: true, options: validated.flags } : validated;
 }
 
 /** Pure: the parsed flags and the environment → validated options, or every problem found. */
-function serveOptionsFrom(values: FlagValues<typeof SERVE_OPTIONS>, env: NodeJS.ProcessEnv): { ok: true; options: ServeOptions } | { ok: false; errors: string[] } {
+function serveOptionsFrom(values: FlagValues<typeof SERVE_OPTIONS>, env: NodeJS.ProcessEnv): { ok: true; flags: ServeOptions } | { ok: false; errors: string[] } {
   const errors: string[] = [];
   const pick = (flag: string | undefined, envName: string | undefined): string | undefined =>
     flag ?? (envName !== undefined && env[envName] !== '' ? env[envName] : undefined);
@@ -121,7 +110,8 @@ function serveOptionsFrom(values: FlagValues<typeof SERVE_OPTIONS>, env: NodeJS.
   if (bodyLimit === undefined || bodyLimit <= 0) errors.push(`--body-limit: "${bodyLimitText}" is not a size (e.g. 4194304, 512Ki, 4Mi)`);
 
   const logLevel = pick(values['log-level'], 'LOG_LEVEL') ?? 'info';
-  if (!isLogLevel(logLevel)) errors.push(`--log-level: "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}`);
+  const logLevelError = logLevelProblem(logLevel);
+  if (logLevelError !== undefined) errors.push(`--log-level: ${logLevelError}`);
 
   const options: ServeOptions = {
     port,
@@ -141,7 +131,7 @@ function serveOptionsFrom(values: FlagValues<typeof SERVE_OPTIONS>, env: NodeJS.
   if (errors.length === 0 && options.drainDelayMs >= options.shutdownTimeoutMs) {
     errors.push(`--drain-delay (${options.drainDelayMs} ms) must be shorter than --shutdown-timeout (${options.shutdownTimeoutMs} ms), or in-flight requests get no time to finish`);
   }
-  return errors.length > 0 ? { ok: false, errors } : { ok: true, options };
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, flags: options };
 }
 
 /** `0`, `<n>ms`, a plain number of seconds, or a duration like `10s`, `1m30s`. */
@@ -167,12 +157,9 @@ export const serveCommand = defineCommand({
   summary: 'run the admission webhook (HTTPS)',
   usage,
   options: SERVE_OPTIONS,
+  validate: serveOptionsFrom,
   onUsageError: 'usage',
-  run: async ({ values, io, say, usageError }) => {
-    const parsed = serveOptionsFrom(values, io.env);
-    if (!parsed.ok) return usageError(parsed.errors);
-    return serve(parsed.options, pino({ level: parsed.options.logLevel }), say);
-  },
+  run: async ({ flags, say }) => serve(flags, pino({ level: flags.logLevel }), say),
 });
 
 async function serve(options: ServeOptions, logger: Logger, say: (text: string) => void): Promise<number> {

@@ -6,18 +6,7 @@ import type { GuardConfig } from '../config/types.js';
 import { formatDuration, parseDuration } from '../lifecycle/duration.js';
 import { startHealthServer } from '../sweeper/healthServer.js';
 import { Sweeper } from '../sweeper/sweeper.js';
-import {
-  CONFIG_OPTION,
-  defineCommand,
-  type FlagValues,
-  isLogLevel,
-  KUBECONFIG_OPTION,
-  LOG_LEVEL_OPTION,
-  LOG_LEVELS,
-  LONG_NAMESPACE_OPTION,
-  parseCommandArgs,
-  resolveConfigPath,
-} from './command.js';
+import { COMPONENT_OPTIONS, defineCommand, type FlagValues, KUBECONFIG_OPTION, logLevelProblem, parseCommandArgs, resolveConfigPath } from './command.js';
 
 function usage(prog: string): string {
   return `usage: ${prog} sweep --once|--watch [options]
@@ -69,13 +58,11 @@ const SWEEP_OPTIONS = {
   watch: { type: 'boolean' },
   'dry-run': { type: 'boolean' },
   ...KUBECONFIG_OPTION,
-  ...LONG_NAMESPACE_OPTION,
-  ...CONFIG_OPTION,
+  ...COMPONENT_OPTIONS,
   resync: { type: 'string' },
   concurrency: { type: 'string' },
   'metrics-port': { type: 'string' },
   'metrics-host': { type: 'string' },
-  ...LOG_LEVEL_OPTION,
 } as const;
 
 /** Pure: argv (after `sweep`) and the environment → validated flags, or an error naming the flag. */
@@ -118,9 +105,8 @@ function sweepFlagsFrom(values: FlagValues<typeof SWEEP_OPTIONS>, env: NodeJS.Pr
   const metricsHost = values['metrics-host'] ?? '0.0.0.0';
   if (metricsHost === '') return { ok: false, help: false, error: '--metrics-host must not be empty' };
   const logLevel = values['log-level'] ?? 'info';
-  if (!isLogLevel(logLevel)) {
-    return { ok: false, help: false, error: `--log-level "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}` };
-  }
+  const logLevelError = logLevelProblem(logLevel);
+  if (logLevelError !== undefined) return { ok: false, help: false, error: `--log-level ${logLevelError}` };
   if (values.kubeconfig === '') return { ok: false, help: false, error: '--kubeconfig must not be empty' };
   if (values.config === '') return { ok: false, help: false, error: '--config must not be empty' };
   return {
@@ -175,12 +161,9 @@ export const sweepCommand = defineCommand({
   summary: 'delete expired temporary grants (--once or --watch)',
   usage,
   options: SWEEP_OPTIONS,
+  validate: sweepFlagsFrom,
   onUsageError: 'usage',
-  run: async ({ values, io, say, usageError }) => {
-    const parsed = sweepFlagsFrom(values, io.env);
-    if (!parsed.ok) return usageError(parsed.error);
-    return sweep(parsed.flags, say);
-  },
+  run: async ({ flags, say }) => sweep(flags, say),
 });
 
 async function sweep(flags: SweepFlags, say: (text: string) => void): Promise<number> {
