@@ -2,13 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { V1MicroTime } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
-import {
-  DEFAULT_LEASE_NAME,
-  type ElectionEnd,
-  LeaderElector,
-  defaultIdentity,
-  resolveTiming,
-} from '../../../src/controller/leaderElection.js';
+import { type ElectionEnd, LeaderElector } from '../../../src/controller/leaderElection.js';
+import { DEFAULT_LEASE_NAME, defaultIdentity, resolveTiming } from '../../../src/controller/electionSettings.js';
 import { FakeClock, MemoryLeaseStore, settle } from './support.js';
 
 const REF = { namespace: 'netpol-guard', name: DEFAULT_LEASE_NAME };

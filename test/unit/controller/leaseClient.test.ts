@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { KubeConfig, type V1Lease, V1MicroTime } from '@kubernetes/client-node';
 import { KubeLeaseClient, LeaseApiError } from '../../../src/controller/leaseClient.js';
-import { LeaderElector, systemElectionClock } from '../../../src/controller/leaderElection.js';
+import { LeaderElector } from '../../../src/controller/leaderElection.js';
+import { systemElectionClock } from '../../../src/controller/electionSettings.js';
 
 /** The API server parses MicroTime with exactly six fractional digits (RFC3339Micro). */
 const MICRO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;

@@ -1,7 +1,7 @@
 /** Test doubles for the controller tests: a manual clock and an in-memory Lease store that enforces resourceVersion. */
 import { type V1Lease, V1MicroTime } from '@kubernetes/client-node';
 import { LeaseApiError, type LeaseClient, type LeaseRef, requireResourceVersion } from '../../../src/controller/leaseClient.js';
-import type { ElectionClock } from '../../../src/controller/leaderElection.js';
+import type { ElectionClock } from '../../../src/controller/electionSettings.js';
 
 interface PendingTimer {
   id: number;
