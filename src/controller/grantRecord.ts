@@ -35,7 +35,8 @@ export const STATE_LABEL = `${GRANT_RECORD_GROUP}/state`;
  * by `revoke` (who is stamped). Deleted: deleted by anyone else, seen by a watching leader.
  * DeletedNotObserved: found gone on a resync, having vanished while no leader watched.
  */
-export type GrantRecordState = 'Open' | 'Expired' | 'Revoked' | 'Deleted' | 'DeletedNotObserved';
+export const GRANT_RECORD_STATES = ['Open', 'Expired', 'Revoked', 'Deleted', 'DeletedNotObserved'] as const;
+export type GrantRecordState = (typeof GRANT_RECORD_STATES)[number];
 export type CloseHow = Exclude<GrantRecordState, 'Open'>;
 
 export interface SpecSnapshot {
@@ -244,6 +245,7 @@ export function recordClosed(record: GrantRecord, how: CloseHow, at: Date, by?: 
   } else if (how === 'DeletedNotObserved') {
     status.closedNote = `found gone at ${status.closedAt} while no leader watched; it was deleted earlier: see the API server audit log for ${target}`;
   }
+  if (status.closedNote !== undefined) status.closedNote = clip(status.closedNote);
   return { ...record, metadata: withState(record.metadata, how), status };
 }
 
