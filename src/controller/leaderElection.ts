@@ -109,7 +109,14 @@ export class LeaderElector {
     this.started = true;
     while (!shutdown.aborted) {
       const attemptStartMs = this.nowMs();
-      if ((await this.tryAcquireOrRenew(attemptStartMs, 'acquire')) === 'holding') {
+      const attempt = this.tryAcquireOrRenew(attemptStartMs, 'acquire');
+      // A hung API call must not keep a standby from shutting down. Should that call still win
+      // the Lease later, it is handed straight back rather than held unused until it expires.
+      if ((await untilAborted(attempt, shutdown)) === 'aborted') {
+        void attempt.then((late) => late === 'holding' && this.settleThenRelease([], attemptStartMs + this.timing.renewDeadlineMs));
+        return { reason: 'shutdown', released: false };
+      }
+      if ((await attempt) === 'holding') {
         // Won just as shutdown was asked for: never start acting, hand the Lease straight back.
         if (shutdown.aborted) {
           return { reason: 'shutdown', released: await this.settleThenRelease([], attemptStartMs + this.timing.renewDeadlineMs) };
@@ -339,10 +346,29 @@ function recordKey(lease: V1Lease): string {
   return JSON.stringify([
     s.holderIdentity ?? '',
     s.leaseDurationSeconds ?? null,
-    s.acquireTime?.getTime() ?? null,
-    s.renewTime?.getTime() ?? null,
+    timeKey(s.acquireTime),
+    timeKey(s.renewTime),
     s.leaseTransitions ?? null,
   ]);
+}
+
+/** A time field as a comparable value, whatever a LeaseClient handed back (it should be a Date). */
+function timeKey(value: unknown): number | string | null {
+  if (value instanceof Date) return value.getTime();
+  return typeof value === 'string' ? value : null;
+}
+
+/** `promise`'s value, or 'aborted' as soon as `signal` aborts, whichever comes first. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | 'aborted'> {
+  if (signal.aborted) return Promise.resolve('aborted');
+  return new Promise((resolve) => {
+    const onAbort = (): void => resolve('aborted');
+    signal.addEventListener('abort', onAbort, { once: true });
+    void promise.then((value) => {
+      signal.removeEventListener('abort', onAbort);
+      resolve(value);
+    });
+  });
 }
 
 function isPromiseLike(value: unknown): value is PromiseLike<unknown> {

@@ -203,6 +203,22 @@ describe('LeaderElector', () => {
     assert.equal(a.events.at(-1)![0], a.abortedAtMs);
   });
 
+  it('the deadline counts from when the last successful renewal was SENT, not when its answer came', async () => {
+    const clock = new FakeClock();
+    const store = new MemoryLeaseStore();
+    const a = startCandidate(store, clock, 'a');
+    await settle();
+    // Every call now takes 1.5 s: a renewal (read + write) answers 3 s after it started.
+    a.client.slowDown(clock, 1_500);
+    await clock.advance(12_000);
+    assert.equal(a.elector.isLeader, true);
+    const lastSentMs = spec(store).renewTime!.getTime();
+    a.client.hangForever();
+    await clock.advance(20_000);
+    assert.equal(a.end?.reason, 'lost');
+    assert.equal(a.abortedAtMs, lastSentMs + 10_000);
+  });
+
   it('a leader whose renewals fail (500, no answer) stops at the deadline; one late success keeps it leading', async () => {
     const clock = new FakeClock();
     const store = new MemoryLeaseStore();
@@ -333,6 +349,20 @@ describe('LeaderElector', () => {
     await clock.advance(1);
     assert.deepEqual(b.end, { reason: 'shutdown', released: false });
     assert.equal(b.events.some((e) => e[1] === 'started'), false);
+  });
+
+  it('a standby whose API call hangs still shuts down', async () => {
+    const clock = new FakeClock();
+    const store = new MemoryLeaseStore();
+    startCandidate(store, clock, 'a');
+    await settle();
+    const b = startCandidate(store, clock, 'b');
+    await clock.advance(2_000);
+    b.client.hangForever();
+    await clock.advance(2_000);
+    b.shutdown.abort();
+    await settle();
+    assert.deepEqual(b.end, { reason: 'shutdown', released: false });
   });
 
   it('counts leaseTransitions over absent → takeover → release → takeover', async () => {

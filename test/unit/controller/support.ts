@@ -110,6 +110,7 @@ export class MemoryLeaseStore {
 export class MemoryLeaseClient implements LeaseClient {
   private faults: { verb: Verb | 'any'; status: number | undefined; hang: boolean }[] = [];
   private hangAll = false;
+  private delay: { clock: FakeClock; ms: number } | undefined;
 
   constructor(
     private readonly store: MemoryLeaseStore,
@@ -119,6 +120,11 @@ export class MemoryLeaseClient implements LeaseClient {
   /** The next call of `verb` fails: with an HTTP status, or with no answer (status undefined). */
   failNext(verb: Verb | 'any', status: number | undefined): void {
     this.faults.push({ verb, status, hang: false });
+  }
+
+  /** From now on every call takes `ms` on `clock` before the store handles it (a slow API server). */
+  slowDown(clock: FakeClock, ms: number): void {
+    this.delay = { clock, ms };
   }
 
   /** From now on every call hangs forever (a partitioned node, a stalled API server). */
@@ -145,8 +151,10 @@ export class MemoryLeaseClient implements LeaseClient {
       const fault = this.faults.splice(index, 1)[0]!;
       throw new LeaseApiError(`${verb}: injected`, fault.status);
     }
-    // One microtask hop, like a real round trip, so concurrent candidates interleave.
-    await Promise.resolve();
+    // At least one microtask hop, like a real round trip, so concurrent candidates interleave.
+    const delay = this.delay;
+    if (delay) await new Promise<void>((resolve) => delay.clock.setTimer(resolve, delay.ms));
+    else await Promise.resolve();
     return this.store.handle(this.name, verb, ref, lease);
   }
 }
