@@ -11,7 +11,7 @@ import { checkLocally, findingLines } from '../operator/localCheck.js';
 import { getProgramName } from '../operator/programName.js';
 import { formatExpiresIn } from '../operator/relative.js';
 import { type CommandIo, grantNameFrom, openSession, processIo } from '../operator/runtime.js';
-import { httpStatusOf } from '../sweeper/apiErrors.js';
+import { httpStatusOf } from '../kube/apiErrors.js';
 
 function usage(prog: string): string {
   return `usage: ${prog} extend NAME [-n NAMESPACE] --for DURATION [--ticket TICKET]
