@@ -1,11 +1,9 @@
 import { hostname } from 'node:os';
-import type { KubeConfig, V1NetworkPolicy } from '@kubernetes/client-node';
+import type { V1NetworkPolicy } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import type { Registry } from 'prom-client';
-import type { GuardConfig } from '../config/types.js';
 import { TEMPORARY_LABEL_VALUE } from '../lifecycle/annotations.js';
 import { describeApiError } from '../kube/apiErrors.js';
-import { realSleep, systemClock, type Clock, type Sleep } from '../kube/clock.js';
+import { realSleep, systemClock, type Clock } from '../kube/clock.js';
 import { Informer, type InformerEvent } from '../kube/informer.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../kube/retry.js';
 import { ServerClock } from '../kube/serverClock.js';
@@ -18,51 +16,13 @@ import { createSweeperMetrics, type SweeperMetrics } from './metrics.js';
 import { GrantReaper, policyRef } from './reaper.js';
 import { runPass, warnUnselected, type PassSummary } from './runPass.js';
 import type { ScheduledGrant } from './schedule.js';
+import type { SweeperHealth, SweeperOptions } from './sweeperOptions.js';
 
 export type { PassSummary } from './runPass.js';
-
-export interface SweeperOptions {
-  /** Where the API server is; ignored when `api` is given. */
-  kubeConfig?: KubeConfig;
-  /** A ready PolicyApi (tests, or a host process that built its own). */
-  api?: PolicyApi;
-  config: Pick<GuardConfig, 'keys'>;
-  /** Metrics are registered here; pass serve's Registry to share one /metrics. */
-  registry: Registry;
-  logger: Logger;
-  /** Restrict to one namespace; undefined watches the whole cluster. */
-  namespace?: string;
-  dryRun?: boolean;
-  /** Deletions in flight at once (default 4). */
-  concurrency?: number;
-  /** Watch mode: full relist period (default 5 minutes). */
-  resyncMs?: number;
-  /** List page size (default 500). */
-  pageSize?: number;
-  clock?: Clock;
-  /** Waits between retries and between watch reconnects. */
-  sleep?: Sleep;
-  /** Jitter source for backoff, uniform in [0, 1). */
-  random?: () => number;
-  retry?: Partial<Pick<RetryPolicy, 'maxAttempts' | 'baseDelayMs' | 'maxDelayMs' | 'maxRetryAfterMs'>>;
-  /** reportingInstance on Events (default: the host name, i.e. the pod name). */
-  instance?: string;
-  /** Server-side watch timeout (default 5–10 minutes, randomised per watch like client-go). */
-  watchTimeoutSeconds?: number;
-  /** Local-vs-API-server clock difference tolerated without a warning (default 5 s). */
-  clockSkewToleranceMs?: number;
-  /** Measures the API server's clock; built from `clock` when absent (pass one along with `api`). */
-  serverClock?: ServerClock;
-}
-
-export interface SweeperHealth {
-  healthy: boolean;
-  state: 'idle' | 'starting' | 'running' | 'stopped';
-  lastSuccessfulPass: string | null;
-  scheduled: number;
-}
+export type { SweeperHealth, SweeperOptions } from './sweeperOptions.js';
 
 const DEFAULT_CONCURRENCY = 4;
+const DEFAULT_PAGE_SIZE = 500;
 const DEFAULT_RESYNC_MS = 5 * 60_000;
 const DEFAULT_SKEW_TOLERANCE_MS = 5_000;
 /** A deletion that failed (after its own retries) is tried again this much later. */
@@ -103,7 +63,7 @@ export class Sweeper {
     this.clock = options.clock ?? systemClock;
     this.serverClock = options.serverClock ?? new ServerClock({ localNow: () => this.clock.now().getTime() });
     this.resyncMs = options.resyncMs ?? DEFAULT_RESYNC_MS;
-    const pageSize = options.pageSize ?? 500;
+    const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
     if (!Number.isInteger(pageSize) || pageSize < 1) throw new RangeError(`pageSize must be a positive integer, got ${pageSize}`);
     this.labelSelector = `${options.config.keys.temporaryLabel}=${TEMPORARY_LABEL_VALUE}`;
     this.metrics = createSweeperMetrics(options.registry);
@@ -153,7 +113,7 @@ export class Sweeper {
     const summary = await runPass({
       api: this.api, reaper: this.reaper, limiter: this.limiter, logger: this.logger, metrics: this.metrics, config: this.opts.config,
       decisionNow: () => this.serverClock.now(), namespace: this.opts.namespace, labelSelector: this.labelSelector,
-      pageSize: this.opts.pageSize ?? 500,
+      pageSize: this.opts.pageSize ?? DEFAULT_PAGE_SIZE,
     });
     this.metrics.liveGrants.set(summary.kept);
     if (summary.complete && summary.failed === 0) this.markSuccessfulPass();
