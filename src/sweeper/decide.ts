@@ -60,7 +60,7 @@ function truncate(value: string): string {
 /**
  * The part of a policy sweepDecisionFor reads, plus what deleting it with preconditions needs:
  * what watch mode keeps per grant, so memory does not grow with the size of policies' specs.
- * Must name every field sweepDecisionFor looks at (decide.test.ts checks the two agree).
+ * Must name every field sweepDecisionFor looks at (decisionFields.test.ts checks the two agree).
  */
 export function decisionFields(policy: V1NetworkPolicy, config: Pick<GuardConfig, 'keys'>): V1NetworkPolicy {
   const m = policy.metadata;
