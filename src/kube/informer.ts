@@ -64,7 +64,8 @@ export interface InformerOptions<R, T> {
   hooks?: InformerHooks;
 }
 
-type Metadata = { metadata?: { resourceVersion?: string } | null } | null | undefined;
+/** Anything with metadata.resourceVersion: every Kubernetes object. */
+export type HasResourceVersion = { metadata?: { resourceVersion?: string } | null } | null | undefined;
 type WatchEnd = { end: 'expired' | 'closed' | 'aborted' | 'error'; resourceVersion: string; events: number; error?: string };
 
 const DEFAULT_PAGE_SIZE = 500;
@@ -80,7 +81,7 @@ const MAX_WATCH_FAILURES = 5;
  * (HTTP error, reset connection, ERROR event, early end). Listed objects are delivered as they
  * arrive, page by page; objects a relist no longer sees are deleted at its end.
  */
-export class Informer<R extends Metadata, T> {
+export class Informer<R extends HasResourceVersion, T> {
   private readonly opts: InformerOptions<R, T>;
   private readonly clock: Clock;
   private readonly sleep: Sleep;
@@ -257,7 +258,8 @@ export class Informer<R extends Metadata, T> {
       if (this.resyncDue) return 'resync';
       const result = await this.watchOnce(rv);
       rv = result.resourceVersion;
-      if (result.end !== 'aborted') this.disconnectedSinceMs ??= this.clock.now().getTime();
+      // Every end, a resync's abort included, leaves no watch running until the next one connects.
+      this.disconnectedSinceMs ??= this.clock.now().getTime();
       if (result.end === 'expired') {
         this.opts.logger?.info({ resourceVersion: rv }, 'watch expired (410 Gone); relisting');
         return 'watch-expired';

@@ -271,6 +271,17 @@ describe('Informer against the fake API server', () => {
     await waitFor(() => !h.informer.stale(), 'fresh again');
   });
 
+  it('is stale when a resync\'s relist keeps failing (no watch runs meanwhile)', async () => {
+    const manual = manualSleep();
+    const h = await synced(informer({ sleep: manual.sleep }));
+    fake.failNext('list', { status: 500, times: 100 });
+    await h.clock.advance(RESYNC_MS);
+    await waitFor(() => manual.pending() === 1, 'the backoff after the failed relist');
+    assert.equal(h.informer.stale(), false);
+    await h.clock.advance(MAX_STALENESS_MS + 1);
+    assert.equal(h.informer.stale(), true);
+  });
+
   it('a throwing subscriber does not stop the others', async () => {
     const h = informer();
     h.informer.subscribe(() => {
