@@ -74,7 +74,7 @@ async function prepareSweeper(): Promise<() => Promise<Counted>> {
 async function prepareClientLoop(): Promise<() => Promise<Counted>> {
   const { KubeConfig } = await import('@kubernetes/client-node');
   const { createPolicyApi } = await import('../../src/sweeper/kubeApi.js');
-  const { DEFAULT_RETRY_POLICY } = await import('../../src/sweeper/retry.js');
+  const { DEFAULT_RETRY_POLICY } = await import('../../src/kube/retry.js');
   const kubeConfig = new KubeConfig();
   kubeConfig.loadFromFile(kubeconfigFile!);
   // The sweeper's pool size: concurrency (4) + 2.

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import type { GrantApi, KubeContext } from '../operator/kube.js';
+import type { KubeContext } from '../kube/kubeConfig.js';
+import type { GrantApi } from '../operator/kube.js';
 import { getProgramName } from '../operator/programName.js';
 import type { CommandIo } from '../operator/runtime.js';
 

@@ -10,7 +10,7 @@ import { createGrantApi } from '../operator/kube.js';
 import { checkLocally, findingLines } from '../operator/localCheck.js';
 import { formatExpiresIn } from '../operator/relative.js';
 import { grantNameFrom, openSession } from '../operator/runtime.js';
-import { httpStatusOf } from '../sweeper/apiErrors.js';
+import { httpStatusOf } from '../kube/apiErrors.js';
 import { CONFIG_OPTION, defineCommand, KUBECONFIG_OPTION, NAMESPACE_OPTION } from './command.js';
 
 function usage(prog: string): string {

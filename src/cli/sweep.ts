@@ -1,9 +1,9 @@
-import { KubeConfig } from '@kubernetes/client-node';
 import { pino, type Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { defaultConfig, loadConfigFile } from '../config/load.js';
 import type { GuardConfig } from '../config/types.js';
 import { formatDuration, parseDuration } from '../lifecycle/duration.js';
+import { loadKubeContext } from '../kube/kubeConfig.js';
 import { startHealthServer } from '../sweeper/healthServer.js';
 import { Sweeper } from '../sweeper/sweeper.js';
 import { COMPONENT_OPTIONS, defineCommand, type FlagValues, KUBECONFIG_OPTION, logLevelProblem, parseCommandArgs, resolveConfigPath } from './command.js';
@@ -139,23 +139,6 @@ function loadConfig(path: string | undefined): { ok: true; config: GuardConfig }
   return path === undefined ? { ok: true, config: defaultConfig() } : loadConfigFile(path);
 }
 
-function loadKubeConfig(file: string | undefined): { ok: true; kc: KubeConfig } | { ok: false; error: string } {
-  const kc = new KubeConfig();
-  try {
-    if (file !== undefined) kc.loadFromFile(file);
-    else kc.loadFromDefault();
-  } catch (err) {
-    return { ok: false, error: `cannot load Kubernetes client configuration${file ? ` from ${file}` : ''}: ${(err as Error).message}` };
-  }
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) return { ok: false, error: 'the kubeconfig has no current cluster; set current-context or pass --kubeconfig' };
-  // loadFromDefault's last resort is an unauthenticated http://localhost:8080; never talk to that.
-  if (file === undefined && cluster.server === 'http://localhost:8080' && kc.getCurrentUser()?.name === 'user') {
-    return { ok: false, error: 'no Kubernetes API configuration found: pass --kubeconfig, set KUBECONFIG, or run in a pod with a service account token' };
-  }
-  return { ok: true, kc };
-}
-
 export const sweepCommand = defineCommand({
   name: 'sweep',
   summary: 'delete expired temporary grants (--once or --watch)',
@@ -172,7 +155,7 @@ async function sweep(flags: SweepFlags, say: (text: string) => void): Promise<nu
     say(`invalid config:\n${loaded.errors.map((e) => `  ${e}`).join('\n')}`);
     return 2;
   }
-  const kube = loadKubeConfig(flags.kubeconfig);
+  const kube = loadKubeContext(flags.kubeconfig);
   if (!kube.ok) {
     say(kube.error);
     return 2;
@@ -185,7 +168,7 @@ async function sweep(flags: SweepFlags, say: (text: string) => void): Promise<nu
   });
   const registry = new Registry();
   const sweeper = new Sweeper({
-    kubeConfig: kube.kc,
+    kubeConfig: kube.context.kubeConfig,
     config: loaded.config,
     registry,
     logger,
@@ -201,7 +184,7 @@ async function sweep(flags: SweepFlags, say: (text: string) => void): Promise<nu
       namespace: flags.namespace ?? null,
       labelSelector: `${loaded.config.keys.temporaryLabel}=true`,
       config: flags.configPath ?? 'built-in defaults',
-      apiServer: kube.kc.getCurrentCluster()?.server,
+      apiServer: kube.context.server,
       concurrency: flags.concurrency,
       ...(flags.mode === 'watch' ? { resync: formatDuration(flags.resyncMs) } : {}),
     },

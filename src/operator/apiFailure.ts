@@ -1,4 +1,4 @@
-import { httpStatusOf } from '../sweeper/apiErrors.js';
+import { httpStatusOf } from '../kube/apiErrors.js';
 import { isJsonObject } from '../schema/json.js';
 
 /**

@@ -1,6 +1,5 @@
 import {
   CoreV1Api,
-  KubeConfig,
   NetworkingV1Api,
   Observable,
   PatchStrategy,
@@ -9,37 +8,11 @@ import {
   type ObservableMiddleware,
   type V1NetworkPolicy,
 } from '@kubernetes/client-node';
-import { httpStatusOf } from '../sweeper/apiErrors.js';
+import { httpStatusOf } from '../kube/apiErrors.js';
 import { createPolicyApi, type DeletePreconditions, type DeleteResult } from '../sweeper/kubeApi.js';
-import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../sweeper/retry.js';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../kube/retry.js';
+import type { KubeContext } from '../kube/kubeConfig.js';
 import { toModel, toWire } from './wire.js';
-
-/** The kubeconfig in effect: where requests go, and the namespace kubectl would default to. */
-export interface KubeContext {
-  kubeConfig: KubeConfig;
-  server: string;
-  namespace: string;
-}
-
-export type KubeContextResult = { ok: true; context: KubeContext } | { ok: false; error: string };
-
-export function loadKubeContext(file: string | undefined): KubeContextResult {
-  const kc = new KubeConfig();
-  try {
-    if (file !== undefined) kc.loadFromFile(file);
-    else kc.loadFromDefault();
-  } catch (err) {
-    return { ok: false, error: `cannot load the kubeconfig${file !== undefined ? ` ${file}` : ''}: ${(err as Error).message.split('\n')[0]}` };
-  }
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) return { ok: false, error: 'the kubeconfig has no current cluster; set current-context or pass --kubeconfig' };
-  // loadFromDefault's last resort is an unauthenticated http://localhost:8080: never talk to that.
-  if (file === undefined && cluster.server === 'http://localhost:8080' && kc.getCurrentUser()?.name === 'user') {
-    return { ok: false, error: 'no kubeconfig found: pass --kubeconfig FILE or set KUBECONFIG' };
-  }
-  const namespace = kc.getContextObject(kc.getCurrentContext())?.namespace;
-  return { ok: true, context: { kubeConfig: kc, server: cluster.server, namespace: namespace !== undefined && namespace !== '' ? namespace : 'default' } };
-}
 
 /**
  * The API calls the operator commands make. Every NetworkPolicy in or out is wire JSON. Reads

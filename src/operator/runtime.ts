@@ -1,7 +1,8 @@
 import { resolveConfigPath } from '../cli/command.js';
 import { defaultConfig, loadConfigFile } from '../config/load.js';
 import type { GuardConfig } from '../config/types.js';
-import { type GrantApi, type KubeContext, loadKubeContext } from './kube.js';
+import { loadKubeContext, type KubeContext } from '../kube/kubeConfig.js';
+import type { GrantApi } from './kube.js';
 import { isDnsLabel, isDnsSubdomain } from './selectors.js';
 
 /**

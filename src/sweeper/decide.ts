@@ -1,5 +1,5 @@
 import type { V1NetworkPolicy } from '@kubernetes/client-node';
-import { stringEntry, TEMPORARY_LABEL_VALUE } from '../lifecycle/annotations.js';
+import { stringEntry, stringMap, TEMPORARY_LABEL_VALUE } from '../lifecycle/annotations.js';
 import { formatTimestamp, parseTimestamp } from '../lifecycle/timestamp.js';
 import type { GuardConfig } from '../config/types.js';
 
@@ -22,7 +22,7 @@ export interface SweepDecision {
  * Only the label and expires-at are read (not the whole annotation contract): this runs for every
  * grant of every pass, and nothing else on the policy can change the decision.
  */
-export function decideExpiry(
+export function sweepDecisionFor(
   policy: V1NetworkPolicy,
   config: Pick<GuardConfig, 'keys'>,
   now: Date,
@@ -55,4 +55,31 @@ export function decideExpiry(
 
 function truncate(value: string): string {
   return value.length > 40 ? `${value.slice(0, 40)}…` : value;
+}
+
+/**
+ * The part of a policy sweepDecisionFor reads, plus what deleting it with preconditions needs:
+ * what watch mode keeps per grant, so memory does not grow with the size of policies' specs.
+ * Must name every field sweepDecisionFor looks at (decisionFields.test.ts checks the two agree).
+ */
+export function decisionFields(policy: V1NetworkPolicy, config: Pick<GuardConfig, 'keys'>): V1NetworkPolicy {
+  const m = policy.metadata;
+  const label = stringEntry(m?.labels, config.keys.temporaryLabel);
+  const expiresAt = stringEntry(m?.annotations, config.keys.expiresAt);
+  return {
+    metadata: {
+      ...(m?.name !== undefined ? { name: m.name } : {}),
+      ...(m?.namespace !== undefined ? { namespace: m.namespace } : {}),
+      ...(m?.uid !== undefined ? { uid: m.uid } : {}),
+      ...(m?.resourceVersion !== undefined ? { resourceVersion: m.resourceVersion } : {}),
+      ...(m?.deletionTimestamp !== undefined && m.deletionTimestamp !== null ? { deletionTimestamp: m.deletionTimestamp } : {}),
+      labels: label === undefined ? {} : { [config.keys.temporaryLabel]: label },
+      annotations: expiresAt === undefined ? {} : { [config.keys.expiresAt]: expiresAt },
+    },
+  };
+}
+
+/** True when the policy carries the temporary label (false: the server ignored the selector). */
+export function hasTemporaryLabel(policy: V1NetworkPolicy, config: Pick<GuardConfig, 'keys'>): boolean {
+  return stringMap(policy.metadata?.labels)[config.keys.temporaryLabel] === TEMPORARY_LABEL_VALUE;
 }

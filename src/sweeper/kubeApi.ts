@@ -1,29 +1,23 @@
-import {
-  CoreV1Api,
-  NetworkingV1Api,
-  Observable,
-  Watch,
-  type ConfigurationOptions,
-  type ObservableMiddleware,
-  type CoreV1Event,
-  type KubeConfig,
-  type V1NetworkPolicy,
-} from '@kubernetes/client-node';
-import { httpStatusOf } from './apiErrors.js';
-import { createAgentReuser } from './connectionReuse.js';
-import { withRetry, type RetryNotice, type RetryPolicy } from './retry.js';
+import { CoreV1Api, NetworkingV1Api, Watch, type CoreV1Event, type KubeConfig, type V1NetworkPolicy } from '@kubernetes/client-node';
+import { httpStatusOf } from '../kube/apiErrors.js';
+import { createAgentReuser } from '../kube/connectionReuse.js';
+import { requestOptions } from '../kube/requestOptions.js';
+import { withRetry, type RetryNotice, type RetryPolicy } from '../kube/retry.js';
+import type { ListWatchSource } from '../kube/informer.js';
+import type { ListPage } from '../kube/pagedList.js';
+import type { ServerClock } from '../kube/serverClock.js';
+import { openWatch, type WatchEventType, type WatchParams as KubeWatchParams, type WatchStream } from '../kube/watchStream.js';
 
-/** One page of a paginated list. */
-export interface PolicyPage {
-  items: V1NetworkPolicy[];
-  continueToken: string | undefined;
-  resourceVersion: string | undefined;
-}
+export type { WatchEventType, WatchStream } from '../kube/watchStream.js';
+
+/** One page of a paginated list of NetworkPolicies. */
+export type PolicyPage = ListPage<V1NetworkPolicy>;
 
 export interface ListPageParams {
   /** Undefined lists every namespace. */
   namespace: string | undefined;
   labelSelector: string;
+  fieldSelector?: string;
   limit: number;
   continueToken: string | undefined;
 }
@@ -40,22 +34,9 @@ export type DeleteResult = 'deleted' | 'gone' | 'conflict';
 /** `exists`: 409 AlreadyExists; the sweeper names Events deterministically so this means "already recorded". */
 export type EventResult = 'created' | 'exists';
 
-export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
-
-export interface WatchParams {
+export interface WatchParams extends KubeWatchParams {
   namespace: string | undefined;
   labelSelector: string;
-  resourceVersion: string;
-  /** Asks the server to end the stream after this long, so connections are recycled. */
-  timeoutSeconds: number;
-}
-
-export interface WatchStream {
-  /** true once the server answered 200 and events can flow; false if the stream failed first. Never rejects. */
-  connected: Promise<boolean>;
-  /** Resolves when the stream ends: null for a clean close, else the error (status in .statusCode). */
-  ended: Promise<unknown>;
-  abort(): void;
 }
 
 /** The API calls the sweeper makes, each already retried per the retry policy. */
@@ -79,9 +60,9 @@ export interface PolicyApiOptions {
   requestTimeoutMs?: number;
   /** Kept-alive connections to the API server for non-watch calls (default 8). */
   connectionPoolSize?: number;
+  /** Fed the Date header of every response, to measure clock skew. */
+  serverClock?: ServerClock;
 }
-
-const WATCH_EVENT_TYPES = new Set<string>(['ADDED', 'MODIFIED', 'DELETED', 'BOOKMARK', 'ERROR']);
 
 export function createPolicyApi(kubeConfig: KubeConfig, options: PolicyApiOptions): PolicyApi {
   const networking = kubeConfig.makeApiClient(NetworkingV1Api);
@@ -89,17 +70,11 @@ export function createPolicyApi(kubeConfig: KubeConfig, options: PolicyApiOption
   const watcher = new Watch(kubeConfig);
   const timeoutMs = options.requestTimeoutMs ?? 30_000;
   const agents = createAgentReuser({ maxSockets: options.connectionPoolSize ?? 8, retireAfterMs: timeoutMs });
-  // The object-parameter API runs per-call middleware as Observables (client-node's own stub).
-  const requestDeadline: ObservableMiddleware = {
-    pre: (context) => {
-      context.setSignal(AbortSignal.timeout(timeoutMs));
-      const agent = agents.reuse(context.getAgent());
-      if (agent !== undefined) context.setAgent(agent);
-      return new Observable(Promise.resolve(context));
-    },
-    post: (response) => new Observable(Promise.resolve(response)),
-  };
-  const callOptions: ConfigurationOptions = { middleware: [requestDeadline], middlewareMergeStrategy: 'append' };
+  const callOptions = requestOptions({
+    timeoutMs,
+    agents,
+    ...(options.serverClock ? { onDateHeader: (value: string | undefined) => options.serverClock!.observeDateHeader(value) } : {}),
+  });
 
   const retried = <T>(operation: string, call: () => Promise<T>): Promise<T> =>
     withRetry(call, options.retry, {
@@ -113,6 +88,7 @@ export function createPolicyApi(kubeConfig: KubeConfig, options: PolicyApiOption
     async listPage(params) {
       const common = {
         labelSelector: params.labelSelector,
+        ...(params.fieldSelector !== undefined ? { fieldSelector: params.fieldSelector } : {}),
         limit: params.limit,
         ...(params.continueToken !== undefined ? { _continue: params.continueToken } : {}),
       };
@@ -176,56 +152,22 @@ export function createPolicyApi(kubeConfig: KubeConfig, options: PolicyApiOption
         params.namespace === undefined
           ? '/apis/networking.k8s.io/v1/networkpolicies'
           : `/apis/networking.k8s.io/v1/namespaces/${encodeURIComponent(params.namespace)}/networkpolicies`;
-      let controller: AbortController | undefined;
-      let abortRequested = false;
-      let markConnected!: (ok: boolean) => void;
-      const connected = new Promise<boolean>((resolve) => {
-        markConnected = resolve;
-      });
-      let markEnded!: (err: unknown) => void;
-      const ended = new Promise<unknown>((resolve) => {
-        markEnded = resolve;
-      });
-      let finished = false;
-      const finish = (err: unknown): void => {
-        if (finished) return;
-        finished = true;
-        markConnected(false);
-        markEnded(err ?? null);
-      };
-      watcher
-        .watch(
-          path,
-          {
-            labelSelector: params.labelSelector,
-            resourceVersion: params.resourceVersion,
-            allowWatchBookmarks: true,
-            timeoutSeconds: params.timeoutSeconds,
-          },
-          (type, object) => {
-            if (!finished && WATCH_EVENT_TYPES.has(type)) onEvent(type as WatchEventType, object);
-          },
-          finish,
-        )
-        .then(
-          (c) => {
-            controller = c;
-            if (abortRequested) c.abort();
-            // watch() resolves after the response headers; a failed request has already called finish.
-            markConnected(true);
-          },
-          (err: unknown) => finish(err),
-        );
-      return {
-        connected,
-        ended,
-        abort() {
-          abortRequested = true;
-          // Settle first: aborting makes the stream report an AbortError, which is not a failure here.
-          finish(null);
-          controller?.abort();
-        },
-      };
+      return openWatch(watcher, path, params, onEvent);
     },
+  };
+}
+
+/** NetworkPolicies in `namespace` (undefined: all namespaces) as an Informer's source. */
+export function policySource(api: PolicyApi, namespace: string | undefined): ListWatchSource<V1NetworkPolicy> {
+  return {
+    list: (request) =>
+      api.listPage({
+        namespace,
+        labelSelector: request.labelSelector ?? '',
+        ...(request.fieldSelector !== undefined ? { fieldSelector: request.fieldSelector } : {}),
+        limit: request.limit,
+        continueToken: request.continueToken,
+      }),
+    watch: (params, onEvent) => api.watch({ ...params, namespace, labelSelector: params.labelSelector ?? '' }, onEvent),
   };
 }

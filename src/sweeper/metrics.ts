@@ -13,6 +13,7 @@ export interface SweeperMetrics {
   expiryLag: Histogram;
   lastSuccessfulPass: Gauge;
   relists: Counter<'reason'>;
+  clockSkew: Gauge;
 }
 
 export function createSweeperMetrics(registry: Registry): SweeperMetrics {
@@ -55,6 +56,11 @@ export function createSweeperMetrics(registry: Registry): SweeperMetrics {
       name: 'netpol_guard_sweeper_relists_total',
       help: 'Full lists of temporary grants in watch mode, by why they were needed (list-expired: a continue token expired mid-list).',
       labelNames: ['reason'],
+      registers,
+    }),
+    clockSkew: new Gauge({
+      name: 'netpol_guard_sweeper_clock_skew_seconds',
+      help: 'Local clock minus the API server\'s, from the Date header of its responses (positive: local is ahead). Expiry is judged by the server\'s time either way; a value past the tolerance is also logged.',
       registers,
     }),
   };

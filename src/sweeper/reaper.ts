@@ -3,9 +3,8 @@ import type { Logger } from 'pino';
 import type { GuardConfig } from '../config/types.js';
 import { readGrantAnnotations, type Parsed } from '../lifecycle/annotations.js';
 import { formatTimestamp } from '../lifecycle/timestamp.js';
-import { describeApiError } from './apiErrors.js';
-import type { Clock } from './clock.js';
-import { decideExpiry, type SweepDecision } from './decide.js';
+import { describeApiError } from '../kube/apiErrors.js';
+import { sweepDecisionFor, type SweepDecision } from './decide.js';
 import { buildExpiredEvent, buildInvalidExpiryEvent, type PolicyRef } from './events.js';
 import type { PolicyApi } from './kubeApi.js';
 import type { SweeperMetrics } from './metrics.js';
@@ -19,7 +18,8 @@ export type ReapOutcome =
 export interface ReaperOptions {
   api: PolicyApi;
   config: Pick<GuardConfig, 'keys'>;
-  clock: Clock;
+  /** The time expiry is judged by: the API server's, as estimated (see ServerClock). */
+  clock: { now(): Date };
   logger: Logger;
   metrics: SweeperMetrics;
   dryRun: boolean;
@@ -69,7 +69,7 @@ export class GrantReaper {
     const { api, clock, config, metrics, logger } = this.opts;
     let current = policy;
     for (let round = 1; ; round++) {
-      const decision = decideExpiry(current, config, clock.now());
+      const decision = sweepDecisionFor(current, config, clock.now());
       if (decision.action === 'invalid') {
         await this.reportInvalid(current, decision, pass);
         return { kind: 'invalid' };

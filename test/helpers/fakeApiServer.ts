@@ -140,10 +140,22 @@ interface HistoryEvent {
 
 interface Watcher {
   namespace: string | undefined;
-  selector: Requirement[];
+  selector: Selector;
   bookmarks: boolean;
   res: ServerResponse;
   timer: NodeJS.Timeout | undefined;
+}
+
+/** A field selector term; the fake knows metadata.name and metadata.namespace, as every resource does. */
+export interface FieldRequirement {
+  field: 'metadata.name' | 'metadata.namespace';
+  op: 'eq' | 'neq';
+  value: string;
+}
+
+interface Selector {
+  labels: Requirement[];
+  fields: FieldRequirement[];
 }
 
 export type Requirement =
@@ -215,6 +227,7 @@ export class FakeApiServer {
   private faults: PendingFault[] = [];
   private hooks: PendingHook[] = [];
   private ignoreSelector = false;
+  private dateSource: (() => Date) | undefined;
   private port = 0;
   private connections = 0;
 
@@ -443,6 +456,32 @@ export class FakeApiServer {
     for (const w of [...this.watchers]) this.endWatcher(w);
   }
 
+  /**
+   * The clock behind every response's Date header (HTTP-date, whole seconds, as a real server
+   * sends). Unset (the default), responses carry no Date header, so tests that drive a fake local
+   * clock see no skew against the machine's real time.
+   */
+  setDateSource(source: (() => Date) | undefined): void {
+    this.dateSource = source;
+  }
+
+  /** Send every open watch an ERROR event with this status (e.g. 500) and end it. */
+  failWatches(code: number, reason = reasonFor(code)): void {
+    for (const w of [...this.watchers]) {
+      writeLine(w.res, { type: 'ERROR', object: statusBody(code, reason, `injected watch error: ${code}`) });
+      this.endWatcher(w);
+    }
+  }
+
+  /** Cut every open watch's connection without ending the response (a reset, not a clean close). */
+  resetWatches(): void {
+    for (const w of [...this.watchers]) {
+      this.watchers.delete(w);
+      if (w.timer) clearTimeout(w.timer);
+      w.res.socket?.destroy();
+    }
+  }
+
   /** Send a BOOKMARK at the current resourceVersion to watches that asked for bookmarks. */
   sendBookmark(): void {
     for (const w of this.watchers) {
@@ -463,6 +502,8 @@ export class FakeApiServer {
   // ---- HTTP ----
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    res.sendDate = false;
+    if (this.dateSource !== undefined) res.setHeader('date', this.dateSource().toUTCString());
     const url = new URL(req.url ?? '/', 'http://fake');
     const query: Record<string, string> = {};
     for (const [k, v] of url.searchParams) query[k] = v;
@@ -520,10 +561,6 @@ export class FakeApiServer {
   private handleList(res: ServerResponse, request: FakeRequest, namespace: string | undefined): void {
     const selector = this.selectorOf(request, res);
     if (selector === undefined) return;
-    if (request.query.fieldSelector) {
-      this.recordAndSend(res, request, 400, 'BadRequest', 'fieldSelector is not supported by the fake apiserver');
-      return;
-    }
     const limitText = request.query.limit;
     const limit = limitText === undefined || limitText === '' ? 0 : Number(limitText);
     if (!Number.isInteger(limit) || limit < 0) {
@@ -807,17 +844,23 @@ export class FakeApiServer {
     return w.namespace === undefined || p.metadata.namespace === w.namespace;
   }
 
-  private selects(selector: Requirement[], p: Policy): boolean {
-    return this.ignoreSelector || matchesSelector(selector, (p.metadata.labels ?? {}) as Record<string, string>);
+  private selects(selector: Selector, p: Policy): boolean {
+    if (!matchesFields(selector.fields, p)) return false;
+    return this.ignoreSelector || matchesSelector(selector.labels, (p.metadata.labels ?? {}) as Record<string, string>);
   }
 
-  private selectorOf(request: FakeRequest, res: ServerResponse): Requirement[] | undefined {
+  private selectorOf(request: FakeRequest, res: ServerResponse): Selector | undefined {
     const parsed = parseSelector(request.query.labelSelector ?? '');
     if (typeof parsed === 'string') {
       this.recordAndSend(res, request, 400, 'BadRequest', `unable to parse requirement: ${parsed}`);
       return undefined;
     }
-    return parsed;
+    const fields = parseFieldSelector(request.query.fieldSelector ?? '');
+    if (typeof fields === 'string') {
+      this.recordAndSend(res, request, 400, 'BadRequest', `invalid field selector: ${fields}`);
+      return undefined;
+    }
+    return { labels: parsed, fields };
   }
 
   private orderedKeys(): string[] {
@@ -913,6 +956,28 @@ async function readJsonBody(req: IncomingMessage): Promise<unknown> {
   } catch {
     throw new Error('request body is not valid JSON');
   }
+}
+
+/** `metadata.name=x,metadata.namespace!=y` (= and == mean the same); a string is an error. */
+export function parseFieldSelector(text: string): FieldRequirement[] | string {
+  const out: FieldRequirement[] = [];
+  for (const raw of text.split(',')) {
+    const term = raw.trim();
+    if (term === '') continue;
+    const m = /^([a-z.]+)\s*(!=|==|=)\s*(.*)$/.exec(term);
+    if (m === null) return `"${term}" is not field=value or field!=value`;
+    const field = m[1]!;
+    if (field !== 'metadata.name' && field !== 'metadata.namespace') return `field label not supported: ${field}`;
+    out.push({ field, op: m[2] === '!=' ? 'neq' : 'eq', value: m[3]! });
+  }
+  return out;
+}
+
+function matchesFields(fields: FieldRequirement[], p: Policy): boolean {
+  return fields.every((f) => {
+    const actual = f.field === 'metadata.name' ? p.metadata.name : p.metadata.namespace;
+    return f.op === 'eq' ? actual === f.value : actual !== f.value;
+  });
 }
 
 function writeLine(res: ServerResponse, event: unknown): void {

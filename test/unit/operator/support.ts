@@ -2,7 +2,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { CLI_RETRY_POLICY, createGrantApi, type GrantApi, type KubeContext } from '../../../src/operator/kube.js';
+import type { KubeContext } from '../../../src/kube/kubeConfig.js';
+import { CLI_RETRY_POLICY, createGrantApi, type GrantApi } from '../../../src/operator/kube.js';
 import type { CommandIo } from '../../../src/operator/runtime.js';
 import type { FakeApiServer } from '../../helpers/fakeApiServer.js';
 

@@ -4,7 +4,7 @@ import fc from 'fast-check';
 import type { V1NetworkPolicy } from '@kubernetes/client-node';
 import { defaultConfig, parseConfigText } from '../../../src/config/load.js';
 import { readGrantAnnotations } from '../../../src/lifecycle/annotations.js';
-import { decideExpiry } from '../../../src/sweeper/decide.js';
+import { sweepDecisionFor } from '../../../src/sweeper/decide.js';
 
 const config = defaultConfig();
 const NOW = new Date('2030-06-01T00:00:00Z');
@@ -14,27 +14,27 @@ function policy(labels: Record<string, unknown>, annotations: Record<string, unk
 }
 const LABEL = { 'netpol-guard.io/temporary': 'true' };
 
-describe('decideExpiry', () => {
+describe('sweepDecisionFor', () => {
   it('deletes a labelled grant whose expires-at has passed', () => {
-    const d = decideExpiry(policy(LABEL, { 'netpol-guard.io/expires-at': '2030-05-31T23:59:59Z' }), config, NOW);
+    const d = sweepDecisionFor(policy(LABEL, { 'netpol-guard.io/expires-at': '2030-05-31T23:59:59Z' }), config, NOW);
     assert.equal(d.action, 'delete');
     assert.equal(d.expiresAt?.toISOString(), '2030-05-31T23:59:59.000Z');
     assert.match(d.reason, /expired at 2030-05-31T23:59:59Z/);
   });
 
   it('deletes exactly at expires-at (<= now)', () => {
-    assert.equal(decideExpiry(policy(LABEL, { 'netpol-guard.io/expires-at': '2030-06-01T00:00:00Z' }), config, NOW).action, 'delete');
+    assert.equal(sweepDecisionFor(policy(LABEL, { 'netpol-guard.io/expires-at': '2030-06-01T00:00:00Z' }), config, NOW).action, 'delete');
   });
 
   it('keeps a grant that has not expired, reporting when it will', () => {
-    const d = decideExpiry(policy(LABEL, { 'netpol-guard.io/expires-at': '2030-06-01T00:00:01Z' }), config, NOW);
+    const d = sweepDecisionFor(policy(LABEL, { 'netpol-guard.io/expires-at': '2030-06-01T00:00:01Z' }), config, NOW);
     assert.equal(d.action, 'keep');
     assert.equal(d.expiresAt?.toISOString(), '2030-06-01T00:00:01.000Z');
   });
 
   it('keeps an unlabelled or differently labelled policy whatever its annotations say', () => {
     for (const labels of [{}, { 'netpol-guard.io/temporary': 'false' }, { 'netpol-guard.io/temporary': 'True' }, { 'netpol-guard.io/temporary': 1 }]) {
-      const d = decideExpiry(policy(labels, { 'netpol-guard.io/expires-at': '2000-01-01T00:00:00Z' }), config, NOW);
+      const d = sweepDecisionFor(policy(labels, { 'netpol-guard.io/expires-at': '2000-01-01T00:00:00Z' }), config, NOW);
       assert.equal(d.action, 'keep', JSON.stringify(labels));
       assert.equal(d.expiresAt, undefined);
       assert.match(d.reason, /not a temporary grant/);
@@ -42,26 +42,26 @@ describe('decideExpiry', () => {
   });
 
   it('calls a labelled policy without expires-at invalid', () => {
-    const d = decideExpiry(policy(LABEL, {}), config, NOW);
+    const d = sweepDecisionFor(policy(LABEL, {}), config, NOW);
     assert.equal(d.action, 'invalid');
     assert.match(d.reason, /no netpol-guard\.io\/expires-at annotation/);
   });
 
   it('calls an unparseable expires-at invalid and names the value', () => {
     for (const raw of ['tomorrow', '2030-06-01', '2030-02-30T00:00:00Z', '']) {
-      const d = decideExpiry(policy(LABEL, { 'netpol-guard.io/expires-at': raw }), config, NOW);
+      const d = sweepDecisionFor(policy(LABEL, { 'netpol-guard.io/expires-at': raw }), config, NOW);
       assert.equal(d.action, 'invalid', raw);
       assert.match(d.reason, /^netpol-guard\.io\/expires-at: /);
     }
   });
 
   it('treats a non-string expires-at (malformed JSON) as absent, hence invalid, never as a date', () => {
-    const d = decideExpiry(policy(LABEL, { 'netpol-guard.io/expires-at': 0 }), config, NOW);
+    const d = sweepDecisionFor(policy(LABEL, { 'netpol-guard.io/expires-at': 0 }), config, NOW);
     assert.equal(d.action, 'invalid');
   });
 
   it('leaves a policy that is already being deleted alone', () => {
-    const d = decideExpiry(policy(LABEL, { 'netpol-guard.io/expires-at': '2000-01-01T00:00:00Z' }, { deletionTimestamp: '2030-05-31T00:00:00Z' }), config, NOW);
+    const d = sweepDecisionFor(policy(LABEL, { 'netpol-guard.io/expires-at': '2000-01-01T00:00:00Z' }, { deletionTimestamp: '2030-05-31T00:00:00Z' }), config, NOW);
     assert.equal(d.action, 'keep');
     assert.match(d.reason, /being deleted/);
   });
@@ -70,8 +70,8 @@ describe('decideExpiry', () => {
     const parsed = parseConfigText('annotationPrefix: grants.example.com');
     assert.ok(parsed.ok);
     const custom = policy({ 'grants.example.com/temporary': 'true' }, { 'grants.example.com/expires-at': '2000-01-01T00:00:00Z' });
-    assert.equal(decideExpiry(custom, parsed.config, NOW).action, 'delete');
-    assert.equal(decideExpiry(custom, config, NOW).action, 'keep', 'the default prefix does not match');
+    assert.equal(sweepDecisionFor(custom, parsed.config, NOW).action, 'delete');
+    assert.equal(sweepDecisionFor(custom, config, NOW).action, 'keep', 'the default prefix does not match');
   });
 
   it('property: never "delete" unless labelled "true", expires-at parses and is not after now', () => {
@@ -87,7 +87,7 @@ describe('decideExpiry', () => {
       fc.property(labelValue, expiry, (label, expiresAt) => {
         const labels = label === undefined ? {} : { 'netpol-guard.io/temporary': label };
         const annotations = expiresAt === undefined ? {} : { 'netpol-guard.io/expires-at': expiresAt };
-        const d = decideExpiry(policy(labels, annotations), config, NOW);
+        const d = sweepDecisionFor(policy(labels, annotations), config, NOW);
         if (d.action === 'delete') {
           assert.equal(label, 'true');
           assert.ok(expiresAt !== undefined && Date.parse(expiresAt) <= NOW.getTime());
@@ -99,18 +99,18 @@ describe('decideExpiry', () => {
   });
 
   it('still explains a kept or expired grant when the reason is asked for, in logs too', () => {
-    const kept = decideExpiry(policy(LABEL, { 'netpol-guard.io/expires-at': '2030-06-01T00:00:01Z' }), config, NOW);
+    const kept = sweepDecisionFor(policy(LABEL, { 'netpol-guard.io/expires-at': '2030-06-01T00:00:01Z' }), config, NOW);
     assert.equal(kept.reason, 'expires at 2030-06-01T00:00:01Z');
-    const expired = decideExpiry(policy(LABEL, { 'netpol-guard.io/expires-at': '2030-05-31T23:59:59Z' }), config, NOW);
+    const expired = sweepDecisionFor(policy(LABEL, { 'netpol-guard.io/expires-at': '2030-05-31T23:59:59Z' }), config, NOW);
     assert.equal(expired.reason, 'expired at 2030-05-31T23:59:59Z');
     assert.deepEqual(JSON.parse(JSON.stringify(kept)), { action: 'keep', reason: 'expires at 2030-06-01T00:00:01Z', expiresAt: '2030-06-01T00:00:01.000Z' });
   });
 
   it('ignores a label or expires-at that is inherited rather than the policy\'s own', () => {
     const inheritedLabel = Object.create({ 'netpol-guard.io/temporary': 'true' }) as Record<string, unknown>;
-    assert.equal(decideExpiry(policy(inheritedLabel, { 'netpol-guard.io/expires-at': '2000-01-01T00:00:00Z' }), config, NOW).action, 'keep');
+    assert.equal(sweepDecisionFor(policy(inheritedLabel, { 'netpol-guard.io/expires-at': '2000-01-01T00:00:00Z' }), config, NOW).action, 'keep');
     const inheritedExpiry = Object.create({ 'netpol-guard.io/expires-at': '2000-01-01T00:00:00Z' }) as Record<string, unknown>;
-    assert.equal(decideExpiry(policy(LABEL, inheritedExpiry), config, NOW).action, 'invalid');
+    assert.equal(sweepDecisionFor(policy(LABEL, inheritedExpiry), config, NOW).action, 'invalid');
   });
 
   it('property: decides exactly as the annotation contract reads the policy (readGrantAnnotations)', () => {
@@ -137,7 +137,7 @@ describe('decideExpiry', () => {
           metadata: { name: 'p', namespace: 'ns', labels, annotations, ...(deleting ? { deletionTimestamp: '2030-01-01T00:00:00Z' } : {}) },
         } as unknown as V1NetworkPolicy;
         const grant = readGrantAnnotations(p, config.keys);
-        const d = decideExpiry(p, config, NOW);
+        const d = sweepDecisionFor(p, config, NOW);
         let expected: string;
         if (grant.temporaryLabel !== 'true' || deleting) expected = 'keep';
         else if (grant.expiresAt.state !== 'valid') expected = 'invalid';

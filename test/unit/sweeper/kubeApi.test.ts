@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { createPolicyApi, type PolicyApi } from '../../../src/sweeper/kubeApi.js';
-import { DEFAULT_RETRY_POLICY } from '../../../src/sweeper/retry.js';
+import { DEFAULT_RETRY_POLICY } from '../../../src/kube/retry.js';
 import { FakeApiServer, grantPolicy } from '../../helpers/fakeApiServer.js';
 import { recordingSleep, waitFor } from './support.js';
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { defaultConfig, parseConfigText } from '../../../src/config/load.js';
 import type { GuardConfig } from '../../../src/config/types.js';
-import { DEFAULT_RETRY_POLICY } from '../../../src/sweeper/retry.js';
+import { DEFAULT_RETRY_POLICY } from '../../../src/kube/retry.js';
 import type { SweeperOptions } from '../../../src/sweeper/sweeper.js';
 import { FakeApiServer, grantPolicy } from '../../helpers/fakeApiServer.js';
 import { FakeClock, metricValue, sweeperHarness, type SweeperHarness } from './support.js';

@@ -3,7 +3,7 @@ import { pino, type Logger } from 'pino';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
 import { defaultConfig } from '../../../src/config/load.js';
-import type { Clock, Sleep, Timer } from '../../../src/sweeper/clock.js';
+import type { Clock, Sleep, Timer } from '../../../src/kube/clock.js';
 import { Sweeper, type SweeperOptions } from '../../../src/sweeper/sweeper.js';
 
 interface PendingTimer {

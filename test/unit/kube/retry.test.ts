@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { backoffDelay, DEFAULT_RETRY_POLICY, parseRetryAfter, retryVerdict, withRetry, type RetryPolicy } from '../../../src/sweeper/retry.js';
+import { backoffDelay, DEFAULT_RETRY_POLICY, parseRetryAfter, retryVerdict, withRetry, type RetryPolicy } from '../../../src/kube/retry.js';
 
 const apiError = (code: number, headers: Record<string, string> = {}): Error =>
   Object.assign(new Error(`HTTP ${code}`), { code, headers, body: { reason: 'X', message: 'y' } });
