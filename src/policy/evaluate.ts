@@ -6,6 +6,7 @@ import { resolveExpiry } from '../lifecycle/expiry.js';
 import { normalizeTicket } from '../lifecycle/ticket.js';
 import { formatTimestamp } from '../lifecycle/timestamp.js';
 import { grantsAccess } from './breadth.js';
+import { isExemptNamespace } from './exempt.js';
 import { type Finding, formatFinding, type RuleAction } from './findings.js';
 import type { RuleId } from './rules/index.js';
 import { CATALOG_RULES, PolicyWalk, type RawFinding, type RuleSet, type SkippedRule } from './walk.js';
@@ -15,18 +16,30 @@ export interface RequestUser {
   groups: readonly string[];
 }
 
-export interface EvaluationInput {
+/**
+ * Who asks, when, under which config and with what view of the cluster: built once per admission
+ * request (or per `check`/`grant` run) and shared by every decision made for it.
+ */
+export interface DecisionContext {
+  config: GuardConfig;
+  now: Date;
+  user: RequestUser;
+  /** Cluster state for rules that need it; without it (or when stale) those rules are skipped. */
+  cluster?: ClusterView;
+  /**
+   * The config requires the cluster view: a rule that needs it but cannot run (no view, or a stale
+   * one) then denies the request instead of being skipped. For the webhook; `check` leaves it off.
+   */
+  clusterViewRequired?: boolean;
+}
+
+export interface EvaluationInput extends DecisionContext {
   operation: 'CREATE' | 'UPDATE';
   policy: V1NetworkPolicy;
   /** The stored object on UPDATE. */
   oldPolicy?: V1NetworkPolicy;
   /** Namespace of the request (object.metadata.namespace may be empty on CREATE). */
   namespace: string;
-  user: RequestUser;
-  config: GuardConfig;
-  now: Date;
-  /** Cluster state for rules that need it; without it (or when stale) those rules are skipped. */
-  cluster?: ClusterView;
   /** The rules to run; the catalog unless a test supplies its own. */
   rules?: RuleSet;
 }
@@ -79,7 +92,7 @@ export function evaluatePolicy(input: EvaluationInput): Evaluation {
     return evaluation;
   };
 
-  if (config.exemptNamespaces.has(namespace)) {
+  if (isExemptNamespace(config, namespace)) {
     return verdict({ allowed: true, disposition: 'exempt-namespace', findings: [], warnings: [] });
   }
   if (!granting) {
@@ -120,11 +133,15 @@ export function evaluatePolicy(input: EvaluationInput): Evaluation {
     else warnings.push(formatFinding(f));
   }
   const disposition = permanent ? 'permanent-principal' : 'evaluated';
-  if (denied.length === 0) return verdict({ allowed: true, disposition, findings, warnings });
+  // Never silently allowed: a rule the config says must run, and could not, is a problem too.
+  const unchecked = input.clusterViewRequired === true ? skipped : [];
+  if (denied.length === 0 && unchecked.length === 0) return verdict({ allowed: true, disposition, findings, warnings });
   const name = policy.metadata?.name ?? policy.metadata?.generateName ?? '<unnamed>';
-  const message =
-    `netpol-guard denied NetworkPolicy ${namespace}/${name}: ${denied.length} problem(s)\n` +
-    denied.map(formatFinding).join('\n');
+  const problems = denied.map(formatFinding);
+  for (const rule of unchecked) {
+    problems.push(`[${rule.ruleId}] not checked: the rule ${rule.reason}, which is required but missing or stale; retry when netpol-guard has synced`);
+  }
+  const message = `netpol-guard denied NetworkPolicy ${namespace}/${name}: ${problems.length} problem(s)\n` + problems.join('\n');
   return verdict({ allowed: false, disposition, findings, warnings, message });
 }
 
