@@ -170,25 +170,29 @@ function stateAt(run: RuleRun, slots: number[], h: number): unknown {
  * past the fourth of a hook go through the plain loop.
  */
 
-/** The port hooks on one port (dispatch written out: see above). */
-function visitPort(run: RuleRun, list: HookList<Hooks['port']>, direction: Direction, i: number, port: V1NetworkPolicyPort, k: number): void {
+/** The port hooks over one rule's ports (dispatch written out: see above). */
+function walkPorts(run: RuleRun, list: HookList<Hooks['port']>, direction: Direction, i: number, ports: readonly V1NetworkPolicyPort[]): void {
   const { fns, ids, slots } = list;
   const n = fns.length;
   if (n === 0) return;
-  run.current = ids[0];
-  fns[0]!(run, direction, i, port, k, stateAt(run, slots, 0));
-  if (n === 1) return;
-  run.current = ids[1];
-  fns[1]!(run, direction, i, port, k, stateAt(run, slots, 1));
-  if (n === 2) return;
-  run.current = ids[2];
-  fns[2]!(run, direction, i, port, k, stateAt(run, slots, 2));
-  if (n === 3) return;
-  run.current = ids[3];
-  fns[3]!(run, direction, i, port, k, stateAt(run, slots, 3));
-  for (let h = 4; h < n; h++) {
-    run.current = ids[h];
-    fns[h]!(run, direction, i, port, k, stateAt(run, slots, h));
+  const [f0, f1, f2, f3] = fns;
+  for (let k = 0; k < ports.length; k++) {
+    const port = ports[k]!;
+    run.current = ids[0];
+    f0!(run, direction, i, port, k, stateAt(run, slots, 0));
+    if (n === 1) continue;
+    run.current = ids[1];
+    f1!(run, direction, i, port, k, stateAt(run, slots, 1));
+    if (n === 2) continue;
+    run.current = ids[2];
+    f2!(run, direction, i, port, k, stateAt(run, slots, 2));
+    if (n === 3) continue;
+    run.current = ids[3];
+    f3!(run, direction, i, port, k, stateAt(run, slots, 3));
+    for (let h = 4; h < n; h++) {
+      run.current = ids[h];
+      fns[h]!(run, direction, i, port, k, stateAt(run, slots, h));
+    }
   }
 }
 
@@ -296,8 +300,7 @@ export class PolicyWalk {
           run.current = onPorts.ids[h];
           onPorts.fns[h]!(run, direction, i, ports, stateAt(run, onPorts.slots, h));
         }
-        const portCount = ports ? ports.length : 0;
-        for (let k = 0; k < portCount; k++) visitPort(run, onPort, direction, i, ports![k]!, k);
+        if (ports) walkPorts(run, onPort, direction, i, ports);
       }
     }
     for (let h = 0; h < finish.fns.length; h++) {
