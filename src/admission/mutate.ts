@@ -1,26 +1,26 @@
-import type { V1NetworkPolicy } from '@kubernetes/client-node';
 import { type MutationInput, planMutation } from '../lifecycle/mutation.js';
+import { isExemptNamespace } from '../policy/exempt.js';
+import { admissionSubject } from './review.js';
 import type { AdmissionDecision, AdmissionHandler } from './types.js';
-import { passThrough, requestNamespace } from './validate.js';
+import { passThrough } from './validate.js';
 
 /**
  * /mutate: stamps and absolute expiry as a JSON Patch. It never denies; the verdict belongs to
  * /validate, which sees the mutated object.
  */
 export const mutateHandler: AdmissionHandler = (request, config, now) => {
-  if (request.operation !== 'CREATE' && request.operation !== 'UPDATE') return passThrough('operation-ignored');
-  const policy = request.object as V1NetworkPolicy;
-  const namespace = requestNamespace(request, policy);
-  if (config.exemptNamespaces.has(namespace)) return passThrough('exempt-namespace');
+  const subject = admissionSubject(request);
+  if (subject === undefined) return passThrough('operation-ignored');
+  if (isExemptNamespace(config, subject.namespace)) return passThrough('exempt-namespace');
   const input: MutationInput = {
-    operation: request.operation,
-    policy,
-    namespace,
-    username: request.userInfo?.username ?? '',
+    operation: subject.operation,
+    policy: subject.policy,
+    namespace: subject.namespace,
+    username: subject.user.username,
     config,
     now,
   };
-  if (request.oldObject !== undefined && request.oldObject !== null) input.oldPolicy = request.oldObject as V1NetworkPolicy;
+  if (subject.oldPolicy !== undefined) input.oldPolicy = subject.oldPolicy;
   const plan = planMutation(input);
   const decision: AdmissionDecision = {
     allowed: true,

@@ -4,9 +4,11 @@
  * Everything a handler receives has passed decodeAdmissionReview, so handlers never see a request
  * without a uid, a NetworkPolicy CREATE without an object, or an object nested without bound.
  */
+import type { V1NetworkPolicy } from '@kubernetes/client-node';
 import type { ErrorObject } from 'ajv';
 import { compileBounded, FULL_ERROR_LIST_MAX_VALUES } from '../schema/bounded.js';
 import { isJsonObject } from '../schema/json.js';
+import type { RequestUser } from '../policy/evaluate.js';
 import { checkNetworkPolicyShape, MAX_LABEL_ENTRIES } from '../policy/shape.js';
 import type {
   AdmissionDecision,
@@ -148,7 +150,7 @@ export function decodeAdmissionReview(body: unknown, limits: EnvelopeLimits = DE
   }
   const request = checked.value;
 
-  const writes = request.operation === 'CREATE' || request.operation === 'UPDATE';
+  const writes = isWrite(request.operation);
   if (writes && !isJsonObject(request.object)) {
     return fail('missing-object', [objectProblem('request.object', request.object, request.operation)]);
   }
@@ -177,6 +179,50 @@ export function isNetworkPolicyRequest(request: AdmissionRequest): boolean {
     request.resource.resource === 'networkpolicies' &&
     (request.subResource === undefined || request.subResource === '')
   );
+}
+
+/**
+ * What the handlers judge: a NetworkPolicy write, with the namespace and user read the one way.
+ * Undefined for anything decodeAdmissionReview bypasses (other kinds, DELETE, CONNECT); the
+ * handlers never see those from the server, and answer them untouched if called directly.
+ */
+export interface AdmissionSubject {
+  operation: 'CREATE' | 'UPDATE';
+  policy: V1NetworkPolicy;
+  /** The stored object; present on UPDATE. */
+  oldPolicy?: V1NetworkPolicy;
+  namespace: string;
+  user: RequestUser;
+}
+
+export function admissionSubject(request: AdmissionRequest): AdmissionSubject | undefined {
+  if (!isWrite(request.operation)) return undefined;
+  const policy = request.object as V1NetworkPolicy;
+  const subject: AdmissionSubject = {
+    operation: request.operation,
+    policy,
+    namespace: requestNamespace(request, policy),
+    user: requestUser(request),
+  };
+  if (request.oldObject !== undefined && request.oldObject !== null) subject.oldPolicy = request.oldObject as V1NetworkPolicy;
+  return subject;
+}
+
+/** Only writes are judged: a DELETE cannot widen access, and CONNECT does not apply. */
+function isWrite(operation: AdmissionOperation): operation is 'CREATE' | 'UPDATE' {
+  return operation === 'CREATE' || operation === 'UPDATE';
+}
+
+/** request.namespace is authoritative; object.metadata.namespace may be empty on CREATE. */
+export function requestNamespace(request: AdmissionRequest, policy: V1NetworkPolicy | undefined): string {
+  return request.namespace || policy?.metadata?.namespace || 'default';
+}
+
+export function requestUser(request: AdmissionRequest): RequestUser {
+  return {
+    username: request.userInfo?.username ?? '',
+    groups: Array.isArray(request.userInfo?.groups) ? request.userInfo.groups : [],
+  };
 }
 
 /** The decision for a request that is admitted without running the handlers. */

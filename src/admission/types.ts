@@ -1,4 +1,6 @@
+import type { ClusterView } from '../cluster/view.js';
 import type { GuardConfig } from '../config/types.js';
+import type { JsonPatchOperation } from '../lifecycle/patch.js';
 import type { Finding } from '../policy/findings.js';
 
 /**
@@ -68,10 +70,8 @@ export interface AdmissionReview {
   response?: AdmissionResponse;
 }
 
-/** One RFC 6902 operation. Paths are JSON Pointers (RFC 6901): `/` → `~1`, `~` → `~0`. */
-export type JsonPatchOperation =
-  | { op: 'add' | 'replace' | 'test'; path: string; value: unknown }
-  | { op: 'remove'; path: string };
+// The patch is built in src/lifecycle; re-exported because AdmissionDecision carries it.
+export type { JsonPatchOperation } from '../lifecycle/patch.js';
 
 /** Why a request got the verdict it got, for the audit line and metrics. */
 export type Disposition =
@@ -102,4 +102,5 @@ export interface AdmissionDecision {
   expiresAt?: string;
 }
 
-export type AdmissionHandler = (request: AdmissionRequest, config: GuardConfig, now: Date) => AdmissionDecision;
+/** `cluster`: the read-only cluster view when the server has one (none today). */
+export type AdmissionHandler = (request: AdmissionRequest, config: GuardConfig, now: Date, cluster?: ClusterView) => AdmissionDecision;

@@ -1,26 +1,26 @@
-import type { V1NetworkPolicy } from '@kubernetes/client-node';
-import { type EvaluationInput, evaluatePolicy, type RequestUser } from '../policy/evaluate.js';
+import { type EvaluationInput, evaluatePolicy } from '../policy/evaluate.js';
 import type { Finding } from '../policy/findings.js';
-import type { AdmissionDecision, AdmissionHandler, AdmissionRequest } from './types.js';
+import { admissionSubject } from './review.js';
+import type { AdmissionDecision, AdmissionHandler } from './types.js';
 
 /**
  * /validate: the guardrail verdict. It sees the object after every mutating webhook ran, so an
  * expiry the mutator computed from a ttl is judged as stored.
  */
-export const validateHandler: AdmissionHandler = (request, config, now) => {
-  if (request.operation !== 'CREATE' && request.operation !== 'UPDATE') {
-    return passThrough('operation-ignored');
-  }
-  const policy = request.object as V1NetworkPolicy;
+export const validateHandler: AdmissionHandler = (request, config, now, cluster) => {
+  const subject = admissionSubject(request);
+  if (subject === undefined) return passThrough('operation-ignored');
+  // The request's one decision context (config, now, user, cluster) plus what is judged.
   const input: EvaluationInput = {
-    operation: request.operation,
-    policy,
-    namespace: requestNamespace(request, policy),
-    user: requestUser(request),
+    operation: subject.operation,
+    policy: subject.policy,
+    namespace: subject.namespace,
+    user: subject.user,
     config,
     now,
   };
-  if (request.oldObject !== undefined && request.oldObject !== null) input.oldPolicy = request.oldObject as V1NetworkPolicy;
+  if (cluster !== undefined) input.cluster = cluster;
+  if (subject.oldPolicy !== undefined) input.oldPolicy = subject.oldPolicy;
   const evaluation = evaluatePolicy(input);
 
   const auditAnnotations: Record<string, string> = { verdict: evaluation.allowed ? 'allowed' : 'denied' };
@@ -47,17 +47,7 @@ function distinctRuleIds(findings: readonly Finding[]): string {
   return ids.join(',');
 }
 
-/** request.namespace is authoritative; object.metadata.namespace may be empty on CREATE. */
-export function requestNamespace(request: AdmissionRequest, policy: V1NetworkPolicy | undefined): string {
-  return request.namespace || policy?.metadata?.namespace || 'default';
-}
-
-export function requestUser(request: AdmissionRequest): RequestUser {
-  return {
-    username: request.userInfo?.username ?? '',
-    groups: Array.isArray(request.userInfo?.groups) ? request.userInfo.groups : [],
-  };
-}
+export { requestNamespace, requestUser } from './review.js';
 
 export function passThrough(disposition: AdmissionDecision['disposition']): AdmissionDecision {
   return { allowed: true, warnings: [], auditAnnotations: {}, patch: [], findings: [], disposition };

@@ -2,6 +2,8 @@ import type { GuardConfig } from '../config/types.js';
 import { type EvaluationDisposition, evaluatePolicy, type RequestUser } from '../policy/evaluate.js';
 import type { Finding } from '../policy/findings.js';
 import { checkNetworkPolicyShape } from '../policy/shape.js';
+import type { RuleSet, SkippedRule } from '../policy/walk.js';
+import type { ClusterView } from '../cluster/view.js';
 import type { ManifestSource } from './discover.js';
 import { type EntryLocation, type PolicyEntry, splitManifest } from './documents.js';
 import { formatFieldPath, locatePath, parseFieldPath, parsePointer, type PathSegment } from './locate.js';
@@ -14,12 +16,16 @@ export interface CheckOptions {
   config: GuardConfig;
   now: Date;
   user: RequestUser;
+  /** Cluster state (from files or flags); rules that need it are skipped, with a note, without it. */
+  cluster?: ClusterView;
+  /** The rules to run; the catalog unless a test supplies its own. */
+  rules?: RuleSet;
 }
 
 /** Pseudo rule id for documents that never reach the engine: YAML errors and schema violations. */
 export const INVALID_MANIFEST_RULE_ID = 'invalid-manifest';
 
-export type Verdict = 'allowed' | 'warn' | 'denied';
+export type CheckVerdict = 'allowed' | 'warn' | 'denied';
 
 export interface LocatedFinding extends Finding {
   line: number;
@@ -38,7 +44,7 @@ export interface PolicyResult extends EntryLocation {
   /** The namespace it was evaluated in: metadata.namespace, else "default". Undefined when unreadable. */
   namespace?: string;
   name?: string;
-  verdict: Verdict;
+  verdict: CheckVerdict;
   /** Undefined for documents that failed structural checks. */
   disposition?: EvaluationDisposition;
   findings: LocatedFinding[];
@@ -68,22 +74,25 @@ export interface CheckReport {
   results: PolicyResult[];
   skipped: SkippedDocument[];
   summary: CheckSummary;
+  /** Rules that did not run on some policy (each once, catalog order); present only when any. */
+  skippedRules?: SkippedRule[];
 }
 
 export function checkSources(sources: readonly ManifestSource[], options: CheckOptions): CheckReport {
   const results: PolicyResult[] = [];
   const skipped: SkippedDocument[] = [];
+  const skippedRules: SkippedRule[] = [];
   for (const source of sources) {
     for (const entry of splitManifest(source)) {
       const location = locationOf(entry);
       if (entry.type === 'skipped') skipped.push({ ...location, ...(entry.kind !== undefined && { kind: entry.kind }) });
       else if (entry.type === 'invalid') {
         results.push({ ...location, verdict: 'denied', findings: [], errors: entry.errors });
-      } else results.push(checkPolicy(entry, options));
+      } else results.push(checkPolicy(entry, options, skippedRules));
     }
   }
   const count = (predicate: (r: PolicyResult) => boolean): number => results.filter(predicate).length;
-  return {
+  const report: CheckReport = {
     results,
     skipped,
     summary: {
@@ -96,9 +105,11 @@ export function checkSources(sources: readonly ManifestSource[], options: CheckO
       skipped: skipped.length,
     },
   };
+  if (skippedRules.length > 0) report.skippedRules = skippedRules;
+  return report;
 }
 
-function checkPolicy(entry: PolicyEntry, options: CheckOptions): PolicyResult {
+function checkPolicy(entry: PolicyEntry, options: CheckOptions, skippedRules: SkippedRule[]): PolicyResult {
   const location = locationOf(entry);
   const metadata = (entry.value as { metadata?: { name?: unknown; namespace?: unknown } }).metadata;
   const name = typeof metadata?.name === 'string' ? metadata.name : undefined;
@@ -117,9 +128,14 @@ function checkPolicy(entry: PolicyEntry, options: CheckOptions): PolicyResult {
     user: options.user,
     config: options.config,
     now: options.now,
+    ...(options.cluster !== undefined && { cluster: options.cluster }),
+    ...(options.rules !== undefined && { rules: options.rules }),
   });
+  for (const rule of evaluation.skippedRules ?? []) {
+    if (!skippedRules.some((s) => s.ruleId === rule.ruleId)) skippedRules.push(rule);
+  }
   const findings = evaluation.findings.map((f): LocatedFinding => ({ ...f, ...position(entry, parseFieldPath(f.path)) }));
-  const verdict: Verdict = !evaluation.allowed ? 'denied' : findings.length > 0 ? 'warn' : 'allowed';
+  const verdict: CheckVerdict = !evaluation.allowed ? 'denied' : findings.length > 0 ? 'warn' : 'allowed';
   return {
     ...location,
     ...identity,

@@ -1,10 +1,10 @@
 import type { V1NetworkPolicy } from '@kubernetes/client-node';
-import type { JsonPatchOperation } from '../admission/types.js';
 import type { GuardConfig } from '../config/types.js';
 import { grantsAccess } from '../policy/breadth.js';
+import { isExemptNamespace } from '../policy/exempt.js';
 import { type GrantAnnotations, readGrantAnnotations, TEMPORARY_LABEL_VALUE } from './annotations.js';
 import { addMs } from './expiry.js';
-import { mapPatch } from './patch.js';
+import { type JsonPatchOperation, mapPatch } from './patch.js';
 import { normalizeTicket, ticketUrl } from './ticket.js';
 import { formatTimestamp } from './timestamp.js';
 import { isJsonObject } from '../schema/json.js';
@@ -38,14 +38,14 @@ const EMPTY: MutationPlan = { patch: [], warnings: [], auditAnnotations: {} };
  */
 export function planMutation(input: MutationInput): MutationPlan {
   const { policy, config, now } = input;
-  if (config.exemptNamespaces.has(input.namespace)) return EMPTY;
+  if (isExemptNamespace(config, input.namespace)) return EMPTY;
   const keys = config.keys;
   const grant = readGrantAnnotations(policy, keys);
   const old = input.operation === 'UPDATE' && input.oldPolicy ? readGrantAnnotations(input.oldPolicy, keys) : undefined;
   const granting = grantsAccess(policy);
   const warnings: string[] = [];
 
-  const expiry = decideExpiry(input, grant, old, granting, warnings);
+  const expiry = expiryToStamp(input, grant, old, granting, warnings);
   const hasLifecycle = expiry !== undefined || grant.ttl.state !== 'absent' || grant.ticket !== undefined;
   // Deny-only policies without any lifecycle annotation are none of our business.
   if (!granting && !hasLifecycle) return EMPTY;
@@ -100,7 +100,11 @@ interface ExpiryDecision {
   ttl?: string;
 }
 
-function decideExpiry(
+/**
+ * The absolute expiry the mutator stamps (and a ttl to write when the default was applied), or
+ * undefined to leave the expiry as written. Not the sweeper's decision (src/sweeper/decide.ts).
+ */
+function expiryToStamp(
   input: MutationInput,
   grant: GrantAnnotations,
   old: GrantAnnotations | undefined,

@@ -1,4 +1,7 @@
-import type { JsonPatchOperation } from '../admission/types.js';
+/** One RFC 6902 operation. Paths are JSON Pointers (RFC 6901): `/` → `~1`, `~` → `~0`. */
+export type JsonPatchOperation =
+  | { op: 'add' | 'replace' | 'test'; path: string; value: unknown }
+  | { op: 'remove'; path: string };
 
 /**
  * Escaped segments by key. The keys are the few configured annotation and label names, escaped

@@ -26,6 +26,7 @@ import type { CheckReport } from '../run.js';
  *     "errors":   [{ "path", "message", "line", "column" }]   // structural errors; non-empty = invalid
  *   }],
  *   "skipped": [{ "file", "document", "item"?, "line", "kind"? }]   // documents that are not NetworkPolicies
+ *   "skippedRules"?: [{ "ruleId", "reason" }]   // rules that could not run (e.g. no cluster view)
  * }
  */
 export const JSON_FORMAT_VERSION = 1;
@@ -72,6 +73,7 @@ export function formatJson(report: CheckReport, context: JsonFormatContext): str
       line: s.line,
       ...(s.kind !== undefined && { kind: s.kind }),
     })),
+    ...(report.skippedRules !== undefined && { skippedRules: report.skippedRules.map((r) => ({ ruleId: r.ruleId, reason: r.reason })) }),
   };
   return `${JSON.stringify(document, null, 2)}\n`;
 }

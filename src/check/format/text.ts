@@ -19,6 +19,8 @@ export function formatText(report: CheckReport): string {
       lines.push(`  ${marker}${formatFinding(finding)}`);
     }
   }
+  // A rule that could not run is said once, so a clean result is not mistaken for a full check.
+  for (const rule of report.skippedRules ?? []) lines.push(`note: rule ${rule.ruleId} skipped: ${rule.reason}`);
   lines.push(summaryLine(report));
   return `${lines.join('\n')}\n`;
 }

@@ -8,7 +8,7 @@ import {
   type DecodedReview,
   type ReviewErrorReason,
 } from '../../../src/admission/review.js';
-import type { JsonPatchOperation } from '../../../src/admission/types.js';
+import type { JsonPatchOperation } from '../../../src/lifecycle/patch.js';
 import type { Finding } from '../../../src/policy/findings.js';
 import { admissionRequest, admissionReview, decision, networkPolicy } from './support.js';
 
