@@ -104,8 +104,6 @@ export async function buildServer(options: BuildServerOptions): Promise<GuardSer
     // A slow or stalled client must not hold a connection forever (see ./bounds.ts).
     requestTimeout: bounds.requestTimeoutMs,
     keepAliveTimeout: bounds.keepAliveTimeoutMs,
-    // Socket inactivity while a request is in progress (the keep-alive timeout covers idle time).
-    connectionTimeout: bounds.requestTimeoutMs,
   });
   app.server.headersTimeout = bounds.headersTimeoutMs;
   app.server.maxConnections = bounds.maxConnections;

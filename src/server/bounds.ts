@@ -9,7 +9,7 @@
 export interface ServerBounds {
   /** The request line and headers must arrive within this, from the first byte of the request. */
   headersTimeoutMs: number;
-  /** The whole request (headers and body) must arrive within this; also the socket's inactivity limit. */
+  /** The whole request (headers and body) must arrive within this. */
   requestTimeoutMs: number;
   /** An idle keep-alive connection is closed after this. */
   keepAliveTimeoutMs: number;
