@@ -145,6 +145,7 @@ export function buildConfig(data: unknown, origin = 'config'): ConfigResult {
         maxPortRange: limits.maxPortRange!,
         maxTTLms,
         maxLifetimeMs,
+        maxPolicyElements: limits.maxPolicyElements!,
       },
       defaultTTL,
       ticket: { pattern, urlTemplate: merged.ticket.urlTemplate ?? undefined },

@@ -39,6 +39,7 @@ describe('default config', () => {
       maxPortRange: 100,
       maxTTLms: 24 * 3_600_000,
       maxLifetimeMs: 72 * 3_600_000,
+      maxPolicyElements: 2_000,
     });
     assert.equal(c.defaultTTL, undefined);
     assert.equal(c.ticket.pattern.test('INC-1234'), true);
