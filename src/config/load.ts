@@ -122,6 +122,10 @@ export function buildConfig(data: unknown, origin = 'config'): ConfigResult {
     }
     defaultTTL = { text: merged.defaultTTL, ms };
   }
+  const sizeAction = file.rules?.['policy-too-large'];
+  if (sizeAction !== undefined && sizeAction !== 'deny') {
+    errors.push(`${origin}: /rules/policy-too-large: must be deny, got ${sizeAction}: an oversized policy is never evaluated, so it cannot be admitted with a warning; raise limits.maxPolicyElements instead`);
+  }
   let pattern: RegExp = /$^/;
   try {
     pattern = new RegExp(merged.ticket.pattern!, 'u');

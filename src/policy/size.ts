@@ -47,6 +47,23 @@ export function policyElementsExceed(policy: unknown, max: number): boolean {
   return countPolicyElements(policy, max) > max;
 }
 
+/** Which object of an admission request is over the limit, and the limit. */
+export interface OversizedPolicy {
+  field: 'object' | 'oldObject';
+  maxPolicyElements: number;
+}
+
+/**
+ * The new object is checked first. The stored oldObject is checked too: a client that posts to
+ * the webhook directly chooses it, and it goes through the same schema check. A stored policy over
+ * a lowered limit can still be deleted (deletes never reach the webhook) and recreated smaller.
+ */
+export function oversizedPolicy(object: unknown, oldObject: unknown, max: number): OversizedPolicy | undefined {
+  if (policyElementsExceed(object, max)) return { field: 'object', maxPolicyElements: max };
+  if (oldObject !== undefined && oldObject !== null && policyElementsExceed(oldObject, max)) return { field: 'oldObject', maxPolicyElements: max };
+  return undefined;
+}
+
 const PEER_LISTS = [
   ['ingress', 'from'],
   ['egress', 'to'],
