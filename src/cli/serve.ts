@@ -137,6 +137,9 @@ export function parseServeArgs(argv: string[], env: NodeJS.ProcessEnv = process.
     keepAliveTimeoutMs: duration('keep-alive-timeout', values['keep-alive-timeout'], DEFAULT_SERVER_BOUNDS.keepAliveTimeoutMs, false),
     tlsHandshakeTimeoutMs: duration('tls-handshake-timeout', values['tls-handshake-timeout'], DEFAULT_SERVER_BOUNDS.tlsHandshakeTimeoutMs, false),
     maxConnections,
+    // Not flags: internal to the parse scheduling (see src/server/largeBodies.ts).
+    largeBodyBytes: DEFAULT_SERVER_BOUNDS.largeBodyBytes,
+    largeBodySlots: DEFAULT_SERVER_BOUNDS.largeBodySlots,
   };
   if (errors.length === 0) {
     const flagNames: Record<string, string> = {

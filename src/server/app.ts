@@ -13,6 +13,7 @@ import type { TlsMaterial, TlsSource } from '../tls/source.js';
 import { connectionsCheckingIntervalMs, DEFAULT_SERVER_BOUNDS, serverBoundsProblems, type ServerBounds } from './bounds.js';
 import { installErrorHandling } from './errors.js';
 import { healthRoutes } from './health.js';
+import { installLargeBodyGate } from './largeBodies.js';
 import { ServerLifecycle } from './lifecycle.js';
 import { GuardMetrics, metricsRoutes, type Endpoint } from './metrics.js';
 import { ADMISSION_ENDPOINTS, admissionRoutes } from './routes.js';
@@ -115,6 +116,7 @@ export async function buildServer(options: BuildServerOptions): Promise<GuardSer
     if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') metrics.connectionTimedOut('request');
   });
   app.removeContentTypeParser('text/plain');
+  installLargeBodyGate(app, { thresholdBytes: bounds.largeBodyBytes, slots: bounds.largeBodySlots });
   // While draining, tell each client to drop its connection after this answer so the close can
   // finish instead of waiting out keep-alive timeouts.
   // Callback style, not async: this runs on every response and a promise per answer costs more.

@@ -17,6 +17,9 @@ export interface ServerBounds {
   tlsHandshakeTimeoutMs: number;
   /** Connections held at once; one more is closed as soon as it is accepted. */
   maxConnections: number;
+  /** Bodies larger than this are received and parsed at most largeBodySlots at a time (./largeBodies.ts). */
+  largeBodyBytes: number;
+  largeBodySlots: number;
 }
 
 export const DEFAULT_SERVER_BOUNDS: Readonly<ServerBounds> = {
@@ -36,6 +39,12 @@ export const DEFAULT_SERVER_BOUNDS: Readonly<ServerBounds> = {
   // API server replicas and bursts, and bounds connection memory (about 45 KiB each with TLS) to
   // about 11 MiB. See manifests/deployment.yaml for the memory arithmetic.
   maxConnections: 256,
+  // The API server's AdmissionReview for a real policy is a few KiB (tens with kubectl's
+  // last-applied annotation and managedFields); 256 KiB is above any policy within the default
+  // limits.maxPolicyElements. One large body at a time: a normal admission then waits behind at
+  // most one large parse, and the memory large bodies hold is one body and its parsed object.
+  largeBodyBytes: 256 * 1024,
+  largeBodySlots: 1,
 };
 
 /** How often Node checks the header and request timeouts: a fraction of the shortest, at most 1 s. */
@@ -49,8 +58,8 @@ export function serverBoundsProblems(bounds: ServerBounds): string[] {
   for (const key of ['headersTimeoutMs', 'requestTimeoutMs', 'keepAliveTimeoutMs', 'tlsHandshakeTimeoutMs'] as const) {
     if (!(Number.isInteger(bounds[key]) && bounds[key] > 0)) problems.push(`${key}: must be a positive number of milliseconds, got ${bounds[key]}`);
   }
-  if (!(Number.isInteger(bounds.maxConnections) && bounds.maxConnections > 0)) {
-    problems.push(`maxConnections: must be a positive whole number, got ${bounds.maxConnections}`);
+  for (const key of ['maxConnections', 'largeBodyBytes', 'largeBodySlots'] as const) {
+    if (!(Number.isInteger(bounds[key]) && bounds[key] > 0)) problems.push(`${key}: must be a positive whole number, got ${bounds[key]}`);
   }
   // Node refuses a headers timeout longer than the request timeout: the headers are part of the request.
   if (bounds.headersTimeoutMs > bounds.requestTimeoutMs) {

@@ -15,8 +15,9 @@ import { Writable } from 'node:stream';
 import tls from 'node:tls';
 import { pino, type Logger } from 'pino';
 import type { AdmissionReview } from '../../src/admission/types.js';
+import { parseConfigText } from '../../src/config/load.js';
 import { ConfigStore, type ConfigReloadEvent } from '../../src/config/store.js';
-import type { ServerBounds } from '../../src/server/bounds.js';
+import { DEFAULT_SERVER_BOUNDS, type ServerBounds } from '../../src/server/bounds.js';
 import { generateCA, generateServingCert, servingNames, type KeyPairPem } from '../../src/tls/certs.js';
 import { TlsFileSource, type TlsReloadEvent } from '../../src/tls/source.js';
 import { ProjectedVolume, admissionReview, nextEvent } from '../unit/server/support.js';
@@ -195,6 +196,7 @@ describe('an emptied config file', () => {
 
 describe('connection bounds', () => {
   const bounds: ServerBounds = {
+    ...DEFAULT_SERVER_BOUNDS,
     headersTimeoutMs: 600,
     requestTimeoutMs: 1_000,
     keepAliveTimeoutMs: 400,
@@ -354,3 +356,52 @@ describe('connection cap', () => {
     for (const s of held) s.destroy();
   });
 });
+
+describe('policy-too-large over TLS', () => {
+  let ca: KeyPairPem;
+  let root: string;
+  let source: TlsFileSource;
+  let running: RunningServer;
+
+  before(async () => {
+    root = mkdtempSync(path.join(tmpdir(), 'netpol-guard-edge-size-'));
+    ca = await generateCA();
+    const pair = await generateServingCert({ ca, ...servingNames() });
+    const volume = new ProjectedVolume(path.join(root, 'tls'));
+    volume.write({ 'tls.crt': pair.cert, 'tls.key': pair.key });
+    source = openTls({ certFile: volume.path('tls.crt'), keyFile: volume.path('tls.key') });
+    // warn mode: nothing else is ever denied, so the denial below is the size limit's alone.
+    const config = ConfigStore.fromConfig(buildConfigOrFail('mode: warn\n'));
+    running = await startServer({ caCert: ca.cert, tls: source, config });
+  });
+  after(async () => {
+    await running.close();
+    source.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('denies a 100,000-element policy on both endpoints (allowed: false, not a 400), and serves the next admission', async () => {
+    const from = Array.from({ length: 100_000 }, (_, i) => ({ ipBlock: { cidr: `10.${(i >> 8) & 255}.${i & 255}.0/24` } }));
+    const object = { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', metadata: { name: 'huge', namespace: 'shop' }, spec: { podSelector: {}, ingress: [{ from }] } };
+    for (const endpoint of ['/mutate', '/validate']) {
+      const res = await running.post(endpoint, admissionReview({ uid: `huge${endpoint}`, name: 'huge', object }));
+      assert.equal(res.status, 200, res.text.slice(0, 300));
+      const response = res.json<AdmissionReview>().response!;
+      assert.equal(response.uid, `huge${endpoint}`);
+      assert.equal(response.allowed, false);
+      assert.equal(response.status?.code, 403);
+      assert.match(response.status?.message ?? '', /\[policy-too-large\] spec has more than 2000 elements/);
+      assert.equal(response.patch, undefined);
+    }
+    const metrics = (await running.request('/metrics')).text;
+    assert.equal(metricValue(metrics, 'netpol_guard_rule_violations_total', { endpoint: 'validate', rule: 'policy-too-large', action: 'deny' }), 1);
+    const normal = await running.post('/validate', admissionReview({ uid: 'normal' }));
+    assert.equal(normal.json<AdmissionReview>().response?.allowed, true);
+  });
+});
+
+function buildConfigOrFail(text: string) {
+  const result = parseConfigText(text, 'test');
+  if (!result.ok) assert.fail(result.errors.join('\n'));
+  return result.config;
+}
