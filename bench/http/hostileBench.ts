@@ -148,8 +148,8 @@ export async function runHostileBench(config: HostileBenchConfig): Promise<Hosti
             if (r && (r.errors > 0 || r.timeouts > 0 || r.non2xx > 0)) problems.push(`${variant} ${load} round, ${what} load: ${r.non2xx} non-2xx, ${r.errors} errors, ${r.timeouts} timeouts`);
           }
           config.log(
-            `  ${variant.padEnd(13)} ${load.padEnd(7)} normal ${normalResult.rps.toFixed(0)} req/s p50 ${normalResult.p50Ms.toFixed(1)} ms p99 ${normalResult.p99Ms.toFixed(1)} ms max ${normalResult.maxMs.toFixed(0)} ms` +
-              (hostileResult ? ` | hostile ${hostileResult.rps.toFixed(1)} req/s p50 ${hostileResult.p50Ms.toFixed(0)} ms` : '') +
+            `  ${variant.padEnd(13)} ${load.padEnd(7)} normal ${fixed(normalResult.rps, 0)} req/s p50 ${fixed(normalResult.p50Ms, 1)} ms p99 ${fixed(normalResult.p99Ms, 1)} ms max ${fixed(normalResult.maxMs, 0)} ms` +
+              (hostileResult ? ` | hostile ${fixed(hostileResult.rps, 1)} req/s p50 ${fixed(hostileResult.p50Ms, 0)} ms` : '') +
               ` | server cpu ${(round.serverCpu * 100).toFixed(0)}% peak RSS ${round.serverPeakRssMiB.toFixed(0)} MiB`,
           );
         }
@@ -171,6 +171,11 @@ export async function runHostileBench(config: HostileBenchConfig): Promise<Hosti
   };
 }
 
+/** A figure, or a dash when a round got no answers to measure (quantiles of nothing are null). */
+function fixed(value: number | null | undefined, digits: number): string {
+  return typeof value === 'number' && Number.isFinite(value) ? value.toFixed(digits) : '–';
+}
+
 /** The markdown section for BENCHMARKS.md. */
 export function hostileTable(result: HostileBenchResult): string {
   const rows = result.rounds.map((r) => {
@@ -178,7 +183,7 @@ export function hostileTable(result: HostileBenchResult): string {
     const withinP99 = r.normal.p99Ms <= NORMAL_P99_TARGET_MS ? 'yes' : '**no**';
     const withinRss = r.serverPeakRssMiB < result.manifestMemoryLimitMiB ? 'yes' : '**no**';
     const answered = r.normal.responses / (NORMAL_RATE * r.normal.elapsedSeconds);
-    return `| ${r.config} | ${r.load} | ${r.normal.rps.toFixed(0)} (${(answered * 100).toFixed(0)}% answered) | ${r.normal.p50Ms.toFixed(1)} | ${r.normal.p99Ms.toFixed(1)} | ${r.normal.maxMs.toFixed(0)} | ${withinP99} | ${h ? h.rps.toFixed(1) : '–'} | ${h ? h.p50Ms.toFixed(0) : '–'} | ${(r.serverCpu * 100).toFixed(0)}% | ${r.serverPeakRssMiB.toFixed(0)} | ${withinRss} |`;
+    return `| ${r.config} | ${r.load} | ${fixed(r.normal.rps, 0)} (${fixed(answered * 100, 0)}% answered) | ${fixed(r.normal.p50Ms, 1)} | ${fixed(r.normal.p99Ms, 1)} | ${fixed(r.normal.maxMs, 0)} | ${withinP99} | ${fixed(h?.rps, 1)} | ${fixed(h?.p50Ms, 0)} | ${fixed(r.serverCpu * 100, 0)}% | ${fixed(r.serverPeakRssMiB, 0)} | ${withinRss} |`;
   });
   return [
     `Hostile body: one ingress rule with ${HOSTILE_ELEMENTS.toLocaleString('en-US')} ipBlock peers, ${(result.hostileBodyBytes / 1024 / 1024).toFixed(1)} MiB, posted by ${HOSTILE_CLIENTS} clients in a closed loop. ` +
