@@ -20,6 +20,10 @@ RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 # ---- runtime ----
 FROM node:20-bookworm-slim
 ENV NODE_ENV=production
+# V8 does not size its heap from the container's memory limit. 160 MiB is the webhook's heap budget
+# at its default caps (see the arithmetic in manifests/deployment.yaml, which sets the same value
+# for the webhook and 96 MiB for the sweeper); this default covers `docker run` outside Kubernetes.
+ENV NODE_OPTIONS=--max-old-space-size=160
 WORKDIR /app
 # package.json is needed at run time: its "type": "module" is what makes Node load dist/ as ESM.
 COPY --from=prod-deps /app/package.json ./package.json

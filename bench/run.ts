@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--only http,engine,sweeper] [--connections N] [--out FILE] [--keep]`
+ * `npm run bench [-- --quick] [--only http,hostile,engine,sweeper] [--connections N] [--out FILE] [--keep]`
  *
  * Runs the admission load test, the engine scaling and the sweeper pass benchmarks, prints the
  * tables and writes them with the machine description and the analysis to BENCHMARKS.md (a quick
@@ -14,11 +14,12 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runEngineBench, type EngineShapeResult } from './engineBench.js';
 import { runAdmissionBench, SUBJECT_LOG_LEVEL, type AdmissionBenchResult } from './http/admissionBench.js';
+import { hostileTable, runHostileBench, type HostileBenchResult } from './http/hostileBench.js';
 import { canPin } from './proc.js';
 import { engineTable, httpTables, profileComparison, sweeperTable, TARGETS, verdicts, verdictTable } from './report.js';
 import { runSweeperBench, type SweeperBenchResult } from './sweeper/sweeperBench.js';
 
-const SECTIONS = ['http', 'engine', 'sweeper'] as const;
+const SECTIONS = ['http', 'hostile', 'engine', 'sweeper'] as const;
 type Section = (typeof SECTIONS)[number];
 
 interface Plan {
@@ -75,6 +76,8 @@ interface RunRecord {
   elapsedSeconds: number;
   machine: MachineInfo;
   http: AdmissionBenchResult | undefined;
+  /** Absent in records saved before the hostile section existed. */
+  hostile?: HostileBenchResult | undefined;
   engine: EngineShapeResult[] | undefined;
   sweeper: SweeperBenchResult | undefined;
   failures: string[];
@@ -138,7 +141,7 @@ async function main(): Promise<number> {
   });
   if (values.help) {
     process.stdout.write(
-      'usage: npm run bench -- [--quick] [--only http,engine,sweeper] [--connections N] [--out FILE] [--keep]\n' +
+      'usage: npm run bench -- [--quick] [--only http,hostile,engine,sweeper] [--connections N] [--out FILE] [--keep]\n' +
         '       node build/bench/run.js --render RESULTS_JSON [--out FILE]   (re-render a saved run, e.g. after editing bench/ANALYSIS.md)\n',
     );
     return 0;
@@ -159,7 +162,7 @@ async function main(): Promise<number> {
     }
     sections.add(name as Section);
   }
-  if (sections.has('http') && !existsSync(path.join(REPO_ROOT, 'dist', 'cli', 'main.js'))) {
+  if ((sections.has('http') || sections.has('hostile')) && !existsSync(path.join(REPO_ROOT, 'dist', 'cli', 'main.js'))) {
     process.stderr.write('bench: dist/cli/main.js is missing; run `npm run build` first (npm run bench does)\n');
     return 2;
   }
@@ -181,6 +184,7 @@ async function main(): Promise<number> {
 
   const failures: string[] = [];
   let http: AdmissionBenchResult | undefined;
+  let hostile: HostileBenchResult | undefined;
   let engine: EngineShapeResult[] | undefined;
   let sweeper: SweeperBenchResult | undefined;
   try {
@@ -191,6 +195,15 @@ async function main(): Promise<number> {
         failures.push(...http.problems);
       } catch (err) {
         failures.push(`admission benchmark: ${(err as Error).message}`);
+      }
+    }
+    if (sections.has('hostile')) {
+      log('== hostile clients: 100k-element policies against normal admissions');
+      try {
+        hostile = await runHostileBench({ repoRoot: REPO_ROOT, workDir, roundSeconds: Math.max(plan.roundSeconds, values.quick ? 2 : 5), warmupSeconds: plan.warmupSeconds, log });
+        failures.push(...hostile.problems);
+      } catch (err) {
+        failures.push(`hostile benchmark: ${(err as Error).message}`);
       }
     }
     if (sections.has('engine')) {
@@ -222,6 +235,7 @@ async function main(): Promise<number> {
     elapsedSeconds: (Date.now() - startedAt.getTime()) / 1000,
     machine: describeMachine(loadAtStart, os.loadavg()),
     http,
+    hostile,
     engine,
     sweeper,
     failures,
@@ -240,7 +254,7 @@ async function main(): Promise<number> {
 }
 
 function resultSections(record: RunRecord): string {
-  const { plan, http, engine, sweeper, failures } = record;
+  const { plan, http, hostile, engine, sweeper, failures } = record;
   const out: string[] = [];
   if (failures.length > 0) {
     out.push('## The benchmark itself failed', '', 'These make the numbers below untrustworthy:', '', ...failures.map((f) => `- ${f}`), '');
@@ -258,6 +272,9 @@ function resultSections(record: RunRecord): string {
       httpTables(http, plan.connections),
       '',
     );
+  }
+  if (hostile) {
+    out.push('## Hostile clients: 100k-element policies (issue #19)', '', hostileTable(hostile), '');
   }
   if (engine) {
     out.push(
@@ -342,7 +359,8 @@ function reproduceText(): string {
     '```sh',
     'npm run bench                 # full run (~10 min): builds dist/ and bench/, writes BENCHMARKS.md',
     'npm run bench -- --quick      # smoke run (<1 min): 1 short round, smaller sizes; writes build/bench/BENCHMARKS.quick.md',
-    'npm run bench -- --only http  # one section (http, engine, sweeper); --keep keeps the work directory with the .cpuprofile files',
+    'npm run bench -- --only http  # one section (http, hostile, engine, sweeper); --keep keeps the work directory with the .cpuprofile files',
+    'npm run bench -- --only hostile --out build/bench/hostile.md   # issue #19: 12 clients posting 100k-element policies vs normal /validate p99 and RSS',
     'node build/bench/run.js --render build/bench/results.json   # re-render BENCHMARKS.md from the saved results (after editing bench/ANALYSIS.md)',
     '```',
     '',

@@ -336,7 +336,7 @@ async function post(url: string, endpoint: string, body: string, ca: string): Pr
   return { review, bytes: Buffer.byteLength(answer.body) };
 }
 
-function loadClient(generator: ChildProcess): (request: Omit<LoadRequest, 'id'>) => Promise<LoadResult> {
+export function loadClient(generator: ChildProcess): (request: Omit<LoadRequest, 'id'>) => Promise<LoadResult> {
   let nextId = 0;
   const pending = new Map<number, { resolve: (r: LoadResult) => void; reject: (e: Error) => void }>();
   generator.on('message', (message: { ok: true; result: LoadResult } | { ok: false; id: number; error: string }) => {

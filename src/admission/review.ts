@@ -10,6 +10,7 @@ import { compileBounded, FULL_ERROR_LIST_MAX_VALUES } from '../schema/bounded.js
 import { isJsonObject } from '../schema/json.js';
 import type { RequestUser } from '../policy/evaluate.js';
 import { checkNetworkPolicyShape, MAX_LABEL_ENTRIES } from '../policy/shape.js';
+import { oversizedPolicy, type OversizedPolicy } from '../policy/size.js';
 import type {
   AdmissionDecision,
   AdmissionOperation,
@@ -58,7 +59,15 @@ export interface ReviewError {
 /** Why a well-formed request is admitted without running the handlers. */
 export type Bypass = Extract<Disposition, 'not-networkpolicy' | 'operation-ignored'>;
 
-export type DecodedReview = { ok: true; request: AdmissionRequest; bypass: Bypass | undefined } | { ok: false; error: ReviewError };
+export type DecodedReview =
+  | {
+      ok: true;
+      request: AdmissionRequest;
+      bypass: Bypass | undefined;
+      /** Set when the object (or the stored oldObject) is over limits.maxPolicyElements: deny it unevaluated. */
+      oversized?: OversizedPolicy;
+    }
+  | { ok: false; error: ReviewError };
 
 const MAX_DETAILS = 20;
 const MAX_DETAIL_CHARS = 300;
@@ -116,7 +125,16 @@ const REQUEST_SCHEMA = {
 
 const validateRequestSchema = compileBounded<AdmissionRequest>(REQUEST_SCHEMA, { strict: true });
 
-export function decodeAdmissionReview(body: unknown, limits: EnvelopeLimits = DEFAULT_ENVELOPE_LIMITS): DecodedReview {
+/**
+ * `policyLimits` (the config's limits) turns on the size check: a NetworkPolicy write whose object
+ * or oldObject is over maxPolicyElements is returned with `oversized` set, before the policy schema
+ * runs, so a hostile body costs a count to the limit instead of a check of every element.
+ */
+export function decodeAdmissionReview(
+  body: unknown,
+  limits: EnvelopeLimits = DEFAULT_ENVELOPE_LIMITS,
+  policyLimits?: { maxPolicyElements: number },
+): DecodedReview {
   if (body === undefined || body === null || body === '') {
     return fail('empty-body', ['request body is empty; expected an admission.k8s.io/v1 AdmissionReview']);
   }
@@ -160,6 +178,8 @@ export function decodeAdmissionReview(body: unknown, limits: EnvelopeLimits = DE
   if (request.operation === 'UPDATE' && !isJsonObject(request.oldObject)) {
     return fail('missing-object', [objectProblem('request.oldObject', request.oldObject, request.operation)]);
   }
+  const oversized = policyLimits && oversizedPolicy(request.object, request.oldObject, policyLimits.maxPolicyElements);
+  if (oversized) return { ok: true, request, bypass: undefined, oversized };
   let objectErrors = networkPolicyProblems('request.object', request.object, limits);
   if (request.operation === 'UPDATE') objectErrors = objectErrors.concat(networkPolicyProblems('request.oldObject', request.oldObject, limits));
   if (objectErrors.length > 0) return fail('invalid-object', objectErrors);

@@ -81,7 +81,9 @@ export type Disposition =
   | 'exempt-namespace'
   | 'break-glass'
   | 'permanent-principal'
-  | 'no-access-granted';
+  | 'no-access-granted'
+  /** Denied by size (policy-too-large) before anything else was checked. */
+  | 'policy-too-large';
 
 /**
  * What a handler decided, before encoding. Handlers are pure: the server supplies config and `now`

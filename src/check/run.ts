@@ -1,9 +1,11 @@
 import type { GuardConfig } from '../config/types.js';
 import { type EvaluationDisposition, evaluatePolicy, type RequestUser } from '../policy/evaluate.js';
 import type { Finding } from '../policy/findings.js';
+import { policyTooLargeHint, policyTooLargeReason } from '../policy/rules/policy-too-large.js';
 import { checkNetworkPolicyShape } from '../policy/shape.js';
 import type { RuleSet, SkippedRule } from '../policy/walk.js';
 import type { ClusterView } from '../cluster/view.js';
+import { policyElementsExceed } from '../policy/size.js';
 import type { ManifestSource } from './discover.js';
 import { type EntryLocation, type PolicyEntry, splitManifest } from './documents.js';
 import { formatFieldPath, locatePath, parseFieldPath, parsePointer, type PathSegment } from './locate.js';
@@ -116,6 +118,13 @@ function checkPolicy(entry: PolicyEntry, options: CheckOptions, skippedRules: Sk
   const namespace = typeof metadata?.namespace === 'string' && metadata.namespace !== '' ? metadata.namespace : 'default';
   const identity = { namespace, ...(name !== undefined && { name }) };
 
+  // Before the schema and the engine, as at the admission edge: an oversized document is denied
+  // for the price of counting to the limit (policy-too-large), whatever the mode.
+  const max = options.config.limits.maxPolicyElements;
+  if (policyElementsExceed(entry.value, max)) {
+    const finding: Finding = { ruleId: 'policy-too-large', path: 'spec', reason: policyTooLargeReason(max), hint: policyTooLargeHint(max), action: 'deny' };
+    return { ...location, ...identity, verdict: 'denied', findings: [{ ...finding, ...position(entry, parseFieldPath(finding.path)) }], errors: [] };
+  }
   const shape = checkNetworkPolicyShape(entry.value);
   if (!shape.ok) {
     const errors = shape.errors.map((text) => structuralError(text, entry));

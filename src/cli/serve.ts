@@ -4,6 +4,7 @@ import { defaultConfig } from '../config/load.js';
 import { ConfigStore, DEFAULT_CONFIG_POLL_INTERVAL_MS } from '../config/store.js';
 import { parseDuration } from '../lifecycle/duration.js';
 import { buildServer, DEFAULT_BODY_LIMIT_BYTES } from '../server/app.js';
+import { DEFAULT_SERVER_BOUNDS, serverBoundsProblems, type ServerBounds } from '../server/bounds.js';
 import { shutdownServer } from '../server/shutdown.js';
 import { DEFAULT_NAMESPACE, DEFAULT_SERVICE, ensureCertificates, servingNames } from '../tls/certs.js';
 import { TlsFileSource } from '../tls/source.js';
@@ -29,6 +30,12 @@ options:
                            defaults). Re-read when it changes; an invalid edit keeps the last good one.
   --reload-interval DUR    how often the config and certificate files are checked (default 2s)
   --body-limit SIZE        largest request body, bytes or with Ki/Mi suffix (default 4Mi)
+  --headers-timeout DUR    request headers must arrive within this (default 10s)
+  --request-timeout DUR    the whole request must arrive within this (default 10s)
+  --keep-alive-timeout DUR close a keep-alive connection idle this long (default 95s, longer
+                           than the API server's 90 s idle timeout so it always closes first)
+  --tls-handshake-timeout DUR  a TLS handshake must finish within this (default 10s)
+  --max-connections N      connections held at once; more are closed on arrival (default 256)
   --shutdown-timeout DUR   bound on graceful shutdown before connections are closed (default 10s)
   --drain-delay DUR        on SIGTERM, keep serving this long with /readyz failing before the
                            listener closes, so the pod leaves the Service first (default 2s)
@@ -54,6 +61,7 @@ export interface ServeOptions {
   shutdownTimeoutMs: number;
   drainDelayMs: number;
   logLevel: string;
+  bounds: ServerBounds;
 }
 
 type Parsed = { ok: true; options: ServeOptions } | { ok: false; errors: string[] } | { ok: 'help' };
@@ -70,6 +78,11 @@ const SERVE_OPTIONS = {
   'body-limit': { type: 'string' },
   'shutdown-timeout': { type: 'string' },
   'drain-delay': { type: 'string' },
+  'headers-timeout': { type: 'string' },
+  'request-timeout': { type: 'string' },
+  'keep-alive-timeout': { type: 'string' },
+  'tls-handshake-timeout': { type: 'string' },
+  'max-connections': { type: 'string' },
 } as const;
 
 /** Flags win over environment variables, which win over defaults. */
@@ -109,6 +122,30 @@ function serveOptionsFrom(values: FlagValues<typeof SERVE_OPTIONS>, env: NodeJS.
   const bodyLimit = bodyLimitText === undefined ? DEFAULT_BODY_LIMIT_BYTES : parseByteSize(bodyLimitText);
   if (bodyLimit === undefined || bodyLimit <= 0) errors.push(`--body-limit: "${bodyLimitText}" is not a size (e.g. 4194304, 512Ki, 4Mi)`);
 
+  const maxConnectionsText = values['max-connections'];
+  const maxConnections = maxConnectionsText === undefined ? DEFAULT_SERVER_BOUNDS.maxConnections : /^[0-9]+$/.test(maxConnectionsText) ? Number(maxConnectionsText) : NaN;
+  if (!(maxConnections >= 1)) errors.push(`--max-connections: "${maxConnectionsText}" is not a positive whole number`);
+  const bounds: ServerBounds = {
+    headersTimeoutMs: duration('headers-timeout', values['headers-timeout'], DEFAULT_SERVER_BOUNDS.headersTimeoutMs, false),
+    requestTimeoutMs: duration('request-timeout', values['request-timeout'], DEFAULT_SERVER_BOUNDS.requestTimeoutMs, false),
+    keepAliveTimeoutMs: duration('keep-alive-timeout', values['keep-alive-timeout'], DEFAULT_SERVER_BOUNDS.keepAliveTimeoutMs, false),
+    tlsHandshakeTimeoutMs: duration('tls-handshake-timeout', values['tls-handshake-timeout'], DEFAULT_SERVER_BOUNDS.tlsHandshakeTimeoutMs, false),
+    maxConnections,
+    // Not flags: internal to the parse scheduling (see src/server/largeBodies.ts).
+    largeBodyBytes: DEFAULT_SERVER_BOUNDS.largeBodyBytes,
+    largeBodySlots: DEFAULT_SERVER_BOUNDS.largeBodySlots,
+  };
+  if (errors.length === 0) {
+    const flagNames: Record<string, string> = {
+      headersTimeoutMs: '--headers-timeout',
+      requestTimeoutMs: '--request-timeout',
+      keepAliveTimeoutMs: '--keep-alive-timeout',
+      tlsHandshakeTimeoutMs: '--tls-handshake-timeout',
+      maxConnections: '--max-connections',
+    };
+    for (const problem of serverBoundsProblems(bounds)) errors.push(problem.replace(/\b[a-zA-Z]+(Ms|Connections)\b/g, (k) => flagNames[k] ?? k));
+  }
+
   const logLevel = pick(values['log-level'], 'LOG_LEVEL') ?? 'info';
   const logLevelError = logLevelProblem(logLevel);
   if (logLevelError !== undefined) errors.push(`--log-level: ${logLevelError}`);
@@ -127,6 +164,7 @@ function serveOptionsFrom(values: FlagValues<typeof SERVE_OPTIONS>, env: NodeJS.
     shutdownTimeoutMs: duration('shutdown-timeout', values['shutdown-timeout'], 10_000, false),
     drainDelayMs: duration('drain-delay', values['drain-delay'], 2_000, true),
     logLevel,
+    bounds,
   };
   if (errors.length === 0 && options.drainDelayMs >= options.shutdownTimeoutMs) {
     errors.push(`--drain-delay (${options.drainDelayMs} ms) must be shorter than --shutdown-timeout (${options.shutdownTimeoutMs} ms), or in-flight requests get no time to finish`);
@@ -202,7 +240,7 @@ async function serve(options: ServeOptions, logger: Logger, say: (text: string) 
   }
   const tls = opened.source;
 
-  const server = await buildServer({ config, tls, logger, bodyLimit: options.bodyLimit });
+  const server = await buildServer({ config, tls, logger, bodyLimit: options.bodyLimit, bounds: options.bounds });
   let url: string;
   try {
     ({ url } = await server.listen({ port: options.port, host: options.host }));

@@ -18,6 +18,9 @@ export const DEFAULT_CONFIG: Required<ConfigFile> = {
     maxPortRange: 100,
     maxTTL: '24h',
     maxLifetime: '72h',
+    // Real policies have tens of elements, generated allowlists hundreds; judging one element costs
+    // about 3 µs, so the largest policy evaluated costs about 6 ms (README: "Server bounds").
+    maxPolicyElements: 2_000,
   },
   defaultTTL: null,
   ticket: {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Ajv, type ErrorObject } from 'ajv';
-import { parseDocument } from 'yaml';
+import { isScalar, parseDocument } from 'yaml';
 import { annotationKeys } from '../lifecycle/annotations.js';
 import { parseDuration } from '../lifecycle/duration.js';
 import type { RuleAction } from '../policy/findings.js';
@@ -9,7 +9,19 @@ import { DEFAULT_CONFIG } from './defaults.js';
 import { CONFIG_SCHEMA } from './schema.js';
 import type { ConfigFile, GuardConfig } from './types.js';
 
-export type ConfigResult = { ok: true; config: GuardConfig } | { ok: false; errors: string[] };
+export type ConfigResult =
+  | { ok: true; config: GuardConfig }
+  | {
+      ok: false;
+      errors: string[];
+      /** True when the text holds no settings at all (empty, whitespace or comments only). */
+      empty?: boolean;
+    };
+
+/** The reason given for a file that holds no settings; the config store and tests match on it. */
+export const EMPTY_CONFIG_FILE = 'config file is empty';
+/** What an operator who wants the defaults should do instead of giving an empty file. */
+export const EMPTY_CONFIG_AT_START_HINT = 'remove --config (and NETPOL_GUARD_CONFIG) to use the embedded default, or write {} to mean it explicitly';
 
 const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
 const validateSchema = ajv.compile<ConfigFile>(CONFIG_SCHEMA);
@@ -21,19 +33,38 @@ export function defaultConfig(): GuardConfig {
   return result.config;
 }
 
-/** Parse YAML or JSON text (JSON is YAML) and build a config; errors name the offending path. */
+/**
+ * Parse YAML or JSON text (JSON is YAML) and build a config; errors name the offending path.
+ *
+ * Text with no settings at all (empty, whitespace, comments or a bare `---`) is an error, never
+ * "all defaults": a zero-byte file is what `cat > config.yaml` or an editor leaves on disk for a
+ * moment, and reading it as the defaults would silently switch warn mode to enforce and undo
+ * every setting. An explicit `{}` still means the defaults.
+ */
 export function parseConfigText(text: string, origin = 'config'): ConfigResult {
+  if (text.trim() === '') return emptyConfig(origin, 'only whitespace');
   // prettyErrors adds "at line L, column C" to the first line of each message; the code frame after it is dropped.
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     return { ok: false, errors: doc.errors.map((e) => `${origin}: ${e.message.split('\n')[0]!.replace(/:$/, '')}`) };
   }
-  const data: unknown = doc.toJS();
-  // An empty file means "all defaults", the same as no file at all.
-  if (data === null || data === undefined) return buildConfig({}, origin);
-  return buildConfig(data, origin);
+  // A document with no content node, or only an empty one (a bare `---`), holds nothing but
+  // comments or separators; a written `null` or `~` is a value, refused by the schema.
+  const contents = doc.contents;
+  if (contents === null || (isScalar(contents) && contents.value === null && contents.range?.[0] === contents.range?.[1])) {
+    return emptyConfig(origin, 'only comments');
+  }
+  return buildConfig(doc.toJS(), origin);
 }
 
+function emptyConfig(origin: string, what: string): ConfigResult {
+  return { ok: false, empty: true, errors: [`${origin}: ${EMPTY_CONFIG_FILE} (${what}; no settings)`] };
+}
+
+/**
+ * Reads a config file once, as every command given `--config` does at start (serve's watching
+ * store, sweep, check, grant). An empty file is an error that says how to get the defaults.
+ */
 export function loadConfigFile(path: string): ConfigResult {
   let text: string;
   try {
@@ -41,7 +72,13 @@ export function loadConfigFile(path: string): ConfigResult {
   } catch (err) {
     return { ok: false, errors: [`${path}: cannot read config file: ${(err as NodeJS.ErrnoException).code ?? String(err)}`] };
   }
-  return parseConfigText(text, path);
+  return withStartHint(parseConfigText(text, path));
+}
+
+/** Adds EMPTY_CONFIG_AT_START_HINT to an empty-file error: at start there is no last good config. */
+export function withStartHint<R extends { ok: true } | { ok: false; errors: string[]; empty?: boolean }>(result: R): R {
+  if (result.ok || !result.empty) return result;
+  return { ...result, errors: result.errors.map((e) => `${e}; ${EMPTY_CONFIG_AT_START_HINT}`) };
 }
 
 /** Validate a parsed config document against the schema, then merge it over the defaults. */
@@ -85,6 +122,10 @@ export function buildConfig(data: unknown, origin = 'config'): ConfigResult {
     }
     defaultTTL = { text: merged.defaultTTL, ms };
   }
+  const sizeAction = file.rules?.['policy-too-large'];
+  if (sizeAction !== undefined && sizeAction !== 'deny') {
+    errors.push(`${origin}: /rules/policy-too-large: must be deny, got ${sizeAction}: an oversized policy is never evaluated, so it cannot be admitted with a warning; raise limits.maxPolicyElements instead`);
+  }
   let pattern: RegExp = /$^/;
   try {
     pattern = new RegExp(merged.ticket.pattern!, 'u');
@@ -108,6 +149,7 @@ export function buildConfig(data: unknown, origin = 'config'): ConfigResult {
         maxPortRange: limits.maxPortRange!,
         maxTTLms,
         maxLifetimeMs,
+        maxPolicyElements: limits.maxPolicyElements!,
       },
       defaultTTL,
       ticket: { pattern, urlTemplate: merged.ticket.urlTemplate ?? undefined },

@@ -39,6 +39,7 @@ export const CONFIG_SCHEMA = {
         maxPortRange: { type: 'integer', minimum: 1, maximum: 65536 },
         maxTTL: duration,
         maxLifetime: duration,
+        maxPolicyElements: { type: 'integer', minimum: 1, maximum: 1_000_000 },
       },
     },
     defaultTTL: { anyOf: [duration, { type: 'null' }] },

@@ -1,7 +1,7 @@
 import { pino, type Logger } from 'pino';
 import type { FileRead } from '../files/filePoller.js';
 import { WatchedFiles, type ParseResult, type ReloadEvent } from '../files/watchedFiles.js';
-import { parseConfigText } from './load.js';
+import { EMPTY_CONFIG_FILE, parseConfigText, withStartHint } from './load.js';
 import type { GuardConfig } from './types.js';
 
 export type ConfigReloadEvent = ReloadEvent<GuardConfig>;
@@ -46,20 +46,28 @@ export class ConfigStore implements ConfigSource {
   readonly #watched: WatchedFiles<GuardConfig> | undefined;
   readonly #fixed: { config: GuardConfig; loadedAt: Date } | undefined;
 
-  /** Loads `path`; fails with every error (each naming the path) when the file is invalid. */
+  /**
+   * Loads `path`; fails with every error (each naming the path) when the file is invalid or empty.
+   * Later, an empty file (a write in progress) is refused like an invalid one: the last good
+   * config stays in force, marked stale, with "config file is empty" as the reason.
+   */
   static fromFile(path: string, options: ConfigStoreOptions = {}): { ok: true; store: ConfigStore } | { ok: false; errors: string[] } {
     const logger = options.logger ?? pino({ level: 'silent' });
+    let started = false;
     const opened = WatchedFiles.open({
       paths: [path],
-      parse: parseConfigFile,
+      parse: (files) => (started ? parseConfigFile(files) : withStartHint(parseConfigFile(files))),
       pollIntervalMs: options.pollIntervalMs ?? DEFAULT_CONFIG_POLL_INTERVAL_MS,
       now: options.now ?? (() => new Date()),
       onInternalError: (err) => logger.error({ err }, 'config reload failed unexpectedly'),
     });
-    if (!opened.ok) return opened;
+    if (!opened.ok) return { ok: false, errors: opened.errors };
+    started = true;
     opened.watched.onReload((event) => {
       if (event.ok) logger.info({ configFile: path, mode: event.value.mode }, 'config reloaded');
-      else logger.error({ configFile: path, errors: event.errors }, 'config file changed but is invalid; keeping the last good config');
+      else if (event.errors.some((e) => e.includes(EMPTY_CONFIG_FILE))) {
+        logger.error({ configFile: path, errors: event.errors }, 'config file is empty; keeping the last good config');
+      } else logger.error({ configFile: path, errors: event.errors }, 'config file changed but is invalid; keeping the last good config');
     });
     return { ok: true, store: new ConfigStore(path, opened.watched, undefined) };
   }
@@ -111,12 +119,12 @@ export class ConfigStore implements ConfigSource {
   }
 }
 
-function parseConfigFile(files: FileRead[]): ParseResult<GuardConfig> {
+function parseConfigFile(files: FileRead[]): ParseResult<GuardConfig> & { empty?: boolean } {
   const file = files[0];
   if (file === undefined) return { ok: false, errors: ['config file was not read'] };
   if (file.content === undefined) {
     return { ok: false, errors: [`${file.path}: cannot read config file: ${file.error ?? 'unknown error'}`] };
   }
   const result = parseConfigText(file.content.toString('utf8'), file.path);
-  return result.ok ? { ok: true, value: result.config } : result;
+  return result.ok ? { ok: true, value: result.config } : { ok: false, errors: result.errors, empty: result.empty };
 }

@@ -12,6 +12,7 @@ export interface ConfigFile {
     maxPortRange?: number;
     maxTTL?: string;
     maxLifetime?: string;
+    maxPolicyElements?: number;
   };
   defaultTTL?: string | null;
   ticket?: { pattern?: string; urlTemplate?: string | null };
@@ -35,6 +36,12 @@ export interface GuardConfig {
     maxPortRange: number;
     maxTTLms: number;
     maxLifetimeMs: number;
+    /**
+     * Largest policy evaluated, in rules, peers, ipBlocks and except entries, ports and selector
+     * terms (see countPolicyElements); a larger one is denied as policy-too-large before any schema
+     * or rule work.
+     */
+    maxPolicyElements: number;
   };
   /** Injected by the mutator when a grant names neither ttl nor expires-at. */
   defaultTTL: { text: string; ms: number } | undefined;

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import type { SecureContextOptions } from 'node:tls';
+import type { SecureContextOptions, TlsOptions } from 'node:tls';
 import { LogController, fastify, type FastifyBaseLogger } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
@@ -10,8 +10,10 @@ import { DEFAULT_ENVELOPE_LIMITS, type EnvelopeLimits } from '../admission/revie
 import { validateHandler } from '../admission/validate.js';
 import type { ConfigSource } from '../config/store.js';
 import type { TlsMaterial, TlsSource } from '../tls/source.js';
+import { connectionsCheckingIntervalMs, DEFAULT_SERVER_BOUNDS, serverBoundsProblems, type ServerBounds } from './bounds.js';
 import { installErrorHandling } from './errors.js';
 import { healthRoutes } from './health.js';
+import { installLargeBodyGate } from './largeBodies.js';
 import { ServerLifecycle } from './lifecycle.js';
 import { GuardMetrics, metricsRoutes, type Endpoint } from './metrics.js';
 import { ADMISSION_ENDPOINTS, admissionRoutes } from './routes.js';
@@ -37,6 +39,8 @@ export interface BuildServerOptions {
   limits?: Partial<EnvelopeLimits>;
   /** Node process metrics (collectDefaultMetrics) on the registry; default true. */
   defaultMetrics?: boolean;
+  /** Timeouts and the connection cap; each unset one takes DEFAULT_SERVER_BOUNDS' value. */
+  bounds?: Partial<ServerBounds>;
 }
 
 export interface GuardServer {
@@ -61,10 +65,17 @@ function secureContextOptions(material: TlsMaterial): SecureContextOptions {
 export async function buildServer(options: BuildServerOptions): Promise<GuardServer> {
   const logger = options.logger ?? pino();
   const bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT_BYTES;
+  const bounds: ServerBounds = { ...DEFAULT_SERVER_BOUNDS, ...options.bounds };
+  const problems = serverBoundsProblems(bounds);
+  if (problems.length > 0) throw new Error(`invalid server bounds: ${problems.join('; ')}`);
   const lifecycle = new ServerLifecycle();
   const metrics = new GuardMetrics(
     options.registry ?? new Registry(),
-    { configStale: () => options.config.status().stale, certificateNotAfter: () => options.tls.current().info.notAfter },
+    {
+      configStale: () => options.config.status().stale,
+      certificateNotAfter: () => options.tls.current().info.notAfter,
+      tlsStale: () => options.tls.status().stale,
+    },
     { defaultMetrics: options.defaultMetrics },
   );
   const handlers: AdmissionHandlers = {
@@ -72,8 +83,18 @@ export async function buildServer(options: BuildServerOptions): Promise<GuardSer
     mutate: options.handlers?.mutate ?? mutateHandler,
   };
 
+  // Passed to https.createServer: TLS options plus the http.Server options only settable there.
+  const httpsOptions: TlsOptions & { headersTimeout: number; requestTimeout: number; connectionsCheckingInterval: number } = {
+    ...secureContextOptions(options.tls.current()),
+    handshakeTimeout: bounds.tlsHandshakeTimeoutMs,
+    headersTimeout: bounds.headersTimeoutMs,
+    requestTimeout: bounds.requestTimeoutMs,
+    // Node enforces both timeouts only when it checks, every 30 s by default: a stalled request
+    // would live up to 30 s past its timeout.
+    connectionsCheckingInterval: connectionsCheckingIntervalMs(bounds),
+  };
   const app: GuardFastify = fastify<HttpsServer, IncomingMessage, ServerResponse, FastifyBaseLogger>({
-    https: secureContextOptions(options.tls.current()),
+    https: httpsOptions,
     loggerInstance: logger,
     // The audit line per decision replaces fastify's two lines per request.
     logController: new LogController({ disableRequestLogging: true }),
@@ -81,10 +102,21 @@ export async function buildServer(options: BuildServerOptions): Promise<GuardSer
     // Requests arriving on an open connection while draining are still answered: the API server
     // reuses keep-alive connections and a 503 there would fail an admission needlessly.
     return503OnClosing: false,
-    // A slow or stalled client must not hold a connection forever.
-    requestTimeout: 30_000,
+    // A slow or stalled client must not hold a connection forever (see ./bounds.ts).
+    requestTimeout: bounds.requestTimeoutMs,
+    keepAliveTimeout: bounds.keepAliveTimeoutMs,
+  });
+  app.server.headersTimeout = bounds.headersTimeoutMs;
+  app.server.maxConnections = bounds.maxConnections;
+  app.server.on('drop', () => metrics.connectionDropped());
+  app.server.on('tlsClientError', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'ERR_TLS_HANDSHAKE_TIMEOUT') metrics.connectionTimedOut('tls-handshake');
+  });
+  app.server.on('clientError', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') metrics.connectionTimedOut('request');
   });
   app.removeContentTypeParser('text/plain');
+  installLargeBodyGate(app, { thresholdBytes: bounds.largeBodyBytes, slots: bounds.largeBodySlots });
   // While draining, tell each client to drop its connection after this answer so the close can
   // finish instead of waiting out keep-alive timeouts.
   // Callback style, not async: this runs on every response and a promise per answer costs more.

@@ -19,6 +19,8 @@ export interface MetricsSources {
   configStale: () => boolean;
   /** Expiry of the certificate being served. */
   certificateNotAfter: () => Date;
+  /** Whether the certificate files on disk are refused and the previous pair is still served. */
+  tlsStale: () => boolean;
 }
 
 /**
@@ -33,6 +35,8 @@ export class GuardMetrics {
   readonly #violations: Counter<'endpoint' | 'rule' | 'action'>;
   readonly #configReloads: Counter<'result'>;
   readonly #tlsReloads: Counter<'result'>;
+  readonly #droppedConnections: Counter;
+  readonly #timedOut: Counter<'phase'>;
 
   constructor(registry: Registry, sources: MetricsSources, options: { defaultMetrics?: boolean } = {}) {
     this.registry = registry;
@@ -90,6 +94,26 @@ export class GuardMetrics {
         this.set(Math.floor(sources.certificateNotAfter().getTime() / 1000));
       },
     });
+    new Gauge({
+      name: 'netpol_guard_tls_stale',
+      help: '1 when the certificate files on disk are refused (unusable, expired or not valid yet) and the previous pair is still served.',
+      registers,
+      collect() {
+        this.set(sources.tlsStale() ? 1 : 0);
+      },
+    });
+    this.#droppedConnections = new Counter({
+      name: 'netpol_guard_connections_dropped_total',
+      help: 'Connections closed on arrival because the server already held its maximum (--max-connections).',
+      registers,
+    });
+    this.#timedOut = new Counter({
+      name: 'netpol_guard_connections_timed_out_total',
+      help: 'Connections closed for being too slow, by phase: tls-handshake, request (headers or body not received in time).',
+      labelNames: ['phase'],
+      registers,
+    });
+    for (const phase of ['tls-handshake', 'request']) this.#timedOut.inc({ phase }, 0);
     // Both results exported from the start, so alerts on failure see 0 rather than no series.
     for (const result of ['success', 'failure']) {
       this.#configReloads.inc({ result }, 0);
@@ -114,6 +138,14 @@ export class GuardMetrics {
 
   tlsReload(ok: boolean): void {
     this.#tlsReloads.inc({ result: ok ? 'success' : 'failure' });
+  }
+
+  connectionDropped(): void {
+    this.#droppedConnections.inc();
+  }
+
+  connectionTimedOut(phase: 'tls-handshake' | 'request'): void {
+    this.#timedOut.inc({ phase });
   }
 }
 

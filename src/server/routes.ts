@@ -5,6 +5,7 @@ import {
   encodeAdmissionResponse,
   type EnvelopeLimits,
 } from '../admission/review.js';
+import { denyOversized } from '../admission/oversized.js';
 import type { AdmissionDecision, AdmissionRequest, AdmissionReview } from '../admission/types.js';
 import type { ConfigSource } from '../config/store.js';
 import { auditFields } from './audit.js';
@@ -39,7 +40,9 @@ export async function admissionRoutes(app: GuardFastify, options: AdmissionRoute
  * and microtask work per request for nothing. A handler that does return a promise is awaited.
  */
 function review(endpoint: Endpoint, request: FastifyRequest, reply: FastifyReply, options: AdmissionRoutesOptions): void {
-  const decoded = decodeAdmissionReview(request.body, options.limits);
+  // One config for the whole request: the size limit checked while decoding and the rules judged.
+  const config = options.config.current();
+  const decoded = decodeAdmissionReview(request.body, options.limits, config.limits);
   if (!decoded.ok) {
     options.metrics.invalidRequest(endpoint, decoded.error.reason);
     request.log.warn({ endpoint, reason: decoded.error.reason, error: decoded.error.error }, 'rejected malformed AdmissionReview');
@@ -52,9 +55,12 @@ function review(endpoint: Endpoint, request: FastifyRequest, reply: FastifyReply
   let outcome: AdmissionDecision | Promise<AdmissionDecision>;
   try {
     // Bypassed requests never reach a handler: a misrouted webhook must not judge other objects.
+    // Oversized ones neither: judging them is the cost the size limit exists to avoid.
     outcome = decoded.bypass
       ? allowUntouched(decoded.bypass)
-      : options.handlers[endpoint](admission, options.config.current(), options.now());
+      : decoded.oversized
+        ? denyOversized(admission, decoded.oversized)
+        : options.handlers[endpoint](admission, config, options.now());
   } catch (err) {
     answerError(endpoint, admission, request, reply, options, err);
     return;

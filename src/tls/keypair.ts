@@ -18,7 +18,24 @@ export interface KeyPairPem {
   key: string;
 }
 
-export type KeyPairCheck = { ok: true; info: CertificateInfo } | { ok: false; error: string };
+/** Why a pair that parsed and matched is still refused: its validity window does not hold `now`. */
+export type ValidityProblem = 'not-yet-valid' | 'expired';
+
+export type KeyPairCheck =
+  | { ok: true; info: CertificateInfo }
+  | {
+      ok: false;
+      error: string;
+      /** Set when the pair itself is sound and only the clock refuses it (see ValidityProblem). */
+      validity?: { problem: ValidityProblem; info: CertificateInfo };
+    };
+
+/**
+ * How far in the future notBefore may lie and the pair still load. Kept to seconds: the API server
+ * verifies with its own clock, and every second a not-yet-valid certificate is served is a second
+ * in which every verified handshake fails (and, with failurePolicy Fail, every NetworkPolicy write).
+ */
+export const NOT_BEFORE_TOLERANCE_MS = 5_000;
 
 export function describeCertificate(x509: X509Certificate): CertificateInfo {
   return {
@@ -34,9 +51,11 @@ export function describeCertificate(x509: X509Certificate): CertificateInfo {
 
 /**
  * Whether `cert` (the leaf, first in the PEM) and `key` form a usable serving pair: both parse,
- * the key is the certificate's, Node can build a TLS context from them, and the certificate has not
- * expired at `now`. Used before every (re)load so a half-written or mismatched rotation never
- * replaces a working pair.
+ * the key is the certificate's, Node can build a TLS context from them, and `now` lies inside the
+ * certificate's validity window: notAfter is in the future and notBefore is not (beyond
+ * NOT_BEFORE_TOLERANCE_MS). Used before every (re)load so a half-written, mismatched, expired or
+ * not-yet-valid rotation (a certificate issued by a machine whose clock runs ahead, or pre-issued
+ * for a later rotation) never replaces a working pair.
  */
 export function checkKeyPair(pair: KeyPairPem, now: Date): KeyPairCheck {
   let x509: X509Certificate;
@@ -59,9 +78,25 @@ export function checkKeyPair(pair: KeyPairPem, now: Date): KeyPairCheck {
   }
   const info = describeCertificate(x509);
   if (info.notAfter.getTime() <= now.getTime()) {
-    return { ok: false, error: `certificate expired at ${info.notAfter.toISOString()}` };
+    return {
+      ok: false,
+      error: `certificate expired at ${info.notAfter.toISOString()} (${validityWindow(info)}; now ${now.toISOString()})`,
+      validity: { problem: 'expired', info },
+    };
+  }
+  if (info.notBefore.getTime() > now.getTime() + NOT_BEFORE_TOLERANCE_MS) {
+    return {
+      ok: false,
+      error: `certificate is not valid yet: notBefore ${info.notBefore.toISOString()} is in the future (${validityWindow(info)}; now ${now.toISOString()})`,
+      validity: { problem: 'not-yet-valid', info },
+    };
   }
   return { ok: true, info };
+}
+
+/** `valid 2026-01-01T00:00:00.000Z to 2027-01-01T00:00:00.000Z`, for log lines and errors. */
+export function validityWindow(info: Pick<CertificateInfo, 'notBefore' | 'notAfter'>): string {
+  return `valid ${info.notBefore.toISOString()} to ${info.notAfter.toISOString()}`;
 }
 
 function errorText(err: unknown): string {

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Ajv } from 'ajv';
 import addFormatsModule from 'ajv-formats';
+import { RULE_IDS } from '../../src/policy/ruleIds.js';
 import { REPO_ROOT } from '../fixtures/paths.js';
 
 // ajv-formats is CommonJS; under NodeNext its default import is the plugin function itself.
@@ -383,6 +384,8 @@ describe('netpol-guard check: machine formats', () => {
     assert.equal(r.code, 0);
     const log = JSON.parse(r.stdout) as SarifLog;
     assert.deepEqual(log.runs[0]!.results, []);
-    assert.equal(log.runs[0]!.tool.driver.rules.length, 16);
+    // Every catalog rule (policy-too-large included) and the invalid-manifest pseudo rule.
+    assert.equal(log.runs[0]!.tool.driver.rules.length, RULE_IDS.length + 1);
+    assert.equal(RULE_IDS.length, 16);
   });
 });

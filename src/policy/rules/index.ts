@@ -27,6 +27,7 @@ import { lifetimeExceeded } from './lifetime-exceeded.js';
 import { namespaceSelectorAll } from './namespace-selector-all.js';
 import { peerAny } from './peer-any.js';
 import { podSelectorAllPeer } from './pod-selector-all-peer.js';
+import { policyTooLarge } from './policy-too-large.js';
 import { portAny } from './port-any.js';
 import { portRangeTooWide } from './port-range-too-wide.js';
 import { targetAllPods } from './target-all-pods.js';
@@ -35,6 +36,7 @@ import { ticketMissing } from './ticket-missing.js';
 import type { RuleDefinition, RuleFamily } from './types.js';
 
 export const RULE_IDS = [
+  'policy-too-large',
   'ipblock-all-addresses',
   'ipblock-too-wide',
   'namespace-selector-all',
@@ -58,6 +60,7 @@ export type RuleId = (typeof RULE_IDS)[number];
 type RuleTable<Ids extends readonly string[]> = { readonly [K in keyof Ids]: RuleDefinition<Ids[K]> };
 
 export const RULES: RuleTable<typeof RULE_IDS> = [
+  policyTooLarge,
   ipblockAllAddresses,
   ipblockTooWide,
   namespaceSelectorAll,

@@ -31,7 +31,20 @@ describe('netpol-guard serve flags', () => {
       shutdownTimeoutMs: 10_000,
       drainDelayMs: 2_000,
       logLevel: 'info',
+      bounds: { headersTimeoutMs: 10_000, requestTimeoutMs: 10_000, keepAliveTimeoutMs: 95_000, tlsHandshakeTimeoutMs: 10_000, maxConnections: 256, largeBodyBytes: 262_144, largeBodySlots: 1 },
     });
+  });
+
+  it('reads the server bounds, and refuses unusable ones naming the flag', () => {
+    const o = options([
+      '--headers-timeout', '2s', '--request-timeout', '5s', '--keep-alive-timeout', '2m', '--tls-handshake-timeout', '500ms', '--max-connections', '32',
+    ]);
+    assert.deepEqual(o.bounds, { headersTimeoutMs: 2_000, requestTimeoutMs: 5_000, keepAliveTimeoutMs: 120_000, tlsHandshakeTimeoutMs: 500, maxConnections: 32, largeBodyBytes: 262_144, largeBodySlots: 1 });
+    assert.match(errors(['--headers-timeout', '20s']).join(), /--headers-timeout \(20000\) must not be longer than --request-timeout \(10000\)/);
+    assert.match(errors(['--request-timeout', '0']).join(), /--request-timeout: "0" is not a positive duration/);
+    assert.match(errors(['--tls-handshake-timeout', 'soon']).join(), /--tls-handshake-timeout: "soon"/);
+    assert.match(errors(['--max-connections', '0']).join(), /--max-connections: "0" is not a positive whole number/);
+    assert.match(errors(['--max-connections=-5']).join(), /--max-connections: "-5"/);
   });
 
   it('reads the environment, and flags win over it', () => {

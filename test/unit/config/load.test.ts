@@ -39,6 +39,7 @@ describe('default config', () => {
       maxPortRange: 100,
       maxTTLms: 24 * 3_600_000,
       maxLifetimeMs: 72 * 3_600_000,
+      maxPolicyElements: 2_000,
     });
     assert.equal(c.defaultTTL, undefined);
     assert.equal(c.ticket.pattern.test('INC-1234'), true);
@@ -48,12 +49,28 @@ describe('default config', () => {
     assert.ok(Object.values(c.rules).every((a) => a === 'deny'));
   });
 
-  it('an empty or comment-only file means the defaults', () => {
-    for (const text of ['', '\n', '# nothing configured yet\n', '---\n']) {
+  // Issue #19: an empty file is what `cat > config.yaml` or an editor leaves for a moment; reading
+  // it as "all defaults" silently turned warn mode into enforce. Only an explicit {} means that.
+  it('an empty, whitespace-only or comment-only file is an error that says how to get the defaults', () => {
+    for (const text of ['', '\n', '   \n\t\n', '\r\n', '# nothing configured yet\n', '---\n', '# a\n---\n# b\n']) {
       const result = loadConfigFile(file('empty.yaml', text));
-      assert.ok(result.ok, JSON.stringify(text));
-      assert.deepEqual(result.config.source, defaultConfig().source);
+      assert.ok(!result.ok, JSON.stringify(text));
+      assert.equal(result.empty, true, JSON.stringify(text));
+      assert.equal(result.errors.length, 1);
+      assert.match(result.errors[0]!, /empty\.yaml: config file is empty \(only (whitespace|comments); no settings\); remove --config .* to use the embedded default/);
     }
+    const braces = loadConfigFile(file('defaults.yaml', '{}\n'));
+    assert.ok(braces.ok);
+    assert.deepEqual(braces.config.source, defaultConfig().source);
+    // null is a value, not an absence: the schema refuses it like any non-object.
+    const nullDoc = parseConfigText('null\n', 'null.yaml');
+    assert.ok(!nullDoc.ok && !nullDoc.empty && /null\.yaml: \/: must be object/.test(nullDoc.errors.join()), JSON.stringify(nullDoc));
+  });
+
+  it('parseConfigText reports an empty text without the start hint (the store decides on it)', () => {
+    const result = parseConfigText(' \n', 'cfg.yaml');
+    assert.ok(!result.ok && result.empty);
+    assert.deepEqual(result.errors, ['cfg.yaml: config file is empty (only whitespace; no settings)']);
   });
 });
 

@@ -95,6 +95,42 @@ describe('ConfigStore', () => {
     store.close();
   });
 
+  it('keeps the last good config when the file is emptied (a write in progress), says so, and recovers', () => {
+    const v = volume('mode: warn\nlimits:\n  maxTTL: 8h\n');
+    const store = open(v.path('config.yaml'));
+    for (const [i, text] of ['', '  \n\n', '# header only, body not written yet\n'].entries()) {
+      clock = new Date(T1.getTime() + i * 1000);
+      v.write({ 'config.yaml': text });
+      const event = store.check();
+      assert.ok(event && !event.ok, JSON.stringify(text));
+      assert.match(event.errors.join(), /config\.yaml: config file is empty/);
+      assert.doesNotMatch(event.errors.join(), /remove --config/, 'the start hint is for start only');
+      assert.equal(store.current().mode, 'warn', 'the last good config stays: warn mode must not become enforce');
+      assert.equal(store.current().limits.maxTTLms, 8 * 3_600_000);
+      const status = store.status();
+      assert.equal(status.stale, true);
+      assert.match(status.lastReloadError?.errors.join() ?? '', /config file is empty/);
+      assert.equal(status.lastReloadError?.at, clock.toISOString());
+    }
+    v.write({ 'config.yaml': 'mode: warn\nlimits:\n  maxTTL: 4h\n' });
+    assert.ok(store.check()?.ok);
+    assert.equal(store.current().limits.maxTTLms, 4 * 3_600_000);
+    assert.equal(store.status().stale, false);
+    store.close();
+  });
+
+  it('refuses an empty or whitespace-only file at start, naming how to get the defaults', () => {
+    for (const text of ['', ' \n\t\n']) {
+      const file = path.join(root, 'empty.yaml');
+      writeFileSync(file, text);
+      const opened = ConfigStore.fromFile(file);
+      assert.ok(!opened.ok, JSON.stringify(text));
+      if (opened.ok) return;
+      assert.deepEqual(opened.errors.length, 1);
+      assert.match(opened.errors[0]!, /^.*empty\.yaml: config file is empty \(only whitespace; no settings\); remove --config .*to use the embedded default/);
+    }
+  });
+
   it('treats a deleted file as a failed reload and keeps the config', () => {
     const file = path.join(root, 'plain.yaml');
     writeFileSync(file, 'mode: warn\n');

@@ -19,7 +19,7 @@ import {
   writeKeyPair,
   type KeyPairPem,
 } from '../../../src/tls/certs.js';
-import { checkKeyPair } from '../../../src/tls/keypair.js';
+import { checkKeyPair, NOT_BEFORE_TOLERANCE_MS } from '../../../src/tls/keypair.js';
 
 const NOW = new Date('2026-11-23T12:00:00Z');
 const DAY = 86_400_000;
@@ -151,6 +151,44 @@ describe('checkKeyPair', () => {
       const check = checkKeyPair(pair, now);
       assert.ok(!check.ok && expected.test(check.error), `${expected}: ${JSON.stringify(check)}`);
     }
+  });
+});
+
+describe('checkKeyPair validity window', () => {
+  let ca: KeyPairPem;
+  before(async () => {
+    ca = await generateCA({ now: NOW });
+  });
+
+  it('refuses a certificate whose notBefore is in the future, naming both ends of its window and now', () => {
+    const notBefore = new Date(x509(ca.cert).validFrom);
+    const notAfter = new Date(x509(ca.cert).validTo);
+    const early = new Date(notBefore.getTime() - NOT_BEFORE_TOLERANCE_MS - 1_000);
+    const check = checkKeyPair(ca, early);
+    assert.ok(!check.ok);
+    if (check.ok) return;
+    assert.match(check.error, /certificate is not valid yet: notBefore .* is in the future/);
+    assert.ok(check.error.includes(`valid ${notBefore.toISOString()} to ${notAfter.toISOString()}`), check.error);
+    assert.ok(check.error.includes(`now ${early.toISOString()}`), check.error);
+    assert.equal(check.validity?.problem, 'not-yet-valid');
+    assert.equal(check.validity?.info.serialNumber, x509(ca.cert).serialNumber);
+  });
+
+  it('accepts a notBefore up to the tolerance ahead (a clock a few seconds behind), not a millisecond more', () => {
+    const notBefore = new Date(x509(ca.cert).validFrom).getTime();
+    assert.ok(checkKeyPair(ca, new Date(notBefore - NOT_BEFORE_TOLERANCE_MS)).ok);
+    assert.ok(checkKeyPair(ca, new Date(notBefore)).ok);
+    const justOutside = checkKeyPair(ca, new Date(notBefore - NOT_BEFORE_TOLERANCE_MS - 1));
+    assert.ok(!justOutside.ok && justOutside.validity?.problem === 'not-yet-valid');
+  });
+
+  it('marks an expired certificate as a validity problem too, and never a mismatched pair', async () => {
+    const notAfter = new Date(x509(ca.cert).validTo).getTime();
+    const expired = checkKeyPair(ca, new Date(notAfter));
+    assert.ok(!expired.ok && expired.validity?.problem === 'expired', JSON.stringify(expired));
+    const other = await generateCA({ now: NOW });
+    const mismatched = checkKeyPair({ cert: ca.cert, key: other.key }, new Date(0));
+    assert.ok(!mismatched.ok && mismatched.validity === undefined, 'the key check comes first and is not a clock problem');
   });
 });
 

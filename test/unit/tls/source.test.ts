@@ -5,10 +5,12 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { generateCA, generateServingCert, servingNames, type KeyPairPem } from '../../../src/tls/certs.js';
+import { NOT_BEFORE_TOLERANCE_MS } from '../../../src/tls/keypair.js';
 import { TlsFileSource, type TlsReloadEvent } from '../../../src/tls/source.js';
 import { ProjectedVolume, nextEvent } from '../server/support.js';
 
 const NOW = new Date('2026-11-23T12:00:00Z');
+const HOUR = 60 * 60 * 1000;
 const serial = (pem: string) => new X509Certificate(pem).serialNumber;
 
 describe('TlsFileSource', () => {
@@ -97,6 +99,95 @@ describe('TlsFileSource', () => {
     assert.equal(source.current().info.serialNumber, serial(second.cert));
     assert.equal(source.status().stale, false);
     assert.equal(source.status().lastReloadError, undefined);
+    source.close();
+  });
+
+  it('refuses to open a pair that is not valid yet, naming the files, the problem and the window', async () => {
+    const future = await generateServingCert({ ca, ...servingNames(), now: new Date(NOW.getTime() + 2 * HOUR) });
+    const v = volume(future);
+    const opened = TlsFileSource.open({ certFile: v.path('tls.crt'), keyFile: v.path('tls.key'), now: () => NOW });
+    assert.ok(!opened.ok);
+    if (opened.ok) return;
+    assert.match(opened.errors.join(), /tls\.crt \/ .*tls\.key: certificate is not valid yet: notBefore .* is in the future \(valid .* to .*; now 2026-11-23T12:00:00\.000Z\)/);
+  });
+
+  it('keeps serving the old pair when a not-yet-valid pair is swapped in, reports it, and serves it once valid', async () => {
+    let clock = NOW;
+    const future = await generateServingCert({ ca, ...servingNames(), now: new Date(NOW.getTime() + 2 * HOUR) });
+    const futureNotBefore = new Date(new X509Certificate(future.cert).validFrom);
+    const v = volume(first);
+    const opened = TlsFileSource.open({ certFile: v.path('tls.crt'), keyFile: v.path('tls.key'), now: () => clock });
+    if (!opened.ok) return assert.fail(opened.errors.join());
+    const source = opened.source;
+    const events: TlsReloadEvent[] = [];
+    source.onReload((e) => events.push(e));
+
+    v.write({ 'tls.crt': future.cert, 'tls.key': future.key });
+    const refused = source.check();
+    assert.ok(refused && !refused.ok);
+    assert.match(refused.errors.join(), /certificate is not valid yet/);
+    assert.equal(source.current().info.serialNumber, serial(first.cert), 'the previous pair keeps serving');
+    const status = source.status();
+    assert.equal(status.stale, true);
+    assert.equal(status.serialNumber, serial(first.cert));
+    assert.deepEqual(status.lastReloadError?.rejectedCertificate, {
+      problem: 'not-yet-valid',
+      serialNumber: serial(future.cert),
+      notBefore: futureNotBefore.toISOString(),
+      notAfter: new Date(new X509Certificate(future.cert).validTo).toISOString(),
+      retryAt: new Date(futureNotBefore.getTime() - NOT_BEFORE_TOLERANCE_MS).toISOString(),
+    });
+
+    // Unchanged bytes: a check before notBefore changes nothing and reports nothing new.
+    clock = new Date(futureNotBefore.getTime() - NOT_BEFORE_TOLERANCE_MS - 1_000);
+    assert.equal(source.check(), undefined);
+    assert.equal(source.current().info.serialNumber, serial(first.cert));
+    assert.equal(source.status().stale, true);
+
+    // Once its window opens, the same bytes on disk are served without any change to them.
+    clock = futureNotBefore;
+    const loaded = source.check();
+    assert.ok(loaded?.ok, JSON.stringify(loaded));
+    assert.equal(source.current().info.serialNumber, serial(future.cert));
+    assert.equal(source.status().stale, false);
+    assert.equal(source.status().lastReloadError, undefined);
+    assert.deepEqual(events.map((e) => e.ok), [false, true]);
+
+    // The adopted watcher still follows the files.
+    v.write({ 'tls.crt': second.cert, 'tls.key': second.key });
+    assert.ok(source.check()?.ok);
+    assert.equal(source.current().info.serialNumber, serial(second.cert));
+    assert.deepEqual(events.map((e) => e.ok), [false, true, true]);
+    source.close();
+  });
+
+  it('serves a pre-issued pair by itself when its notBefore arrives, once started', async () => {
+    const soon = await generateServingCert({ ca, ...servingNames(), now: new Date(Date.now() + 60 * 60 * 1000 + NOT_BEFORE_TOLERANCE_MS + 2_000) });
+    const v = volume(first);
+    const opened = TlsFileSource.open({ certFile: v.path('tls.crt'), keyFile: v.path('tls.key'), pollIntervalMs: 20 });
+    if (!opened.ok) return assert.fail(opened.errors.join());
+    const source = opened.source;
+    source.start();
+    const refused = nextEvent<TlsReloadEvent>((l) => source.onReload(l));
+    v.write({ 'tls.crt': soon.cert, 'tls.key': soon.key });
+    assert.equal((await refused).ok, false);
+    assert.equal(source.current().info.serialNumber, serial(first.cert));
+    const served = await nextEvent<TlsReloadEvent>((l) => source.onReload(l));
+    assert.ok(served.ok);
+    assert.equal(source.current().info.serialNumber, serial(soon.cert));
+    source.close();
+  });
+
+  it('does not retry an expired pair (it can never become valid)', async () => {
+    const old = await generateServingCert({ ca, ...servingNames(), now: new Date(NOW.getTime() - 400 * 24 * HOUR) });
+    const v = volume(first);
+    const source = open(v);
+    v.write({ 'tls.crt': old.cert, 'tls.key': old.key });
+    const refused = source.check();
+    assert.ok(refused && !refused.ok && /expired/.test(refused.errors.join()));
+    assert.equal(source.status().lastReloadError?.rejectedCertificate?.problem, 'expired');
+    assert.equal(source.status().lastReloadError?.rejectedCertificate?.retryAt, undefined);
+    assert.equal(source.check(), undefined);
     source.close();
   });
 

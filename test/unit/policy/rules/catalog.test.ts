@@ -7,7 +7,7 @@ import { DEFAULT_CONFIG } from '../../../../src/config/defaults.js';
 import { RULE_CATALOG } from '../../../../src/check/ruleCatalog.js';
 import { grantFlagFor } from '../../../../src/operator/localCheck.js';
 import { BREADTH_RULE_IDS, LIFECYCLE_RULE_IDS } from '../../../../src/policy/ruleIds.js';
-import { isRuleId, RULE_IDS, RULES, ruleById, type RuleId } from '../../../../src/policy/rules/index.js';
+import { isRuleId, RULE_IDS, RULES, ruleById, ruleIdsOf, type RuleId } from '../../../../src/policy/rules/index.js';
 import type { RuleDefinition } from '../../../../src/policy/rules/types.js';
 import { repoPath } from '../../deploy/support.js';
 
@@ -70,8 +70,11 @@ describe('rule catalog', () => {
   });
 
   it('matches the families and needs of its hooks', () => {
-    assert.deepEqual(BREADTH_RULE_IDS, RULE_IDS.slice(0, 8));
-    assert.deepEqual(LIFECYCLE_RULE_IDS, RULE_IDS.slice(8));
+    // Size first (it is decided before anything else), then breadth, then lifecycle.
+    assert.deepEqual(ruleIdsOf('size'), ['policy-too-large']);
+    assert.deepEqual(RULE_IDS.slice(0, 1), ['policy-too-large']);
+    assert.deepEqual(BREADTH_RULE_IDS, RULE_IDS.slice(1, 9));
+    assert.deepEqual(LIFECYCLE_RULE_IDS, RULE_IDS.slice(9));
     for (const rule of DEFINITIONS) {
       const lifecycleOnly = Object.keys(rule.check).every((hook) => hook === 'lifecycle');
       assert.equal(rule.needs === 'lifecycle', lifecycleOnly, `${rule.id}: needs ${rule.needs} but hooks ${Object.keys(rule.check).join(',')}`);
@@ -94,6 +97,8 @@ describe('what derives from the catalog', () => {
 
   it('grant flags, per direction, as operators type them', () => {
     const expected: Record<RuleId, [string, string]> = {
+      // The flags that add elements: given thousands of times, they make a grant too large.
+      'policy-too-large': ['--from-cidr/--from-pods/--from-namespace/--port', '--to-cidr/--to-pods/--to-namespace/--port'],
       'ipblock-all-addresses': ['--from-cidr', '--to-cidr'],
       'ipblock-too-wide': ['--from-cidr', '--to-cidr'],
       'namespace-selector-all': ['--from-namespace', '--to-namespace'],
