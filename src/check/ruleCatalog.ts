@@ -21,19 +21,29 @@ export const RULE_CATALOG: Record<RuleId | 'invalid-manifest', RuleDescription> 
     full: 'The ipBlock prefix is shorter than the configured minimum (by default /16 for IPv4, /48 for IPv6), so it covers far more addresses than one service needs.',
     help: 'Use a longer prefix that covers only the peer, e.g. 10.20.0.0/16 instead of 10.0.0.0/8.',
   },
+  'ipblock-total-too-wide': {
+    short: 'ipBlocks together admit too many addresses',
+    full: 'The ipBlocks of one direction, each within the minimum prefix length, together admit more addresses of one family than one block of that prefix (by default one /16 of IPv4, one /48 of IPv6): the same opening as one wide block, written in pieces. Counted exactly: each cidr minus its excepts, unioned across every peer of every rule; IPv4-mapped IPv6 counts as IPv4. Blocks that ipblock-too-wide or ipblock-all-addresses report are not counted again.',
+    help: 'List only the ranges the workload talks to, together at most one block of the minimum prefix length.',
+  },
+  'ipblock-forbidden': {
+    short: 'ipBlock admits a forbidden address',
+    full: 'The ipBlock admits an address of limits.forbiddenCIDRs that its except list does not remove. By default these are the cloud instance-metadata endpoints 169.254.169.254/32 and fd00:ec2::254/128, where pod credentials are stolen from; platform teams add their control-plane or on-prem ranges.',
+    help: 'Add the forbidden range to the ipBlock\'s except list, or narrow the cidr so it does not contain it.',
+  },
   'namespace-selector-all': {
     short: 'namespaceSelector matches every namespace',
-    full: 'An empty namespaceSelector ({}) in a peer selects every namespace in the cluster, including ones created later.',
+    full: 'An empty namespaceSelector ({}) in a peer selects every namespace in the cluster, including ones created later. So does one whose requirements only exclude (DoesNotExist, NotIn) or only ask for kubernetes.io/metadata.name, which every namespace carries: it matches every namespace without one label.',
     help: 'Select the peer namespace by label, e.g. matchLabels: {kubernetes.io/metadata.name: payments}.',
   },
   'pod-selector-all-peer': {
     short: 'peer podSelector matches every pod in the namespace',
-    full: 'An empty podSelector ({}) as a peer, without a namespaceSelector, selects every pod in the policy namespace.',
+    full: 'An empty podSelector ({}) as a peer, without a namespaceSelector, selects every pod in the policy namespace. So does one whose requirements only exclude (DoesNotExist, NotIn): it matches every pod without one label.',
     help: 'Select the peer pods by label, e.g. matchLabels: {app: api}.',
   },
   'target-all-pods': {
     short: 'spec.podSelector targets every pod',
-    full: 'An empty spec.podSelector applies the access this policy grants to every pod in the namespace, not only the workload that needs it.',
+    full: 'An empty spec.podSelector applies the access this policy grants to every pod in the namespace, not only the workload that needs it. So does one whose requirements only exclude (DoesNotExist, NotIn).',
     help: 'Select the pods that need the access with matchLabels, e.g. app: database.',
   },
   'peer-any': {
@@ -50,6 +60,11 @@ export const RULE_CATALOG: Record<RuleId | 'invalid-manifest', RuleDescription> 
     short: 'port range is wider than allowed',
     full: 'A port..endPort range spans more ports than the configured maximum (by default 100).',
     help: 'List the ports needed, or keep the range within the configured maximum.',
+  },
+  'ports-total-too-wide': {
+    short: 'ports together open too many ports',
+    full: 'The single ports and port ranges of one direction and protocol, each within the limit, together open more ports than the configured maximum (by default 100): the same opening as one wide range, written in pieces. Each distinct named port counts as one port.',
+    help: 'List only the ports the workload uses, together at most the configured maximum per protocol.',
   },
   'expiry-missing': {
     short: 'grant has no expiry',

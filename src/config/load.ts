@@ -3,7 +3,9 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { parseDocument } from 'yaml';
 import { annotationKeys } from '../lifecycle/annotations.js';
 import { parseDuration } from '../lifecycle/duration.js';
+import { cidrRange, parseCidr } from '../policy/cidr.js';
 import type { RuleAction } from '../policy/findings.js';
+import type { ForbiddenRange } from '../policy/openedTotals.js';
 import { RULE_IDS, type RuleId } from '../policy/ruleIds.js';
 import { DEFAULT_CONFIG } from './defaults.js';
 import { CONFIG_SCHEMA } from './schema.js';
@@ -85,6 +87,12 @@ export function buildConfig(data: unknown, origin = 'config'): ConfigResult {
     }
     defaultTTL = { text: merged.defaultTTL, ms };
   }
+  const forbiddenCIDRs: ForbiddenRange[] = [];
+  limits.forbiddenCIDRs!.forEach((text, i) => {
+    const parsed = parseCidr(text);
+    if (!parsed.ok) errors.push(`${origin}: /limits/forbiddenCIDRs/${i}: ${parsed.error}`);
+    else forbiddenCIDRs.push({ text, family: parsed.cidr.family, range: cidrRange(parsed.cidr) });
+  });
   let pattern: RegExp = /$^/;
   try {
     pattern = new RegExp(merged.ticket.pattern!, 'u');
@@ -106,6 +114,7 @@ export function buildConfig(data: unknown, origin = 'config'): ConfigResult {
         minIPv4PrefixLength: limits.minIPv4PrefixLength!,
         minIPv6PrefixLength: limits.minIPv6PrefixLength!,
         maxPortRange: limits.maxPortRange!,
+        forbiddenCIDRs,
         maxTTLms,
         maxLifetimeMs,
       },

@@ -55,6 +55,8 @@ export function grantFlagFor(ruleId: RuleId, direction: GrantDirection): string 
   switch (ruleId) {
     case 'ipblock-all-addresses':
     case 'ipblock-too-wide':
+    case 'ipblock-total-too-wide':
+    case 'ipblock-forbidden':
       return `--${flags.cidr}`;
     case 'namespace-selector-all':
       return `--${flags.peerNamespace}`;
@@ -66,6 +68,7 @@ export function grantFlagFor(ruleId: RuleId, direction: GrantDirection): string 
       return `--${flags.cidr}/--${flags.peerPods}/--${flags.peerNamespace}`;
     case 'port-any':
     case 'port-range-too-wide':
+    case 'ports-total-too-wide':
       return '--port';
     case 'expiry-missing':
     case 'expiry-invalid':

@@ -5,8 +5,11 @@ import type {
   V1NetworkPolicyPort,
 } from '@kubernetes/client-node';
 import type { GuardConfig } from '../config/types.js';
+import { admittedRanges } from './addressSet.js';
 import { type Cidr, formatFamily, parseCidr, unionCoversAll } from './cidr.js';
+import { AddressTotals, forbiddenRangeAdmitted, PortTotals } from './openedTotals.js';
 import type { BreadthRuleId } from './ruleIds.js';
+import { effectivelyAllReason, selectorEffect } from './selectorEffect.js';
 
 /** A breadth problem before config decides its action. */
 export interface RawFinding<Id extends string = BreadthRuleId> {
@@ -50,7 +53,7 @@ export function grantsAccess(policy: V1NetworkPolicy): boolean {
   return false;
 }
 
-export function isEmptySelector(selector: V1LabelSelector | undefined): boolean {
+export function isEmptySelector(selector: V1LabelSelector | null | undefined): boolean {
   if (!selector) return true;
   const labels = selector.matchLabels ? Object.keys(selector.matchLabels).length : 0;
   const expressions = selector.matchExpressions?.length ?? 0;
@@ -63,23 +66,33 @@ export function isEmptySelector(selector: V1LabelSelector | undefined): boolean 
  */
 export function breadthFindings(policy: V1NetworkPolicy, config: GuardConfig): RawFinding[] {
   const findings: RawFinding[] = [];
-  if (isEmptySelector(policy.spec?.podSelector)) {
+  const target = selectorEffect(policy.spec?.podSelector, 'pod');
+  if (target.selectsAll) {
     findings.push({
       ruleId: 'target-all-pods',
       path: 'spec.podSelector',
-      reason: 'is empty, so the grant applies to every pod in the namespace',
+      reason: target.why === '' ? 'is empty, so the grant applies to every pod in the namespace' : `${effectivelyAllReason('pod', target.why)}, so the grant applies to every pod in the namespace`,
       hint: 'select only the pods that need the access with matchLabels, e.g. app: database',
     });
   }
+  const totals: Totals = { addresses: new AddressTotals(), ports: new PortTotals() };
   for (const direction of directionsInEffect(policy)) {
     const rules = policy.spec?.[direction] ?? [];
     for (let i = 0; i < rules.length; i++) {
       const rule = rules[i]!;
-      peerFindings(findings, direction, i, rulePeers(rule, direction), config);
-      portFindings(findings, direction, i, rule.ports, config);
+      peerFindings(findings, direction, i, rulePeers(rule, direction), config, totals.addresses);
+      portFindings(findings, direction, i, rule.ports, config, totals.ports);
     }
   }
+  const minPrefix = { 4: config.limits.minIPv4PrefixLength, 6: config.limits.minIPv6PrefixLength };
+  for (const f of totals.addresses.findings(minPrefix)) findings.push(f);
+  for (const f of totals.ports.findings(config.limits.maxPortRange)) findings.push(f);
   return findings;
+}
+
+interface Totals {
+  addresses: AddressTotals;
+  ports: PortTotals;
 }
 
 /** `spec.ingress[0].from`: where a rule's peers are. */
@@ -101,8 +114,9 @@ function peerFindings(
   out: RawFinding[],
   direction: Direction,
   ruleIndex: number,
-  peers: V1NetworkPolicyPeer[] | undefined,
+  peers: V1NetworkPolicyPeer[] | null | undefined,
   config: GuardConfig,
+  totals: AddressTotals,
 ): void {
   const party = direction === 'ingress' ? 'source' : 'destination';
   if (!peers || peers.length === 0) {
@@ -123,6 +137,21 @@ function peerFindings(
       const cidr = parsed.cidr;
       blocks.push(cidr);
       const minPrefix = cidr.family === 4 ? config.limits.minIPv4PrefixLength : config.limits.minIPv6PrefixLength;
+      // A block its own width rule reports below is reported once, by that rule: neither counted
+      // in the totals nor checked for forbidden ranges (see openedTotals.ts).
+      if (cidr.prefix >= minPrefix && cidr.prefix > 0) {
+        const admitted = admittedRanges(cidr, parsedExcepts(peer.ipBlock.except));
+        const forbidden = forbiddenRangeAdmitted(admitted, cidr.family, config.limits.forbiddenCIDRs);
+        if (forbidden !== undefined) {
+          out.push({
+            ruleId: 'ipblock-forbidden',
+            path: `${peerPath(direction, ruleIndex, j)}.ipBlock.cidr`,
+            reason: `${peer.ipBlock.cidr} admits ${forbidden.text}, which limits.forbiddenCIDRs forbids`,
+            hint: `add ${forbidden.text} to except, or narrow the cidr to the ${party} range`,
+          });
+        }
+        totals.add(direction, ruleIndex, cidr.family, admitted);
+      }
       if (cidr.prefix === 0) {
         out.push({
           ruleId: 'ipblock-all-addresses',
@@ -140,20 +169,22 @@ function peerFindings(
       }
       continue;
     }
-    if (peer.namespaceSelector && isEmptySelector(peer.namespaceSelector)) {
+    const namespaces = peer.namespaceSelector ? selectorEffect(peer.namespaceSelector, 'namespace') : undefined;
+    if (namespaces?.selectsAll) {
       out.push({
         ruleId: 'namespace-selector-all',
         path: `${peerPath(direction, ruleIndex, j)}.namespaceSelector`,
-        reason: 'is empty, so it matches every namespace in the cluster',
+        reason: namespaces.why === '' ? 'is empty, so it matches every namespace in the cluster' : effectivelyAllReason('namespace', namespaces.why),
         hint: 'select the namespace, e.g. matchLabels: {kubernetes.io/metadata.name: payments}',
       });
       continue;
     }
-    if (!peer.namespaceSelector && peer.podSelector && isEmptySelector(peer.podSelector)) {
+    const pods = !peer.namespaceSelector && peer.podSelector ? selectorEffect(peer.podSelector, 'pod') : undefined;
+    if (pods?.selectsAll) {
       out.push({
         ruleId: 'pod-selector-all-peer',
         path: `${peerPath(direction, ruleIndex, j)}.podSelector`,
-        reason: 'is empty, so it matches every pod in the namespace',
+        reason: pods.why === '' ? 'is empty, so it matches every pod in the namespace' : `${effectivelyAllReason('pod', pods.why)} in the namespace`,
         hint: `select the ${party} pods with matchLabels, e.g. app: api`,
       });
     }
@@ -177,8 +208,9 @@ function portFindings(
   out: RawFinding[],
   direction: Direction,
   ruleIndex: number,
-  ports: V1NetworkPolicyPort[] | undefined,
+  ports: V1NetworkPolicyPort[] | null | undefined,
   config: GuardConfig,
+  totals: PortTotals,
 ): void {
   if (!ports || ports.length === 0) {
     out.push({
@@ -200,25 +232,42 @@ function portFindings(
       });
       continue;
     }
-    if (typeof port.port === 'number' && typeof port.endPort === 'number') {
-      const width = port.endPort - port.port + 1;
-      if (width > config.limits.maxPortRange) {
-        out.push({
-          ruleId: 'port-range-too-wide',
-          path: `${portsPath(direction, ruleIndex)}[${k}].endPort`,
-          reason: `${port.port}-${port.endPort} spans ${width} ports, more than the allowed ${config.limits.maxPortRange}`,
-          hint: `list the ports needed or keep the range within ${config.limits.maxPortRange} ports`,
-        });
-      }
+    const protocol = port.protocol ?? 'TCP';
+    if (typeof port.port === 'string') {
+      totals.addName(direction, ruleIndex, protocol, port.port);
+      continue;
     }
+    const last = typeof port.endPort === 'number' ? port.endPort : port.port;
+    const width = last - port.port + 1;
+    if (width > config.limits.maxPortRange) {
+      out.push({
+        ruleId: 'port-range-too-wide',
+        path: `${portsPath(direction, ruleIndex)}[${k}].endPort`,
+        reason: `${port.port}-${last} spans ${width} ports, more than the allowed ${config.limits.maxPortRange}`,
+        hint: `list the ports needed or keep the range within ${config.limits.maxPortRange} ports`,
+      });
+      continue; // reported by its own rule, not counted again in the total
+    }
+    totals.addSpan(direction, ruleIndex, protocol, port.port, last);
   }
+}
+
+/** The excepts of an ipBlock that parse (structural validation reports the others). */
+function parsedExcepts(except: readonly string[] | null | undefined): Cidr[] {
+  if (!except || except.length === 0) return [];
+  const out: Cidr[] = [];
+  for (const text of except) {
+    const parsed = parseCidr(String(text));
+    if (parsed.ok) out.push(parsed.cidr);
+  }
+  return out;
 }
 
 /**
  * Peers of a rule. The engine works on wire-format JSON (`from`), but objects deserialized by
  * @kubernetes/client-node carry the model's `_from`; accept both so every caller gets one answer.
  */
-export function rulePeers(rule: object, direction: Direction): V1NetworkPolicyPeer[] | undefined {
+export function rulePeers(rule: object, direction: Direction): V1NetworkPolicyPeer[] | null | undefined {
   const r = rule as { from?: V1NetworkPolicyPeer[]; _from?: V1NetworkPolicyPeer[]; to?: V1NetworkPolicyPeer[] };
   return direction === 'ingress' ? (r.from ?? r._from) : r.to;
 }

@@ -5,12 +5,15 @@
 export const BREADTH_RULE_IDS = [
   'ipblock-all-addresses',
   'ipblock-too-wide',
+  'ipblock-total-too-wide',
+  'ipblock-forbidden',
   'namespace-selector-all',
   'pod-selector-all-peer',
   'target-all-pods',
   'peer-any',
   'port-any',
   'port-range-too-wide',
+  'ports-total-too-wide',
 ] as const;
 
 export const LIFECYCLE_RULE_IDS = [
