@@ -3,14 +3,25 @@ import type { ErrorObject } from 'ajv';
 import { compileBounded, FULL_ERROR_LIST_MAX_VALUES } from '../schema/bounded.js';
 import { familyBits, parseCidr, type Cidr } from './cidr.js';
 import { isJsonObject } from '../schema/json.js';
+import { withApiServerNulls } from './apiNulls.js';
+import { formatLabelLimitProblemAsPointer, type LabelLimitProblem, labelLimitProblems } from './labelLimits.js';
 
 /**
  * Structural check of an untrusted value against the networking.k8s.io/v1 NetworkPolicy schema,
  * so the engine only ever sees the shapes the API server would store. Unknown fields inside spec
  * are rejected (the API server's strict field validation does the same); metadata is only checked
- * where netpol-guard reads it, because the server adds many fields there.
+ * where netpol-guard reads it, because the server adds many fields there. Nulls are read as the
+ * API server reads them (apiNulls.ts), and the policy returned is the one without them.
  */
-export type ShapeCheck = { ok: true; policy: V1NetworkPolicy } | { ok: false; errors: string[] };
+export type ShapeCheck =
+  | { ok: true; policy: V1NetworkPolicy }
+  /** `labelLimits` is set when the label-map limits refused the object (they run first, alone). */
+  | { ok: false; errors: string[]; labelLimits?: LabelLimitProblem[] };
+
+export interface ShapeOptions {
+  /** Entries allowed in one label map; MAX_LABEL_ENTRIES unless the admission edge is told otherwise. */
+  maxLabels?: number;
+}
 
 /**
  * Entries allowed in one label map. Kubernetes sets no count, only sizes; 256 is far above any
@@ -137,11 +148,16 @@ const MAX_ERRORS = 20;
  */
 const MAX_POLICY_TYPES = 2;
 
-export function checkNetworkPolicyShape(value: unknown): ShapeCheck {
-  const policyTypes = isJsonObject(value) && isJsonObject(value.spec) ? value.spec.policyTypes : undefined;
+export function checkNetworkPolicyShape(input: unknown, options: ShapeOptions = {}): ShapeCheck {
+  const policyTypes = isJsonObject(input) && isJsonObject(input.spec) ? input.spec.policyTypes : undefined;
   if (Array.isArray(policyTypes) && policyTypes.length > MAX_POLICY_TYPES) {
     return { ok: false, errors: [`/spec/policyTypes: has ${policyTypes.length} entries; at most ${MAX_POLICY_TYPES} are accepted`] };
   }
+  const value = withApiServerNulls(input);
+  // Size limits first: a hostile body is refused before any schema work is spent on it, and an
+  // over-size map is then reported once, in the limits' own words.
+  const labelLimits = labelLimitProblems(value, options.maxLabels ?? MAX_LABEL_ENTRIES);
+  if (labelLimits.length > 0) return { ok: false, errors: labelLimits.map(formatLabelLimitProblemAsPointer).slice(0, MAX_ERRORS), labelLimits };
   const checked = validate(value);
   if (!checked.ok) {
     const errors = dedupe(checked.errors.filter((e) => e.keyword !== 'anyOf').map(describe)).slice(0, MAX_ERRORS);
