@@ -1,11 +1,13 @@
 import { DEFAULT_ANNOTATION_PREFIX } from '../lifecycle/annotations.js';
 import type { RuleAction } from '../policy/findings.js';
-import { RULE_IDS, type RuleId } from '../policy/ruleIds.js';
+import type { RuleId } from '../policy/ruleIds.js';
+import { RULES } from '../policy/rules/index.js';
+import type { RuleDefinition } from '../policy/rules/types.js';
 import type { ConfigFile } from './types.js';
 
 /**
- * The embedded default: what runs when no config file is given. Every rule denies; grants may live
- * a day and be extended up to three days from when they were first granted.
+ * The embedded default: what runs when no config file is given. Every rule takes its catalog
+ * default (today all deny); grants may live a day and be extended up to three days from when they were first granted.
  */
 export const DEFAULT_CONFIG: Required<ConfigFile> = {
   mode: 'enforce',
@@ -27,5 +29,5 @@ export const DEFAULT_CONFIG: Required<ConfigFile> = {
   exemptNamespaces: ['kube-system', 'kube-public', 'kube-node-lease'],
   permanentPrincipals: { users: [], groups: [], serviceAccounts: [] },
   breakGlassGroups: [],
-  rules: Object.fromEntries(RULE_IDS.map((id) => [id, 'deny'])) as Record<RuleId, RuleAction>,
+  rules: Object.fromEntries((RULES as readonly RuleDefinition<RuleId>[]).map((rule) => [rule.id, rule.defaultAction])) as Record<RuleId, RuleAction>,
 };

@@ -3,6 +3,7 @@ import type { GuardConfig } from '../config/types.js';
 import { evaluatePolicy, type Evaluation } from '../policy/evaluate.js';
 import { type Finding, formatFinding } from '../policy/findings.js';
 import type { RuleId } from '../policy/ruleIds.js';
+import { ruleById } from '../policy/rules/index.js';
 import { checkNetworkPolicyShape } from '../policy/shape.js';
 import { DIRECTION_FLAGS, type GrantDirection } from './grantFlags.js';
 
@@ -49,37 +50,15 @@ export function findingLines(findings: readonly Finding[]): string[] {
   return ordered.map((f) => `  ${f.action === 'warn' ? 'warning: ' : ''}${formatFinding(f)}`);
 }
 
-/** Which `grant` flag changes the field a rule complains about, so the fix is one edit away. */
+/**
+ * Which `grant` flag changes the field a rule complains about, so the fix is one edit away. The
+ * rule's definition names the flag; the direction decides its spelling (--from-cidr, --to-cidr).
+ */
 export function grantFlagFor(ruleId: RuleId, direction: GrantDirection): string {
   const flags = DIRECTION_FLAGS[direction];
-  switch (ruleId) {
-    case 'ipblock-all-addresses':
-    case 'ipblock-too-wide':
-    case 'ipblock-total-too-wide':
-    case 'ipblock-forbidden':
-      return `--${flags.cidr}`;
-    case 'namespace-selector-all':
-      return `--${flags.peerNamespace}`;
-    case 'pod-selector-all-peer':
-      return `--${flags.peerPods}`;
-    case 'target-all-pods':
-      return `--${flags.pods}`;
-    case 'peer-any':
-      return `--${flags.cidr}/--${flags.peerPods}/--${flags.peerNamespace}`;
-    case 'port-any':
-    case 'port-range-too-wide':
-    case 'ports-total-too-wide':
-      return '--port';
-    case 'expiry-missing':
-    case 'expiry-invalid':
-    case 'expiry-in-past':
-    case 'expiry-too-far':
-    case 'lifetime-exceeded':
-      return '--for';
-    case 'ticket-missing':
-    case 'ticket-invalid':
-      return '--ticket';
-  }
+  return ruleById(ruleId)
+    .grant.map((ref) => `--${ref === 'port' || ref === 'for' || ref === 'ticket' ? ref : flags[ref]}`)
+    .join('/');
 }
 
 export function grantFlagsToChange(findings: readonly Finding[], direction: GrantDirection): string[] {

@@ -4,7 +4,7 @@
  * IPv4-mapped IPv6 as IPv4 already). Every union is a sort-and-merge, n·log n in the number of
  * ranges, never pairwise, and never samples.
  */
-import { type Cidr, cidrRange, familyBits, type IpFamily } from './cidr.js';
+import { type Cidr, cidrRange, familyBits, type IpFamily, parseCidr } from './cidr.js';
 
 /** Inclusive [first, last] address. */
 export type AddressRange = readonly [bigint, bigint];
@@ -87,4 +87,19 @@ export function formatCount(count: bigint | number): string {
     out += digits[i];
   }
   return out;
+}
+
+/**
+ * What one ipBlock admits, from its parsed cidr and its except texts. Excepts that do not parse
+ * are skipped: the structural check reports them, and the engine never sees an unchecked policy
+ * in admission.
+ */
+export function ipBlockAdmits(cidr: Cidr, except: readonly string[] | null | undefined): AddressRange[] {
+  if (!except || except.length === 0) return admittedRanges(cidr, []);
+  const holes: Cidr[] = [];
+  for (const text of except) {
+    const parsed = parseCidr(String(text));
+    if (parsed.ok) holes.push(parsed.cidr);
+  }
+  return admittedRanges(cidr, holes);
 }

@@ -1,13 +1,14 @@
 import type { V1NetworkPolicy } from '@kubernetes/client-node';
+import type { ClusterView } from '../cluster/view.js';
 import type { GuardConfig } from '../config/types.js';
-import { type GrantAnnotations, readGrantAnnotations, readGrantedAt } from '../lifecycle/annotations.js';
-import { formatDuration } from '../lifecycle/duration.js';
-import { type ExpirySource, resolveExpiry } from '../lifecycle/expiry.js';
+import { readGrantAnnotations } from '../lifecycle/annotations.js';
+import { resolveExpiry } from '../lifecycle/expiry.js';
 import { normalizeTicket } from '../lifecycle/ticket.js';
 import { formatTimestamp } from '../lifecycle/timestamp.js';
-import { breadthFindings, grantsAccess, type RawFinding } from './breadth.js';
-import { type Finding, formatFinding } from './findings.js';
-import type { LifecycleRuleId, RuleId } from './ruleIds.js';
+import { grantsAccess } from './breadth.js';
+import { type Finding, formatFinding, type RuleAction } from './findings.js';
+import type { RuleId } from './rules/index.js';
+import { CATALOG_RULES, PolicyWalk, type RawFinding, type RuleSet, type SkippedRule } from './walk.js';
 
 export interface RequestUser {
   username: string;
@@ -24,6 +25,10 @@ export interface EvaluationInput {
   user: RequestUser;
   config: GuardConfig;
   now: Date;
+  /** Cluster state for rules that need it; without it (or when stale) those rules are skipped. */
+  cluster?: ClusterView;
+  /** The rules to run; the catalog unless a test supplies its own. */
+  rules?: RuleSet;
 }
 
 export type EvaluationDisposition =
@@ -45,6 +50,8 @@ export interface Evaluation {
   message?: string;
   expiresAt?: string;
   ticket?: string;
+  /** Rules that did not run for lack of a usable cluster view; present only when there are any. */
+  skippedRules?: SkippedRule[];
 }
 
 /**
@@ -61,12 +68,14 @@ export function evaluatePolicy(input: EvaluationInput): Evaluation {
   const expiresAt = 'at' in expiry ? formatTimestamp(expiry.at) : undefined;
   // Every return goes through here, so each verdict carries the same grant details. Built field
   // by field: an object spread here measured as the costliest line of a whole admission request.
+  let skipped: readonly SkippedRule[] = [];
   const verdict = (fields: Omit<Evaluation, 'grantsAccess' | 'ticket' | 'expiresAt'>): Evaluation => {
     const { allowed, disposition, findings, warnings, message } = fields;
     const evaluation: Evaluation = { allowed, disposition, grantsAccess: granting, findings, warnings };
     if (message !== undefined) evaluation.message = message;
     if (ticket !== undefined) evaluation.ticket = ticket;
     if (expiresAt !== undefined) evaluation.expiresAt = expiresAt;
+    if (skipped.length > 0) evaluation.skippedRules = [...skipped];
     return evaluation;
   };
 
@@ -78,12 +87,15 @@ export function evaluatePolicy(input: EvaluationInput): Evaluation {
   }
 
   const permanent = isPermanentPrincipal(user, config);
-  const raw: RawFinding<RuleId>[] = breadthFindings(policy, config);
-  if (!permanent) raw.push(...lifecycleFindings(input, grant, expiry, ticket));
+  const walk = new PolicyWalk(input, input.rules ?? CATALOG_RULES);
+  skipped = walk.skipped;
+  walk.walkPolicy();
+  if (!permanent) walk.checkLifecycle({ grant, expiry, ticket });
 
   const findings: Finding[] = [];
-  for (const f of raw) {
-    const configured = config.rules[f.ruleId];
+  for (const f of walk.findings) {
+    // A rule the config cannot name (only a test's own rule set has those) keeps its default.
+    const configured = config.rules[f.ruleId] ?? ruleDefault(input.rules, f.ruleId);
     if (configured === 'off') continue;
     findings.push(withAction(f, config.mode === 'warn' ? 'warn' : configured));
   }
@@ -116,103 +128,15 @@ export function evaluatePolicy(input: EvaluationInput): Evaluation {
   return verdict({ allowed: false, disposition, findings, warnings, message });
 }
 
-function withAction(finding: RawFinding<RuleId>, action: Finding['action']): Finding {
+function ruleDefault(rules: RuleSet | undefined, id: RuleId): RuleAction {
+  return (rules ?? CATALOG_RULES).rules.find((rule) => rule.id === id)?.defaultAction ?? 'deny';
+}
+
+function withAction(finding: RawFinding, action: Finding['action']): Finding {
   return { ruleId: finding.ruleId, path: finding.path, reason: finding.reason, hint: finding.hint, action };
 }
 
 export function isPermanentPrincipal(user: RequestUser, config: GuardConfig): boolean {
   const p = config.permanentPrincipals;
   return p.users.has(user.username) || p.serviceAccountUsernames.has(user.username) || user.groups.some((g) => p.groups.has(g));
-}
-
-function annotationPath(key: string): string {
-  return `metadata.annotations["${key}"]`;
-}
-
-function lifecycleFindings(
-  input: EvaluationInput,
-  grant: GrantAnnotations,
-  expiry: ExpirySource,
-  ticket: string | undefined,
-): RawFinding<LifecycleRuleId>[] {
-  const { config, now, oldPolicy, operation } = input;
-  const keys = config.keys;
-  const out: RawFinding<LifecycleRuleId>[] = [];
-  // Formatted only for a message that shows it: most requests produce no lifecycle finding.
-  const maxTTL = (): string => formatDuration(config.limits.maxTTLms);
-
-  switch (expiry.kind) {
-    case 'none':
-      out.push({
-        ruleId: 'expiry-missing',
-        path: `metadata.annotations`,
-        reason: `has neither "${keys.ttl}" nor "${keys.expiresAt}", so the grant would never expire`,
-        hint: `add the annotation ${keys.ttl}: "2h" (at most ${maxTTL()})`,
-      });
-      break;
-    case 'invalid': {
-      const key = expiry.field === 'ttl' ? keys.ttl : keys.expiresAt;
-      out.push({
-        ruleId: 'expiry-invalid',
-        path: annotationPath(key),
-        reason: expiry.error,
-        hint: expiry.field === 'ttl' ? 'write a duration like 90m, 2h or 1h30m' : 'write an RFC 3339 UTC time like 2026-11-23T18:00:00Z',
-      });
-      break;
-    }
-    default: {
-      const path = annotationPath(expiry.kind === 'expires-at' ? keys.expiresAt : keys.ttl);
-      const at = expiry.at.getTime();
-      if (at <= now.getTime()) {
-        out.push({
-          ruleId: 'expiry-in-past',
-          path,
-          reason: `expiry ${formatTimestamp(expiry.at)} is not in the future`,
-          hint: `set ${keys.ttl} to the time still needed, e.g. "1h"`,
-        });
-      } else if (at > now.getTime() + config.limits.maxTTLms) {
-        out.push({
-          ruleId: 'expiry-too-far',
-          path,
-          reason: `expiry ${formatTimestamp(expiry.at)} is more than the allowed ${maxTTL()} from now`,
-          hint: `request at most ${maxTTL()}; extend later if the work takes longer`,
-        });
-      }
-      if (operation === 'UPDATE') {
-        const grantedAt = originalGrantTime(oldPolicy, grant, config);
-        if (grantedAt !== undefined && at > grantedAt.getTime() + config.limits.maxLifetimeMs) {
-          out.push({
-            ruleId: 'lifetime-exceeded',
-            path,
-            reason: `expiry ${formatTimestamp(expiry.at)} is more than ${formatDuration(config.limits.maxLifetimeMs)} after the grant was made (${formatTimestamp(grantedAt)})`,
-            hint: 'let this grant expire and request a new one under a new ticket',
-          });
-        }
-      }
-    }
-  }
-
-  if (ticket === undefined) {
-    out.push({
-      ruleId: 'ticket-missing',
-      path: annotationPath(keys.ticket),
-      reason: 'is missing; every grant must name the change or incident that justifies it',
-      hint: `add ${keys.ticket}: "INC-1234"`,
-    });
-  } else if (!config.ticket.pattern.test(ticket)) {
-    out.push({
-      ruleId: 'ticket-invalid',
-      path: annotationPath(keys.ticket),
-      reason: `"${ticket.length > 40 ? `${ticket.slice(0, 40)}…` : ticket}" does not match the ticket pattern ${config.ticket.pattern.source}`,
-      hint: 'use the ticket key, e.g. INC-1234',
-    });
-  }
-  return out;
-}
-
-/** granted-at of the stored object (the mutator restores it), else of the new one (already read). */
-function originalGrantTime(oldPolicy: V1NetworkPolicy | undefined, grant: GrantAnnotations, config: GuardConfig): Date | undefined {
-  const stored = readGrantedAt(oldPolicy, config.keys);
-  if (stored.state === 'valid') return stored.value;
-  return grant.grantedAt.state === 'valid' ? grant.grantedAt.value : undefined;
 }

@@ -11,12 +11,11 @@
  */
 import { type AddressRange, blockSize, formatCount, mergeRanges, rangesOverlap, rangesSize } from './addressSet.js';
 import { formatFamily, type IpFamily } from './cidr.js';
-import type { Direction } from './breadth.js';
+import type { Direction } from './rules/types.js';
 import { PortSet } from './portSet.js';
 
-/** A finding of a totals rule, before config decides its action. */
-export interface TotalFinding<Id extends string> {
-  ruleId: Id;
+/** A finding of a totals rule; the rule reporting it is its id. */
+export interface TotalFinding {
   path: string;
   reason: string;
   hint: string;
@@ -58,8 +57,8 @@ export class AddressTotals {
   }
 
   /** One ipblock-total-too-wide finding per direction and family whose union exceeds one block of the minimum prefix. */
-  findings(minPrefix: Record<IpFamily, number>): TotalFinding<'ipblock-total-too-wide'>[] {
-    const out: TotalFinding<'ipblock-total-too-wide'>[] = [];
+  findings(minPrefix: Record<IpFamily, number>): TotalFinding[] {
+    const out: TotalFinding[] = [];
     for (const direction of ['ingress', 'egress'] as const) {
       for (const family of [4, 6] as const) {
         const total = this.totals.get(`${direction} ${family}`);
@@ -70,7 +69,6 @@ export class AddressTotals {
         const [widestRule, widestSize] = largestRule(total.byRule);
         const party = direction === 'ingress' ? 'source' : 'destination';
         out.push({
-          ruleId: 'ipblock-total-too-wide',
           path: rulePath(direction, widestRule),
           reason:
             `the ${direction} ipBlocks together admit ${formatCount(size)} ${formatFamily(family)} addresses in ${formatCount(total.blocks)} blocks, ` +
@@ -117,14 +115,13 @@ export class PortTotals {
   }
 
   /** One ports-total-too-wide finding per direction and protocol whose union exceeds maxPortRange. */
-  findings(maxPortRange: number): TotalFinding<'ports-total-too-wide'>[] {
-    const out: TotalFinding<'ports-total-too-wide'>[] = [];
+  findings(maxPortRange: number): TotalFinding[] {
+    const out: TotalFinding[] = [];
     for (const [key, set] of this.sets) {
       const total = set.total();
       if (total <= maxPortRange) continue;
       const [direction, protocol] = key.split(' ') as [Direction, string];
       out.push({
-        ruleId: 'ports-total-too-wide',
         path: `${rulePath(direction, this.firstRule.get(key)!)}.ports`,
         reason: `the ${direction} rules together open ${formatCount(total)} ${protocol} ports in ${formatCount(set.entries)} entries, more than the allowed ${maxPortRange}`,
         hint: `list only the ports needed, together at most ${maxPortRange} per protocol`,

@@ -8,7 +8,7 @@ import { describe, it } from 'node:test';
 import { parse } from 'yaml';
 import type { V1NetworkPolicy } from '@kubernetes/client-node';
 import { withApiServerNulls } from '../../../src/policy/apiNulls.js';
-import { breadthFindings } from '../../../src/policy/breadth.js';
+import { breadthFindings } from '../../../src/policy/walk.js';
 import { checkNetworkPolicyShape } from '../../../src/policy/shape.js';
 import { config, ids } from './support.js';
 

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { V1NetworkPolicy } from '@kubernetes/client-node';
 import type { ConfigFile } from '../../../src/config/types.js';
-import { breadthFindings, effectivePolicyTypes, grantsAccess } from '../../../src/policy/breadth.js';
+import { effectivePolicyTypes, grantsAccess } from '../../../src/policy/breadth.js';
+import { breadthFindings } from '../../../src/policy/walk.js';
 import { BREADTH_RULE_IDS } from '../../../src/policy/ruleIds.js';
 import {
   API_PODS,

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { V1NetworkPolicyEgressRule, V1NetworkPolicyPeer, V1NetworkPolicyPort } from '@kubernetes/client-node';
 import fc from 'fast-check';
-import { breadthFindings } from '../../../src/policy/breadth.js';
+import { breadthFindings } from '../../../src/policy/walk.js';
 import { API_PODS, cidrPeer, config, egressPolicy, evaluate, ids, idsAndPaths, ingressPolicy, policy, TCP_5432 } from './support.js';
 
 const CONFIG = config();

@@ -1,0 +1,100 @@
+/**
+ * The rule catalog: every rule netpol-guard knows, in the order its findings are reported and
+ * documented. Everything else about rules derives from here: RuleId, the config schema's `rules`
+ * keys and their defaults, the SARIF rule descriptions, `grant`'s fix flags, and the README rule
+ * table and manifests/config.yaml (tests fail when those drift).
+ *
+ * Adding a rule:
+ *   1. Write `src/policy/rules/<id>.ts` exporting `defineRule({ id, family, summary, firesWhen,
+ *      explanation, fix, grant, needs, defaultAction, check })`. `check` implements only the
+ *      hooks it needs (see RuleCheck in ./types.ts for the hooks and the order they run in); a
+ *      rule that totals over the whole policy returns its accumulator from `start` and reports
+ *      in `finish`.
+ *   2. Add its id to RULE_IDS and the rule to RULES below, at the same position (the compiler
+ *      checks they line up). The position decides where its findings sort among others'.
+ *   3. Add its row to README.md "## Rules" and its key to manifests/config.yaml `rules:` (the
+ *      drift tests print the expected text), and a test under test/unit/policy/rules/.
+ *
+ * Ids are a public contract (configs, dashboards and alerts key on them): never rename one.
+ */
+import { expiryInPast } from './expiry-in-past.js';
+import { expiryInvalid } from './expiry-invalid.js';
+import { expiryMissing } from './expiry-missing.js';
+import { expiryTooFar } from './expiry-too-far.js';
+import { ipblockAllAddresses } from './ipblock-all-addresses.js';
+import { ipblockForbidden } from './ipblock-forbidden.js';
+import { ipblockTooWide } from './ipblock-too-wide.js';
+import { ipblockTotalTooWide } from './ipblock-total-too-wide.js';
+import { lifetimeExceeded } from './lifetime-exceeded.js';
+import { namespaceSelectorAll } from './namespace-selector-all.js';
+import { peerAny } from './peer-any.js';
+import { podSelectorAllPeer } from './pod-selector-all-peer.js';
+import { portAny } from './port-any.js';
+import { portRangeTooWide } from './port-range-too-wide.js';
+import { portsTotalTooWide } from './ports-total-too-wide.js';
+import { targetAllPods } from './target-all-pods.js';
+import { ticketInvalid } from './ticket-invalid.js';
+import { ticketMissing } from './ticket-missing.js';
+import type { RuleDefinition, RuleFamily } from './types.js';
+
+export const RULE_IDS = [
+  'ipblock-all-addresses',
+  'ipblock-too-wide',
+  'ipblock-total-too-wide',
+  'ipblock-forbidden',
+  'namespace-selector-all',
+  'pod-selector-all-peer',
+  'target-all-pods',
+  'peer-any',
+  'port-any',
+  'port-range-too-wide',
+  'ports-total-too-wide',
+  'expiry-missing',
+  'expiry-invalid',
+  'expiry-in-past',
+  'expiry-too-far',
+  'lifetime-exceeded',
+  'ticket-missing',
+  'ticket-invalid',
+] as const;
+
+export type RuleId = (typeof RULE_IDS)[number];
+
+/** One definition per id, position for position: a rule at the wrong place does not compile. */
+type RuleTable<Ids extends readonly string[]> = { readonly [K in keyof Ids]: RuleDefinition<Ids[K]> };
+
+export const RULES: RuleTable<typeof RULE_IDS> = [
+  ipblockAllAddresses,
+  ipblockTooWide,
+  ipblockTotalTooWide,
+  ipblockForbidden,
+  namespaceSelectorAll,
+  podSelectorAllPeer,
+  targetAllPods,
+  peerAny,
+  portAny,
+  portRangeTooWide,
+  portsTotalTooWide,
+  expiryMissing,
+  expiryInvalid,
+  expiryInPast,
+  expiryTooFar,
+  lifetimeExceeded,
+  ticketMissing,
+  ticketInvalid,
+];
+
+const BY_ID = new Map<string, RuleDefinition<RuleId>>((RULES as readonly RuleDefinition<RuleId>[]).map((rule) => [rule.id, rule]));
+
+export function isRuleId(value: string): value is RuleId {
+  return BY_ID.has(value);
+}
+
+export function ruleById(id: RuleId): RuleDefinition<RuleId> {
+  return BY_ID.get(id)!;
+}
+
+/** The ids of one family, in catalog order. */
+export function ruleIdsOf(family: RuleFamily): RuleId[] {
+  return (RULES as readonly RuleDefinition<RuleId>[]).filter((rule) => rule.family === family).map((rule) => rule.id);
+}
