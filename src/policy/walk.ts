@@ -154,6 +154,13 @@ class RuleRun implements RuleContext {
 const EMPTY_STATES: unknown[] = [];
 
 /**
+ * What a null list item is to the API server: the empty struct (Go leaves the zero value), so
+ * `ingress: [null]` is `ingress: [{}]` (allow all) and `ports: [null]` a port entry without a port.
+ * The shape check hands the engine null-free policies; this keeps a caller that skipped it exact.
+ */
+const NULL_ITEM: Readonly<Record<string, never>> = Object.freeze({});
+
+/**
  * The state of the h-th rule of a hook list. A stateless rule gets undefined without touching the
  * array: reading index -1 sends V8 down its slow generic element path (measured ~100x slower).
  */
@@ -169,7 +176,7 @@ function stateAt(run: RuleRun, slots: number[], h: number): unknown {
 function walkPorts(run: RuleRun, onPort: HookList<Hooks['port']>, direction: Direction, i: number, ports: readonly V1NetworkPolicyPort[]): void {
   const { fns, ids, slots } = onPort;
   for (let k = 0; k < ports.length; k++) {
-    const port = ports[k]!;
+    const port = ports[k] ?? NULL_ITEM;
     for (let h = 0; h < fns.length; h++) {
       run.current = ids[h];
       fns[h]!(run, direction, i, port, k, stateAt(run, slots, h));
@@ -218,7 +225,7 @@ export class PolicyWalk {
     for (const direction of directionsInEffect(policy)) {
       const rules = policy.spec?.[direction] ?? [];
       for (let i = 0; i < rules.length; i++) {
-        const rule = rules[i]!;
+        const rule = rules[i] ?? NULL_ITEM;
         for (let h = 0; h < onRule.fns.length; h++) {
           run.current = onRule.ids[h];
           onRule.fns[h]!(run, direction, i, rule, stateAt(run, onRule.slots, h));
@@ -249,7 +256,7 @@ export class PolicyWalk {
     const cidrs: Cidr[] = [];
     const count = peers ? peers.length : 0;
     for (let j = 0; j < count; j++) {
-      const peer = peers![j]!;
+      const peer = peers![j] ?? NULL_ITEM;
       for (let h = 0; h < onPeer.fns.length; h++) {
         run.current = onPeer.ids[h];
         onPeer.fns[h]!(run, direction, i, peer, j, stateAt(run, onPeer.slots, h));
