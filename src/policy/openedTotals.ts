@@ -66,7 +66,7 @@ export class AddressTotals {
         const prefix = minPrefix[family];
         const size = rangesSize(mergeRanges(total.ranges));
         if (size <= blockSize(family, prefix)) continue;
-        const [widestRule, widestSize] = largestRule(total.byRule);
+        const [widestRule, widestSize] = largestRule(total.byRule, size);
         const party = direction === 'ingress' ? 'source' : 'destination';
         out.push({
           path: rulePath(direction, widestRule),
@@ -81,7 +81,9 @@ export class AddressTotals {
   }
 }
 
-function largestRule(byRule: Map<number, AddressRange[]>): [number, bigint] {
+function largestRule(byRule: Map<number, AddressRange[]>, total: bigint): [number, bigint] {
+  // One rule holds it all: no second union needed.
+  if (byRule.size === 1) return [byRule.keys().next().value!, total];
   let best: [number, bigint] = [0, -1n];
   for (const [ruleIndex, ranges] of byRule) {
     const size = rangesSize(mergeRanges(ranges));

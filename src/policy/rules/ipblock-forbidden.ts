@@ -1,6 +1,6 @@
-import { ipBlockAdmits, rangesOverlap } from '../addressSet.js';
-import { cidrRange } from '../cidr.js';
-import { forbiddenRangeAdmitted } from '../openedTotals.js';
+import { blockSize, ipBlockAdmits } from '../addressSet.js';
+import type { Cidr } from '../cidr.js';
+import { type ForbiddenRange, forbiddenRangeAdmitted } from '../openedTotals.js';
 import { party, peerPath } from './paths.js';
 import { defineRule } from './types.js';
 
@@ -24,8 +24,7 @@ export const ipblockForbidden = defineRule({
       if (cidr.prefix === 0 || cidr.prefix < minPrefix) return;
       const forbidden = limits.forbiddenCIDRs;
       // The excepts are read only for a cidr that reaches a forbidden range at all: almost none does.
-      const whole = cidrRange(cidr);
-      if (!forbidden.some((f) => f.family === cidr.family && rangesOverlap([f.range], whole))) return;
+      if (!reachesAny(cidr, forbidden)) return;
       const hit = forbiddenRangeAdmitted(ipBlockAdmits(cidr, peer.ipBlock!.except), cidr.family, forbidden);
       if (hit === undefined) return;
       ctx.report(
@@ -36,3 +35,14 @@ export const ipblockForbidden = defineRule({
     },
   },
 });
+
+/** Whether the whole cidr (excepts ignored) shares an address with any forbidden range; allocates nothing. */
+function reachesAny(cidr: Cidr, forbidden: readonly ForbiddenRange[]): boolean {
+  let last: bigint | undefined;
+  for (const f of forbidden) {
+    if (f.family !== cidr.family) continue;
+    last ??= cidr.network + blockSize(cidr.family, cidr.prefix) - 1n;
+    if (f.range[0] <= last && cidr.network <= f.range[1]) return true;
+  }
+  return false;
+}
