@@ -21,12 +21,16 @@ export interface EngineResult {
 
 const NOW = new Date('2026-11-23T10:00:00Z');
 
-/** A grant whose one egress rule has `size` elements of the given kind (all narrow, so it passes). */
+/**
+ * A grant whose one egress rule has `size` elements of the given kind, all narrow and together
+ * within the totals (distinct /32s inside one /16; port ranges inside 99 ports), so it passes and
+ * every element still goes through the totals' unions.
+ */
 export function policyWith(shape: EngineShape, size: number): V1NetworkPolicy {
   const peers: unknown[] = [];
   const ports: unknown[] = [{ protocol: 'TCP', port: 443 }];
   if (shape === 'ipBlocks') {
-    for (let i = 0; i < size; i++) peers.push({ ipBlock: { cidr: `10.${(i >> 8) & 255}.${i & 255}.0/24` } });
+    for (let i = 0; i < size; i++) peers.push({ ipBlock: { cidr: `10.0.${(i >> 8) & 255}.${i & 255}/32` } });
   } else if (shape === 'peers') {
     for (let i = 0; i < size; i++) {
       peers.push({ namespaceSelector: { matchLabels: { team: `t${i}` } }, podSelector: { matchLabels: { app: `a${i}` } } });
@@ -34,7 +38,7 @@ export function policyWith(shape: EngineShape, size: number): V1NetworkPolicy {
   } else {
     peers.push({ podSelector: { matchLabels: { app: 'api' } } });
     ports.length = 0;
-    for (let i = 0; i < size; i++) ports.push({ protocol: 'TCP', port: 1 + (i % 65000), endPort: 1 + (i % 65000) + 10 });
+    for (let i = 0; i < size; i++) ports.push({ protocol: 'TCP', port: 1 + (i % 90), endPort: 1 + (i % 90) + 9 });
   }
   const wire: unknown = {
     apiVersion: 'networking.k8s.io/v1',

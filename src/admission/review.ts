@@ -9,6 +9,7 @@ import type { ErrorObject } from 'ajv';
 import { compileBounded, FULL_ERROR_LIST_MAX_VALUES } from '../schema/bounded.js';
 import { isJsonObject } from '../schema/json.js';
 import type { RequestUser } from '../policy/evaluate.js';
+import { formatLabelLimitProblemAt } from '../policy/labelLimits.js';
 import { checkNetworkPolicyShape, MAX_LABEL_ENTRIES } from '../policy/shape.js';
 import { oversizedPolicy, type OversizedPolicy } from '../policy/size.js';
 import type {
@@ -277,140 +278,11 @@ export function encodeAdmissionResponse(uid: string, decision: AdmissionDecision
 }
 
 function networkPolicyProblems(where: string, object: unknown, limits: EnvelopeLimits): string[] {
-  // Size limits first: a hostile body is refused before any schema work is spent on it, and the
-  // same over-size map is then reported once, in the edge's own words.
-  const limitProblems = metadataLimitProblems(where, object, limits);
-  if (limitProblems.length > 0) return limitProblems;
-  const shape = checkNetworkPolicyShape(object);
-  return shape.ok ? [] : shape.errors.map((e) => `${where}: ${e}`);
-}
-
-/**
- * Kubernetes' key and value lengths for labels and annotation keys, plus a cap on label map size.
- * The 256 KiB annotation total is checkNetworkPolicyShape's (the edge tests pin that it holds).
- *
- * This runs on every admitted NetworkPolicy, so the happy path allocates nothing: each map is first
- * screened by an allocation-free predicate, and a problem's path and wording are built only for a
- * map that fails it (by the reporter, which is the single source of the messages).
- */
-function metadataLimitProblems(where: string, object: unknown, limits: EnvelopeLimits): string[] {
-  const problems: string[] = [];
-  const metadata = field(object, 'metadata');
-  const labels = field(metadata, 'labels');
-  if (!labelMapWithinLimits(labels, limits)) reportLabelMap(`${where}.metadata.labels`, labels, limits, problems);
-  const annotations = field(metadata, 'annotations');
-  if (!annotationKeysWithinLimits(annotations)) reportAnnotationKeys(`${where}.metadata.annotations`, annotations, problems);
-  const spec = field(object, 'spec');
-  const podLabels = field(field(spec, 'podSelector'), 'matchLabels');
-  if (!labelMapWithinLimits(podLabels, limits)) reportLabelMap(`${where}.spec.podSelector.matchLabels`, podLabels, limits, problems);
-  for (const [direction, peersKey] of PEER_LISTS) {
-    const rules = field(spec, direction);
-    if (!Array.isArray(rules)) continue;
-    for (let i = 0; i < rules.length; i++) {
-      const peers = field(rules[i], peersKey);
-      if (!Array.isArray(peers)) continue;
-      for (let j = 0; j < peers.length; j++) {
-        const peer = peers[j];
-        for (const selector of PEER_SELECTORS) {
-          const matchLabels = field(field(peer, selector), 'matchLabels');
-          if (labelMapWithinLimits(matchLabels, limits)) continue;
-          const path = `${where}.spec.${direction}[${i}].${peersKey}[${j}].${selector}.matchLabels`;
-          reportLabelMap(path, matchLabels, limits, problems);
-        }
-      }
-    }
-  }
-  return problems;
-}
-
-const PEER_LISTS = [
-  ['ingress', 'from'],
-  ['egress', 'to'],
-] as const;
-const PEER_SELECTORS = ['podSelector', 'namespaceSelector'] as const;
-
-/** Kubernetes caps a label value at 63 characters. */
-const MAX_LABEL_VALUE_CHARS = 63;
-
-/**
- * True when reportLabelMap would find nothing: the same conditions, checked without allocating. It
- * must never pass a map the reporter would fault. for…in sees every own key the reporter sees (and
- * inherited enumerable ones, which a parsed JSON body has none of); an extra key can only send a
- * map to the reporter, which then decides on the map's own entries.
- */
-function labelMapWithinLimits(value: unknown, limits: EnvelopeLimits): boolean {
-  if (!isJsonObject(value)) return true;
-  let entries = 0;
-  for (const key in value) {
-    entries += 1;
-    if (entries > limits.maxLabels) return false;
-    if (qualifiedNameLengthProblem(key) !== undefined) return false;
-    const label = value[key];
-    if (typeof label === 'string' && label.length > MAX_LABEL_VALUE_CHARS) return false;
-  }
-  return true;
-}
-
-function reportLabelMap(path: string, value: unknown, limits: EnvelopeLimits, problems: string[]): void {
-  if (!isJsonObject(value)) return;
-  const entries = Object.entries(value);
-  if (entries.length > limits.maxLabels) {
-    problems.push(`${path}: has ${entries.length} entries; at most ${limits.maxLabels} are accepted`);
-    return;
-  }
-  for (const [key, label] of entries) {
-    const keyProblem = qualifiedNameLengthProblem(key);
-    if (keyProblem) problems.push(`${path}: key ${describeValue(key)} ${keyProblem}`);
-    if (typeof label === 'string' && label.length > MAX_LABEL_VALUE_CHARS) {
-      problems.push(`${path}[${describeValue(key)}]: value is ${label.length} characters; a label value may have at most ${MAX_LABEL_VALUE_CHARS}`);
-    }
-  }
-}
-
-/** True when reportAnnotationKeys would find nothing (same rule as labelMapWithinLimits). */
-function annotationKeysWithinLimits(value: unknown): boolean {
-  if (!isJsonObject(value)) return true;
-  for (const key in value) {
-    if (qualifiedNameLengthProblem(key) !== undefined) return false;
-  }
-  return true;
-}
-
-function reportAnnotationKeys(path: string, value: unknown, problems: string[]): void {
-  if (!isJsonObject(value)) return;
-  for (const key of Object.keys(value)) {
-    const keyProblem = qualifiedNameLengthProblem(key);
-    if (keyProblem) problems.push(`${path}: key ${describeValue(key)} ${keyProblem}`);
-  }
-}
-
-/**
- * Length rules of a Kubernetes qualified name (`[prefix/]name`): prefix ≤ 253, name 1–63.
- * Measured from the slash position rather than sliced, so a valid key costs no allocation.
- */
-function qualifiedNameLengthProblem(key: string): string | undefined {
-  const slash = lastSlashIndex(key);
-  const nameLength = key.length - slash - 1;
-  if (nameLength === 0) return 'has an empty name part';
-  if (nameLength > 63) return `has a name part of ${nameLength} characters; at most 63 are allowed`;
-  // With a slash, everything before it is the prefix, so its length is the slash's index.
-  if (slash !== -1 && (slash === 0 || slash > 253)) return `has a prefix of ${slash} characters; it must be 1 to 253`;
-  return undefined;
-}
-
-/**
- * key.lastIndexOf('/'), found with indexOf: on Node 20, lastIndexOf measured about twice as slow
- * as indexOf on label keys, and this runs for every label and annotation key of every policy.
- * A valid key has at most one slash, so the second search almost always settles it.
- */
-function lastSlashIndex(key: string): number {
-  const first = key.indexOf('/');
-  if (first === -1 || key.indexOf('/', first + 1) === -1) return first;
-  return key.lastIndexOf('/');
-}
-
-function field(value: unknown, key: string): unknown {
-  return isJsonObject(value) ? value[key] : undefined;
+  const shape = checkNetworkPolicyShape(object, { maxLabels: limits.maxLabels });
+  if (shape.ok) return [];
+  // Label-map limits name their map in the edge's dotted style; other shape errors keep their pointer.
+  if (shape.labelLimits !== undefined) return shape.labelLimits.map((p) => formatLabelLimitProblemAt(where, p));
+  return shape.errors.map((e) => `${where}: ${e}`);
 }
 
 function objectProblem(path: string, value: unknown, operation: AdmissionOperation): string {

@@ -16,6 +16,8 @@ export const DEFAULT_CONFIG: Required<ConfigFile> = {
     minIPv4PrefixLength: 16,
     minIPv6PrefixLength: 48,
     maxPortRange: 100,
+    // The cloud instance-metadata endpoints (AWS, GCP, Azure, and AWS's IPv6 one): pod credentials are stolen there.
+    forbiddenCIDRs: ['169.254.169.254/32', 'fd00:ec2::254/128'],
     maxTTL: '24h',
     maxLifetime: '72h',
     // Real policies have tens of elements, generated allowlists hundreds; judging one element costs

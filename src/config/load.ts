@@ -3,7 +3,9 @@ import { Ajv, type ErrorObject } from 'ajv';
 import { isScalar, parseDocument } from 'yaml';
 import { annotationKeys } from '../lifecycle/annotations.js';
 import { parseDuration } from '../lifecycle/duration.js';
+import { cidrRange, parseCidr } from '../policy/cidr.js';
 import type { RuleAction } from '../policy/findings.js';
+import type { ForbiddenRange } from '../policy/openedTotals.js';
 import { RULE_IDS, type RuleId } from '../policy/ruleIds.js';
 import { DEFAULT_CONFIG } from './defaults.js';
 import { CONFIG_SCHEMA } from './schema.js';
@@ -126,6 +128,12 @@ export function buildConfig(data: unknown, origin = 'config'): ConfigResult {
   if (sizeAction !== undefined && sizeAction !== 'deny') {
     errors.push(`${origin}: /rules/policy-too-large: must be deny, got ${sizeAction}: an oversized policy is never evaluated, so it cannot be admitted with a warning; raise limits.maxPolicyElements instead`);
   }
+  const forbiddenCIDRs: ForbiddenRange[] = [];
+  limits.forbiddenCIDRs!.forEach((text, i) => {
+    const parsed = parseCidr(text);
+    if (!parsed.ok) errors.push(`${origin}: /limits/forbiddenCIDRs/${i}: ${parsed.error}`);
+    else forbiddenCIDRs.push({ text, family: parsed.cidr.family, range: cidrRange(parsed.cidr) });
+  });
   let pattern: RegExp = /$^/;
   try {
     pattern = new RegExp(merged.ticket.pattern!, 'u');
@@ -147,6 +155,7 @@ export function buildConfig(data: unknown, origin = 'config'): ConfigResult {
         minIPv4PrefixLength: limits.minIPv4PrefixLength!,
         minIPv6PrefixLength: limits.minIPv6PrefixLength!,
         maxPortRange: limits.maxPortRange!,
+        forbiddenCIDRs,
         maxTTLms,
         maxLifetimeMs,
         maxPolicyElements: limits.maxPolicyElements!,

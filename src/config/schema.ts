@@ -37,6 +37,7 @@ export const CONFIG_SCHEMA = {
         minIPv4PrefixLength: { type: 'integer', minimum: 0, maximum: 32 },
         minIPv6PrefixLength: { type: 'integer', minimum: 0, maximum: 128 },
         maxPortRange: { type: 'integer', minimum: 1, maximum: 65536 },
+        forbiddenCIDRs: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 64 }, uniqueItems: true, maxItems: 1000 },
         maxTTL: duration,
         maxLifetime: duration,
         maxPolicyElements: { type: 'integer', minimum: 1, maximum: 1_000_000 },

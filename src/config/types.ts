@@ -1,5 +1,6 @@
 import type { AnnotationKeys } from '../lifecycle/annotations.js';
 import type { RuleAction } from '../policy/findings.js';
+import type { ForbiddenRange } from '../policy/openedTotals.js';
 import type { RuleId } from '../policy/ruleIds.js';
 
 /** The config file as a platform team writes it (every key optional; see defaults.ts). */
@@ -10,6 +11,7 @@ export interface ConfigFile {
     minIPv4PrefixLength?: number;
     minIPv6PrefixLength?: number;
     maxPortRange?: number;
+    forbiddenCIDRs?: string[];
     maxTTL?: string;
     maxLifetime?: string;
     maxPolicyElements?: number;
@@ -34,6 +36,8 @@ export interface GuardConfig {
     minIPv4PrefixLength: number;
     minIPv6PrefixLength: number;
     maxPortRange: number;
+    /** Ranges no ipBlock may admit (rule ipblock-forbidden), parsed. */
+    forbiddenCIDRs: readonly ForbiddenRange[];
     maxTTLms: number;
     maxLifetimeMs: number;
     /**

@@ -38,7 +38,7 @@ function describeTargets(selector: V1LabelSelector | undefined): string {
   return isEmptySelector(selector) ? 'all pods' : formatSelector(selector);
 }
 
-function describePeers(peers: V1NetworkPolicyPeer[] | undefined): string {
+function describePeers(peers: V1NetworkPolicyPeer[] | null | undefined): string {
   if (!peers || peers.length === 0) return 'anywhere';
   return peers.map(describePeer).join(', ');
 }
@@ -48,8 +48,8 @@ function describePeer(peer: V1NetworkPolicyPeer): string {
     const except = peer.ipBlock.except ?? [];
     return except.length > 0 ? `${peer.ipBlock.cidr} except ${except.join(',')}` : peer.ipBlock.cidr;
   }
-  const pods = peer.podSelector === undefined ? undefined : isEmptySelector(peer.podSelector) ? 'all pods' : `pods ${formatSelector(peer.podSelector)}`;
-  if (peer.namespaceSelector === undefined) return pods ?? 'nothing';
+  const pods = peer.podSelector === undefined || peer.podSelector === null ? undefined : isEmptySelector(peer.podSelector) ? 'all pods' : `pods ${formatSelector(peer.podSelector)}`;
+  if (peer.namespaceSelector === undefined || peer.namespaceSelector === null) return pods ?? 'nothing';
   const ns = describeNamespaces(peer.namespaceSelector);
   return `${pods ?? 'all pods'} in ${ns}`;
 }

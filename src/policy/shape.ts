@@ -1,16 +1,27 @@
-import type { V1NetworkPolicy, V1NetworkPolicyPeer } from '@kubernetes/client-node';
+import type { V1LabelSelector, V1NetworkPolicy, V1NetworkPolicyPeer } from '@kubernetes/client-node';
 import type { ErrorObject } from 'ajv';
 import { compileBounded, FULL_ERROR_LIST_MAX_VALUES } from '../schema/bounded.js';
 import { familyBits, parseCidr, type Cidr } from './cidr.js';
 import { isJsonObject } from '../schema/json.js';
+import { withApiServerNulls } from './apiNulls.js';
+import { formatLabelLimitProblemAsPointer, type LabelLimitProblem, labelLimitProblems } from './labelLimits.js';
 
 /**
  * Structural check of an untrusted value against the networking.k8s.io/v1 NetworkPolicy schema,
  * so the engine only ever sees the shapes the API server would store. Unknown fields inside spec
  * are rejected (the API server's strict field validation does the same); metadata is only checked
- * where netpol-guard reads it, because the server adds many fields there.
+ * where netpol-guard reads it, because the server adds many fields there. Nulls are read as the
+ * API server reads them (apiNulls.ts), and the policy returned is the one without them.
  */
-export type ShapeCheck = { ok: true; policy: V1NetworkPolicy } | { ok: false; errors: string[] };
+export type ShapeCheck =
+  | { ok: true; policy: V1NetworkPolicy }
+  /** `labelLimits` is set when the label-map limits refused the object (they run first, alone). */
+  | { ok: false; errors: string[]; labelLimits?: LabelLimitProblem[] };
+
+export interface ShapeOptions {
+  /** Entries allowed in one label map; MAX_LABEL_ENTRIES unless the admission edge is told otherwise. */
+  maxLabels?: number;
+}
 
 /**
  * Entries allowed in one label map. Kubernetes sets no count, only sizes; 256 is far above any
@@ -74,8 +85,8 @@ const port = {
     port: {
       anyOf: [
         { type: 'integer', minimum: 1, maximum: 65535 },
-        // IANA_SVC_NAME: a named container port.
-        { type: 'string', pattern: '^(?=.{1,15}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?$' },
+        // IANA_SVC_NAME: a named container port; at least one letter, no "--" (so "80" is no name).
+        { type: 'string', pattern: '^(?=.{1,15}$)(?=.*[a-z])(?!.*--)[a-z0-9]([a-z0-9-]*[a-z0-9])?$' },
       ],
     },
     endPort: { type: 'integer', minimum: 1, maximum: 65535 },
@@ -94,7 +105,9 @@ const rule = (peersKey: 'from' | 'to') =>
 
 const NETWORK_POLICY_SCHEMA = {
   type: 'object',
-  required: ['metadata', 'spec'],
+  // spec and spec.podSelector may be absent: the API server stores them as {} (select all pods,
+  // open nothing), so a manifest without them is valid.
+  required: ['metadata'],
   properties: {
     apiVersion: { const: 'networking.k8s.io/v1' },
     kind: { const: 'NetworkPolicy' },
@@ -113,13 +126,12 @@ const NETWORK_POLICY_SCHEMA = {
     spec: {
       type: 'object',
       additionalProperties: false,
-      required: ['podSelector'],
       properties: {
         podSelector: labelSelector,
         ingress: { type: 'array', items: rule('from') },
         egress: { type: 'array', items: rule('to') },
-        // Typed items let ajv check uniqueItems with a lookup table; untyped ones compare every pair.
-        policyTypes: { type: 'array', items: { type: 'string', enum: ['Ingress', 'Egress'] }, uniqueItems: true },
+        // Duplicates are allowed, as the API server allows them (at most two entries, checked first).
+        policyTypes: { type: 'array', items: { type: 'string', enum: ['Ingress', 'Egress'] } },
       },
     },
   },
@@ -137,11 +149,16 @@ const MAX_ERRORS = 20;
  */
 const MAX_POLICY_TYPES = 2;
 
-export function checkNetworkPolicyShape(value: unknown): ShapeCheck {
-  const policyTypes = isJsonObject(value) && isJsonObject(value.spec) ? value.spec.policyTypes : undefined;
+export function checkNetworkPolicyShape(input: unknown, options: ShapeOptions = {}): ShapeCheck {
+  const policyTypes = isJsonObject(input) && isJsonObject(input.spec) ? input.spec.policyTypes : undefined;
   if (Array.isArray(policyTypes) && policyTypes.length > MAX_POLICY_TYPES) {
     return { ok: false, errors: [`/spec/policyTypes: has ${policyTypes.length} entries; at most ${MAX_POLICY_TYPES} are accepted`] };
   }
+  const value = withApiServerNulls(input);
+  // Size limits first: a hostile body is refused before any schema work is spent on it, and an
+  // over-size map is then reported once, in the limits' own words.
+  const labelLimits = labelLimitProblems(value, options.maxLabels ?? MAX_LABEL_ENTRIES);
+  if (labelLimits.length > 0) return { ok: false, errors: labelLimits.map(formatLabelLimitProblemAsPointer).slice(0, MAX_ERRORS), labelLimits };
   const checked = validate(value);
   if (!checked.ok) {
     const errors = dedupe(checked.errors.filter((e) => e.keyword !== 'anyOf').map(describe)).slice(0, MAX_ERRORS);
@@ -161,6 +178,15 @@ function semanticErrors(policy: V1NetworkPolicy): string[] {
   const errors: string[] = [];
   const annotationBytes = annotationBytesOverCap(policy.metadata?.annotations ?? {});
   if (annotationBytes !== undefined) errors.push(`/metadata/annotations: total size ${annotationBytes} bytes exceeds 262144`);
+  labelMapErrors('/metadata/labels', policy.metadata?.labels, errors);
+  const annotations = policy.metadata?.annotations;
+  if (annotations) {
+    // The API server checks annotation keys like label keys, after lower-casing them.
+    for (const key of Object.keys(annotations)) {
+      if (!isQualifiedName(key.toLowerCase())) errors.push(`/metadata/annotations: key ${JSON.stringify(key.slice(0, 60))} ${QUALIFIED_NAME_RULE}`);
+    }
+  }
+  selectorErrors('/spec/podSelector', policy.spec?.podSelector, errors);
   for (const direction of ['ingress', 'egress'] as const) {
     const peersKey = direction === 'ingress' ? 'from' : 'to';
     const rules = policy.spec?.[direction] ?? [];
@@ -175,6 +201,8 @@ function semanticErrors(policy: V1NetworkPolicy): string[] {
         if (!p.ipBlock && !p.podSelector && !p.namespaceSelector) {
           errors.push(`${peerPath(direction, i, peersKey, j)}: a peer needs one of podSelector, namespaceSelector or ipBlock`);
         }
+        selectorErrors(`${peerPath(direction, i, peersKey, j)}/podSelector`, p.podSelector, errors);
+        selectorErrors(`${peerPath(direction, i, peersKey, j)}/namespaceSelector`, p.namespaceSelector, errors);
         if (p.ipBlock) {
           const cidr = parseCidr(p.ipBlock.cidr);
           if (!cidr.ok) errors.push(`${peerPath(direction, i, peersKey, j)}/ipBlock/cidr: ${cidr.error}`);
@@ -200,6 +228,51 @@ function semanticErrors(policy: V1NetworkPolicy): string[] {
     }
   }
   return errors;
+}
+
+/**
+ * The API server's label syntax (lengths are labelLimits.ts's): a key is `[prefix/]name` with a
+ * DNS-subdomain prefix; a name and a value are alphanumerics with `-`, `_`, `.` inside.
+ */
+const LABEL_NAME = /^(?:[A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
+const LABEL_VALUE = /^(?:(?:[A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9](?:[-a-z0-9]*[a-z0-9])?(?:\.[a-z0-9](?:[-a-z0-9]*[a-z0-9])?)*$/;
+const QUALIFIED_NAME_RULE = 'must be [prefix/]name: a lowercase DNS subdomain prefix, and a name of alphanumerics with -, _ or . inside';
+const LABEL_VALUE_RULE = 'must be empty or alphanumerics with -, _ or . inside';
+
+function isQualifiedName(key: string): boolean {
+  const slash = key.indexOf('/');
+  if (slash === -1) return LABEL_NAME.test(key);
+  if (key.indexOf('/', slash + 1) !== -1) return false;
+  return DNS_SUBDOMAIN.test(key.slice(0, slash)) && LABEL_NAME.test(key.slice(slash + 1));
+}
+
+function labelMapErrors(path: string, labels: Record<string, string> | undefined, errors: string[]): void {
+  if (!labels) return;
+  for (const key of Object.keys(labels)) {
+    if (!isQualifiedName(key)) errors.push(`${path}: key ${JSON.stringify(key.slice(0, 60))} ${QUALIFIED_NAME_RULE}`);
+    if (!LABEL_VALUE.test(labels[key]!)) errors.push(`${path}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}: ${JSON.stringify(labels[key]!.slice(0, 60))} ${LABEL_VALUE_RULE}`);
+  }
+}
+
+/** The API server's rule for values: required by In and NotIn, forbidden with Exists and DoesNotExist. */
+function selectorErrors(path: string, selector: V1LabelSelector | undefined, errors: string[]): void {
+  labelMapErrors(`${path}/matchLabels`, selector?.matchLabels, errors);
+  const expressions = selector?.matchExpressions;
+  if (!expressions) return;
+  for (let k = 0; k < expressions.length; k++) {
+    const { key, operator, values } = expressions[k]!;
+    if (!isQualifiedName(key)) errors.push(`${path}/matchExpressions/${k}/key: ${JSON.stringify(key.slice(0, 60))} ${QUALIFIED_NAME_RULE}`);
+    for (let v = 0; v < (values?.length ?? 0); v++) {
+      if (!LABEL_VALUE.test(values![v]!)) errors.push(`${path}/matchExpressions/${k}/values/${v}: ${JSON.stringify(values![v]!.slice(0, 60))} ${LABEL_VALUE_RULE}`);
+    }
+    const count = values?.length ?? 0;
+    if ((operator === 'In' || operator === 'NotIn') && count === 0) {
+      errors.push(`${path}/matchExpressions/${k}/values: required when the operator is ${operator}`);
+    } else if ((operator === 'Exists' || operator === 'DoesNotExist') && count > 0) {
+      errors.push(`${path}/matchExpressions/${k}/values: must be empty when the operator is ${operator}`);
+    }
+  }
 }
 
 function peerPath(direction: 'ingress' | 'egress', rule: number, peersKey: 'from' | 'to', peer: number): string {

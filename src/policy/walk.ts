@@ -154,6 +154,13 @@ class RuleRun implements RuleContext {
 const EMPTY_STATES: unknown[] = [];
 
 /**
+ * What a null list item is to the API server: the empty struct (Go leaves the zero value), so
+ * `ingress: [null]` is `ingress: [{}]` (allow all) and `ports: [null]` a port entry without a port.
+ * The shape check hands the engine null-free policies; this keeps a caller that skipped it exact.
+ */
+const NULL_ITEM: Readonly<Record<string, never>> = Object.freeze({});
+
+/**
  * The state of the h-th rule of a hook list. A stateless rule gets undefined without touching the
  * array: reading index -1 sends V8 down its slow generic element path (measured ~100x slower).
  */
@@ -177,7 +184,7 @@ function walkPorts(run: RuleRun, list: HookList<Hooks['port']>, direction: Direc
   if (n === 0) return;
   const [f0, f1, f2, f3] = fns;
   for (let k = 0; k < ports.length; k++) {
-    const port = ports[k]!;
+    const port = ports[k] ?? NULL_ITEM;
     run.current = ids[0];
     f0!(run, direction, i, port, k, stateAt(run, slots, 0));
     if (n === 1) continue;
@@ -289,7 +296,7 @@ export class PolicyWalk {
     for (const direction of directionsInEffect(policy)) {
       const rules = policy.spec?.[direction] ?? [];
       for (let i = 0; i < rules.length; i++) {
-        const rule = rules[i]!;
+        const rule = rules[i] ?? NULL_ITEM;
         for (let h = 0; h < onRule.fns.length; h++) {
           run.current = onRule.ids[h];
           onRule.fns[h]!(run, direction, i, rule, stateAt(run, onRule.slots, h));
@@ -320,7 +327,7 @@ export class PolicyWalk {
     const cidrs: Cidr[] = [];
     const count = peers ? peers.length : 0;
     for (let j = 0; j < count; j++) {
-      const peer = peers![j]!;
+      const peer = peers![j] ?? NULL_ITEM;
       visitPeer(run, onPeer, direction, i, peer, j);
       if (!peer.ipBlock) continue;
       const parsed = parseCidr(String(peer.ipBlock.cidr));

@@ -22,7 +22,9 @@ import { expiryInvalid } from './expiry-invalid.js';
 import { expiryMissing } from './expiry-missing.js';
 import { expiryTooFar } from './expiry-too-far.js';
 import { ipblockAllAddresses } from './ipblock-all-addresses.js';
+import { ipblockForbidden } from './ipblock-forbidden.js';
 import { ipblockTooWide } from './ipblock-too-wide.js';
+import { ipblockTotalTooWide } from './ipblock-total-too-wide.js';
 import { lifetimeExceeded } from './lifetime-exceeded.js';
 import { namespaceSelectorAll } from './namespace-selector-all.js';
 import { peerAny } from './peer-any.js';
@@ -30,6 +32,7 @@ import { podSelectorAllPeer } from './pod-selector-all-peer.js';
 import { policyTooLarge } from './policy-too-large.js';
 import { portAny } from './port-any.js';
 import { portRangeTooWide } from './port-range-too-wide.js';
+import { portsTotalTooWide } from './ports-total-too-wide.js';
 import { targetAllPods } from './target-all-pods.js';
 import { ticketInvalid } from './ticket-invalid.js';
 import { ticketMissing } from './ticket-missing.js';
@@ -39,12 +42,15 @@ export const RULE_IDS = [
   'policy-too-large',
   'ipblock-all-addresses',
   'ipblock-too-wide',
+  'ipblock-total-too-wide',
+  'ipblock-forbidden',
   'namespace-selector-all',
   'pod-selector-all-peer',
   'target-all-pods',
   'peer-any',
   'port-any',
   'port-range-too-wide',
+  'ports-total-too-wide',
   'expiry-missing',
   'expiry-invalid',
   'expiry-in-past',
@@ -63,12 +69,15 @@ export const RULES: RuleTable<typeof RULE_IDS> = [
   policyTooLarge,
   ipblockAllAddresses,
   ipblockTooWide,
+  ipblockTotalTooWide,
+  ipblockForbidden,
   namespaceSelectorAll,
   podSelectorAllPeer,
   targetAllPods,
   peerAny,
   portAny,
   portRangeTooWide,
+  portsTotalTooWide,
   expiryMissing,
   expiryInvalid,
   expiryInPast,

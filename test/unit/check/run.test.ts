@@ -101,8 +101,9 @@ describe('checkSources', () => {
   });
 
   it('locates root-level shape errors at the document start', () => {
-    const [result] = check('# header\nkind: NetworkPolicy\nmetadata: {name: x}\n');
-    assert.deepEqual(result?.errors, [{ path: '', message: 'missing required field "spec"', line: 2, column: 1 }]);
+    // A missing spec is valid (the API server stores it as {}); a missing metadata is not.
+    const [result] = check('# header\nkind: NetworkPolicy\nspec: {}\n');
+    assert.deepEqual(result?.errors, [{ path: '', message: 'missing required field "metadata"', line: 2, column: 1 }]);
   });
 
   it('counts everything in the summary', () => {

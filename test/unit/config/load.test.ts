@@ -37,6 +37,10 @@ describe('default config', () => {
       minIPv4PrefixLength: 16,
       minIPv6PrefixLength: 48,
       maxPortRange: 100,
+      forbiddenCIDRs: [
+        { text: '169.254.169.254/32', family: 4, range: [0xa9fea9fen, 0xa9fea9fen] },
+        { text: 'fd00:ec2::254/128', family: 6, range: [0xfd000ec2000000000000000000000254n, 0xfd000ec2000000000000000000000254n] },
+      ],
       maxTTLms: 24 * 3_600_000,
       maxLifetimeMs: 72 * 3_600_000,
       maxPolicyElements: 2_000,

@@ -95,13 +95,14 @@ const CASES: BreadthCase[] = [
   {
     name: 'near miss: a union with a gap at the top of the space',
     policy: egressPolicy([{ to: [cidrPeer('0.0.0.0/1'), cidrPeer('128.0.0.0/2'), cidrPeer('192.0.0.0/3')], ports: [TCP_5432] }]),
-    config: { limits: { minIPv4PrefixLength: 0 } },
+    // No forbidden ranges: 128.0.0.0/2 holds 169.254.169.254, which is not what this case is about.
+    config: { limits: { minIPv4PrefixLength: 0, forbiddenCIDRs: [] } },
     expect: [],
   },
   {
     name: 'near miss: IPv4 and IPv6 halves do not add up to a family',
     policy: egressPolicy([{ to: [cidrPeer('0.0.0.0/1'), cidrPeer('8000::/1')], ports: [TCP_5432] }]),
-    config: { limits: { minIPv4PrefixLength: 0, minIPv6PrefixLength: 0 } },
+    config: { limits: { minIPv4PrefixLength: 0, minIPv6PrefixLength: 0, forbiddenCIDRs: [] } },
     expect: [],
   },
   // ipblock-too-wide
@@ -239,6 +240,68 @@ const CASES: BreadthCase[] = [
     name: 'near miss: the configured maximum is honoured',
     policy: egressPolicy([{ to: [API_PODS], ports: [{ protocol: 'TCP', port: 30000, endPort: 32767 }] }]),
     config: { limits: { maxPortRange: 2768 } },
+    expect: [],
+  },
+  // ipblock-total-too-wide: the union of the narrow blocks
+  {
+    name: '256 /16s in one rule admit all of 10.0.0.0/8',
+    policy: egressPolicy([{ to: Array.from({ length: 256 }, (_, i) => cidrPeer(`10.${i}.0.0/16`)), ports: [TCP_5432] }]),
+    expect: [`ipblock-total-too-wide @ ${E0}`],
+    reasonIncludes: ['admit 16,777,216 IPv4 addresses in 256 blocks, more than one /16', 'this rule holds 16,777,216'],
+  },
+  {
+    name: 'near miss: four /24s',
+    policy: egressPolicy([{ to: ['10.0.1.0/24', '10.0.2.0/24', '10.9.0.0/24', '192.0.2.0/24'].map((c) => cidrPeer(c)), ports: [TCP_5432] }]),
+    expect: [],
+  },
+  // ipblock-forbidden
+  {
+    name: 'a /16 around the instance-metadata endpoint',
+    policy: egressPolicy([{ to: [cidrPeer('169.254.0.0/16')], ports: [TCP_5432] }]),
+    expect: [`ipblock-forbidden @ ${E0}.to[0].ipBlock.cidr`],
+    reasonIncludes: ['169.254.0.0/16 admits 169.254.169.254/32'],
+  },
+  {
+    name: 'near miss: the same /16 with the endpoint excepted',
+    policy: egressPolicy([{ to: [cidrPeer('169.254.0.0/16', ['169.254.169.254/32'])], ports: [TCP_5432] }]),
+    expect: [],
+  },
+  // ports-total-too-wide
+  {
+    name: 'two ranges of 100 ports open 200 TCP ports',
+    policy: egressPolicy([{ to: [API_PODS], ports: [{ port: 1, endPort: 100 }, { protocol: 'TCP', port: 101, endPort: 200 }] }]),
+    expect: [`ports-total-too-wide @ ${E0}.ports`],
+    reasonIncludes: ['open 200 TCP ports in 2 entries, more than the allowed 100'],
+  },
+  {
+    name: 'near miss: three ports',
+    policy: egressPolicy([{ to: [API_PODS], ports: [TCP_5432, { protocol: 'TCP', port: 8080 }, { protocol: 'UDP', port: 53 }] }]),
+    expect: [],
+  },
+  // selectors that only exclude select everything
+  {
+    name: 'a namespaceSelector asking only DoesNotExist matches every namespace',
+    policy: ingressPolicy([{ from: [{ namespaceSelector: { matchExpressions: [{ key: 'no-such-label', operator: 'DoesNotExist' }] } }], ports: [TCP_5432] }]),
+    expect: [`namespace-selector-all @ ${I0}.from[0].namespaceSelector`],
+    reasonIncludes: ['matches every namespace without label no-such-label: effectively all'],
+  },
+  {
+    name: 'a peer podSelector asking only NotIn matches every pod',
+    policy: egressPolicy([{ to: [{ podSelector: { matchExpressions: [{ key: 'app', operator: 'NotIn', values: ['x'] }] } }], ports: [TCP_5432] }]),
+    expect: [`pod-selector-all-peer @ ${E0}.to[0].podSelector`],
+    reasonIncludes: ['effectively all'],
+  },
+  {
+    name: 'a spec.podSelector asking only DoesNotExist targets every pod',
+    policy: policy({ podSelector: { matchExpressions: [{ key: 'x', operator: 'DoesNotExist' }] }, policyTypes: ['Ingress'], ingress: [{ from: [API_PODS], ports: [TCP_5432] }] }),
+    expect: ['target-all-pods @ spec.podSelector'],
+    reasonIncludes: ['matches every pod without label x: effectively all'],
+  },
+  {
+    name: 'near miss: matchLabels plus a NotIn',
+    policy: ingressPolicy([
+      { from: [{ namespaceSelector: { matchLabels: { team: 'a' }, matchExpressions: [{ key: 'env', operator: 'NotIn', values: ['prod'] }] } }], ports: [TCP_5432] },
+    ]),
     expect: [],
   },
   // several at once, in both directions

@@ -63,12 +63,12 @@ describe('hostile policies at the edge', () => {
     assert.deepEqual(result, { ok: false, errors: ['/spec/policyTypes: has 200000 entries; at most 2 are accepted'] });
   });
 
-  it('still names wrong and duplicate policyTypes entries in a short list', () => {
+  it('still names wrong policyTypes entries in a short list, and accepts a duplicate as the API server does', () => {
     const policy = networkPolicy();
+    // The API server stores [Ingress, Ingress] (the e2e differential test shows it); so must check.
     (policy.spec as Record<string, unknown>).policyTypes = ['Ingress', 'Ingress'];
     const duplicate = checkNetworkPolicyShape(policy);
-    assert.equal(duplicate.ok, false);
-    if (!duplicate.ok) assert.match(duplicate.errors.join('\n'), /\/spec\/policyTypes: .*duplicate/);
+    assert.equal(duplicate.ok, true, JSON.stringify(duplicate));
     (policy.spec as Record<string, unknown>).policyTypes = ['Sideways'];
     const wrong = checkNetworkPolicyShape(policy);
     assert.equal(wrong.ok, false);

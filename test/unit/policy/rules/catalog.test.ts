@@ -73,8 +73,8 @@ describe('rule catalog', () => {
     // Size first (it is decided before anything else), then breadth, then lifecycle.
     assert.deepEqual(ruleIdsOf('size'), ['policy-too-large']);
     assert.deepEqual(RULE_IDS.slice(0, 1), ['policy-too-large']);
-    assert.deepEqual(BREADTH_RULE_IDS, RULE_IDS.slice(1, 9));
-    assert.deepEqual(LIFECYCLE_RULE_IDS, RULE_IDS.slice(9));
+    assert.deepEqual(BREADTH_RULE_IDS, RULE_IDS.slice(1, 12));
+    assert.deepEqual(LIFECYCLE_RULE_IDS, RULE_IDS.slice(12));
     for (const rule of DEFINITIONS) {
       const lifecycleOnly = Object.keys(rule.check).every((hook) => hook === 'lifecycle');
       assert.equal(rule.needs === 'lifecycle', lifecycleOnly, `${rule.id}: needs ${rule.needs} but hooks ${Object.keys(rule.check).join(',')}`);
@@ -101,12 +101,15 @@ describe('what derives from the catalog', () => {
       'policy-too-large': ['--from-cidr/--from-pods/--from-namespace/--port', '--to-cidr/--to-pods/--to-namespace/--port'],
       'ipblock-all-addresses': ['--from-cidr', '--to-cidr'],
       'ipblock-too-wide': ['--from-cidr', '--to-cidr'],
+      'ipblock-total-too-wide': ['--from-cidr', '--to-cidr'],
+      'ipblock-forbidden': ['--from-cidr', '--to-cidr'],
       'namespace-selector-all': ['--from-namespace', '--to-namespace'],
       'pod-selector-all-peer': ['--from-pods', '--to-pods'],
       'target-all-pods': ['--to', '--from'],
       'peer-any': ['--from-cidr/--from-pods/--from-namespace', '--to-cidr/--to-pods/--to-namespace'],
       'port-any': ['--port', '--port'],
       'port-range-too-wide': ['--port', '--port'],
+      'ports-total-too-wide': ['--port', '--port'],
       'expiry-missing': ['--for', '--for'],
       'expiry-invalid': ['--for', '--for'],
       'expiry-in-past': ['--for', '--for'],
