@@ -65,7 +65,8 @@ describe('checkSources', () => {
   });
 
   it('marks a policy with only warn findings as warn', () => {
-    const [result] = check(WIDE, { config: config({ rules: { 'ipblock-all-addresses': 'warn' } }) });
+    // forbiddenCIDRs emptied: with its width rule relaxed, 0.0.0.0/0 would also be denied for the metadata endpoint.
+    const [result] = check(WIDE, { config: config({ rules: { 'ipblock-all-addresses': 'warn' }, limits: { forbiddenCIDRs: [] } }) });
     assert.equal(result?.verdict, 'warn');
     assert.equal(result?.findings[0]?.action, 'warn');
   });
@@ -119,7 +120,7 @@ describe('checkSources', () => {
         { name: 'a.yaml', text },
         { name: 'b.yaml', text: WIDE },
       ],
-      { ...OPTIONS, config: config({ rules: { 'ipblock-all-addresses': 'warn' } }) },
+      { ...OPTIONS, config: config({ rules: { 'ipblock-all-addresses': 'warn' }, limits: { forbiddenCIDRs: [] } }) },
     );
     assert.deepEqual(report.summary, { files: 2, policies: 5, allowed: 1, warned: 2, denied: 2, invalid: 2, skipped: 1 });
     assert.deepEqual(report.skipped, [{ source: 'a.yaml', document: 2, line: 39, kind: 'ConfigMap' }]);

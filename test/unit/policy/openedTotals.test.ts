@@ -103,6 +103,24 @@ describe('ipblock-forbidden', () => {
     assert.match(findings[0]!.reason, /10\.96\.0\.0\/24 admits 10\.96\.0\.0\/30, which limits\.forbiddenCIDRs forbids/);
   });
 
+  it('still guards the forbidden range when the width rules only warn (egress to the internet with a warning)', () => {
+    const internet = egressPolicy([{ to: [cidrPeer('0.0.0.0/0', ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'])], ports: [TCP_5432] }]);
+    // Defaults: the /0 is denied by its width rule alone.
+    assert.deepEqual(ids(evaluate(internet).findings), ['ipblock-all-addresses']);
+    const relaxed = config({ rules: { 'ipblock-all-addresses': 'warn', 'ipblock-too-wide': 'warn' } });
+    const verdict = evaluate(internet, { config: relaxed });
+    assert.equal(verdict.allowed, false);
+    assert.deepEqual(ids(verdict.findings).sort(), ['ipblock-all-addresses', 'ipblock-forbidden']);
+    const wide = evaluate(egressPolicy([{ to: [cidrPeer('169.0.0.0/8')], ports: [TCP_5432] }]), { config: relaxed });
+    assert.equal(wide.allowed, false);
+    assert.deepEqual(ids(wide.findings).sort(), ['ipblock-forbidden', 'ipblock-too-wide']);
+    // The except that removes the metadata endpoint makes the relaxed internet egress admissible.
+    const safe = egressPolicy([{ to: [cidrPeer('0.0.0.0/0', ['169.254.0.0/16'])], ports: [TCP_5432] }]);
+    const admitted = evaluate(safe, { config: config({ rules: { 'ipblock-all-addresses': 'off', 'ipblock-total-too-wide': 'off' } }) });
+    assert.equal(admitted.allowed, true);
+    assert.deepEqual(ids(admitted.findings), []);
+  });
+
   it('denies through evaluation by default, and can be set to warn', () => {
     const p = ingressPolicy([{ from: [cidrPeer('169.254.169.254/32')], ports: [TCP_5432] }]);
     assert.equal(evaluate(p).allowed, false);
