@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { decodeAdmissionReview, DEFAULT_ENVELOPE_LIMITS, type DecodedReview, type EnvelopeLimits } from '../../../src/admission/review.js';
-import { admissionReview, networkPolicy } from './support.js';
+import { admissionReview, networkPolicy } from '../server/support.js';
 
 function details(result: DecodedReview): string[] {
   assert.equal(result.ok, false, 'expected the body to be rejected');

@@ -10,7 +10,7 @@ import {
 } from '../../../src/admission/review.js';
 import type { JsonPatchOperation } from '../../../src/lifecycle/patch.js';
 import type { Finding } from '../../../src/policy/findings.js';
-import { admissionRequest, admissionReview, decision, networkPolicy } from './support.js';
+import { admissionRequest, admissionReview, decision, networkPolicy } from '../server/support.js';
 
 function expectError(result: DecodedReview, reason: ReviewErrorReason, mentions: RegExp): void {
   assert.equal(result.ok, false, 'expected the body to be rejected');

@@ -5,7 +5,7 @@ import type { V1NetworkPolicy } from '@kubernetes/client-node';
 import type { AdmissionRequest } from '../../../src/admission/types.js';
 import { validateHandler } from '../../../src/admission/validate.js';
 import type { GuardConfig } from '../../../src/config/types.js';
-import { API_PODS, DB_PODS, GOOD_GRANT, NOW, TCP_5432, config, egressPolicy, policy } from './support.js';
+import { API_PODS, DB_PODS, GOOD_GRANT, NOW, TCP_5432, config, egressPolicy, policy } from '../policy/support.js';
 
 function request(object: V1NetworkPolicy, overrides: Partial<AdmissionRequest> = {}): AdmissionRequest {
   return {
