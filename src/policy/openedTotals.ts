@@ -97,7 +97,22 @@ export class PortTotals {
   /** First rule index that listed ports of a direction and protocol, for the finding's path. */
   private readonly firstRule = new Map<string, number>();
 
+  // The set of the previous port: consecutive ports nearly always share direction and protocol, and
+  // building the map key string per port measured as a fifth of this rule's cost.
+  private lastDirection: Direction | undefined;
+  private lastProtocol: string | undefined;
+  private lastSet: PortSet | undefined;
+
   private set(direction: Direction, ruleIndex: number, protocol: string): PortSet {
+    if (this.lastSet !== undefined && direction === this.lastDirection && protocol === this.lastProtocol) return this.lastSet;
+    const set = this.lookup(direction, ruleIndex, protocol);
+    this.lastDirection = direction;
+    this.lastProtocol = protocol;
+    this.lastSet = set;
+    return set;
+  }
+
+  private lookup(direction: Direction, ruleIndex: number, protocol: string): PortSet {
     const key = `${direction} ${protocol}`;
     let set = this.sets.get(key);
     if (set === undefined) {
