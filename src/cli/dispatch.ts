@@ -11,6 +11,7 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
   serve: { summary: 'run the admission webhook (HTTPS)', load: async () => (await import('./serve.js')).serveCommand },
   check: { summary: 'evaluate NetworkPolicy manifests offline', load: async () => (await import('./check.js')).checkCommand },
   sweep: { summary: 'delete expired temporary grants (--once or --watch)', load: async () => (await import('./sweep.js')).sweepCommand },
+  controller: { summary: 'expire grants at their expiry, one leader among replicas (--leader-elect)', load: async () => (await import('./controller.js')).controllerCommand },
   certs: { summary: 'create or rotate the webhook certificates (Secret, caBundle)', load: async () => (await import('./certs.js')).certsCommand },
   grant: { summary: 'create a narrow, ticketed, temporary NetworkPolicy grant', load: async () => (await import('./grant.js')).grantCommand },
   list: { summary: 'show the live temporary grants, soonest expiry first', load: async () => (await import('./list.js')).listCommand },

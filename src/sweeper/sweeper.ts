@@ -56,6 +56,8 @@ export class Sweeper {
   private pass = 0;
   private startedAtMs = 0;
   private lastSuccessfulPassMs: number | undefined;
+  /** Leader election: the signal of the current leadership (aborted once it ended). */
+  private leadership: AbortSignal | undefined;
 
   constructor(options: SweeperOptions) {
     this.opts = options;
@@ -75,7 +77,7 @@ export class Sweeper {
     const decisionClock = { now: () => this.serverClock.now() };
     this.reaper = new GrantReaper({
       api: this.api, config: options.config, clock: decisionClock, logger: this.logger, metrics: this.metrics,
-      dryRun: options.dryRun ?? false, instance: options.instance ?? hostname(),
+      dryRun: options.dryRun ?? false, instance: options.instance ?? hostname(), mayAct: () => this.mayAct,
     });
     this.queue = new ExpiryQueue({ clock: this.clock, now: () => this.serverClock.now().getTime(), onDue: (grant) => this.dispatch(grant) });
     this.informer = new Informer<V1NetworkPolicy, V1NetworkPolicy>({
@@ -130,8 +132,41 @@ export class Sweeper {
     if (this.state !== 'idle') throw new Error(`sweeper already ${this.state}`);
     this.state = 'starting';
     this.startedAtMs = this.clock.now().getTime();
-    this.queue.start();
+    // A standby keeps the schedule full but unarmed, so a takeover fires what is due at once.
+    if (!this.opts.standby) this.queue.start();
     this.informer.start();
+  }
+
+  /**
+   * Leader election: act (delete, write Events) from now until `signal` aborts. The schedule is
+   * already filled by the informer, so grants already due go at once. Resolves once the signal
+   * has aborted and the deletions in flight have settled (each checked the signal before its
+   * delete was sent, so none is sent after the abort).
+   */
+  async actWhile(signal: AbortSignal): Promise<void> {
+    if (!this.opts.standby) throw new Error('actWhile needs a Sweeper built with standby: true');
+    if (this.stopped || signal.aborted) return;
+    this.leadership = signal;
+    this.logger.info({ scheduled: this.queue.size }, 'leading: acting on the schedule');
+    await new Promise<void>((resolve) => {
+      const onEnd = (): void => {
+        this.queue.stop();
+        resolve();
+      };
+      signal.addEventListener('abort', onEnd, { once: true });
+      this.shutdown.signal.addEventListener('abort', onEnd, { once: true });
+      this.queue.start();
+    });
+    this.logger.info('no longer leading: stopped acting');
+    await this.limiter.idle();
+    await Promise.all(this.background);
+  }
+
+  /** Whether deleting and writing Events is allowed right now. */
+  private get mayAct(): boolean {
+    if (this.stopped) return false;
+    if (!this.opts.standby) return true;
+    return this.leadership !== undefined && !this.leadership.aborted;
   }
 
   /** Resolves after the first complete list and the watch that follows it is connected. */
@@ -163,6 +198,7 @@ export class Sweeper {
       state: this.state,
       lastSuccessfulPass: this.lastSuccessfulPassMs === undefined ? null : new Date(this.lastSuccessfulPassMs).toISOString(),
       scheduled: this.queue.size,
+      role: this.opts.standby ? (this.mayAct ? 'leader' : 'standby') : 'single',
     };
   }
 
@@ -237,8 +273,10 @@ export class Sweeper {
 
   private async expireScheduled(grant: ScheduledGrant): Promise<void> {
     if (this.stopped) return;
+    if (!this.mayAct) return this.keepForNextLeader(grant);
     const outcome = await this.reaper.reapByRef(grant);
     if (this.stopped) return;
+    if (outcome.kind === 'stood-down') return this.keepForNextLeader(grant);
     this.skew.check();
     if (outcome.kind === 'kept') {
       // Extended (or relabelled) since it was scheduled; the watch usually says so first.
@@ -249,6 +287,11 @@ export class Sweeper {
       this.queue.put({ ...grant, dueMs: this.serverClock.now().getTime() + FAILED_DELETE_RETRY_MS });
     }
     this.metrics.liveGrants.set(this.queue.size);
+  }
+
+  /** Leadership ended with this grant taken off the schedule: put it back, unarmed. */
+  private keepForNextLeader(grant: ScheduledGrant): void {
+    if (!this.queue.has(grant.uid)) this.queue.put(grant);
   }
 
   private markSuccessfulPass(): void {

@@ -40,6 +40,11 @@ export interface SweeperOptions {
   clockSkewToleranceMs?: number;
   /** Measures the API server's clock; built from `clock` when absent (pass one along with `api`). */
   serverClock?: ServerClock;
+  /**
+   * Leader-elected: start() fills the cache and the schedule but deletes nothing and writes no
+   * Event until actWhile(signal) is called, and stops acting the moment that signal aborts.
+   */
+  standby?: boolean;
 }
 
 export interface SweeperHealth {
@@ -47,4 +52,6 @@ export interface SweeperHealth {
   state: 'idle' | 'starting' | 'running' | 'stopped';
   lastSuccessfulPass: string | null;
   scheduled: number;
+  /** 'single' without leader election; otherwise whether this process is acting now. */
+  role: 'single' | 'leader' | 'standby';
 }
