@@ -3,7 +3,10 @@ import { pino } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import { defaultConfig, loadConfigFile } from '../config/load.js';
 import type { GuardConfig } from '../config/types.js';
-import { runControllerLoop } from '../controller/controllerLoop.js';
+import { leaderWork, runControllerLoop } from '../controller/controllerLoop.js';
+import { KubeGrantRecordClient } from '../controller/grantRecordClient.js';
+import { GrantRecorder } from '../controller/recorder.js';
+import { realSleep } from '../kube/clock.js';
 import { DEFAULT_LEASE_NAME, defaultIdentity, type ElectionTiming, resolveTiming } from '../controller/electionSettings.js';
 import { LeaderElector } from '../controller/leaderElection.js';
 import { KubeLeaseClient } from '../controller/leaseClient.js';
@@ -167,7 +170,22 @@ export async function runController(flags: ControllerFlags, say: (text: string) 
   if (aliasOf !== undefined) logger.warn(`"${aliasOf}" is an alias of "controller" and will be removed; run "controller" instead`);
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
+  // `sweep --watch` keeps its old permissions (no grantrecords), so the alias does not record.
+  let serverNow: () => Date = () => new Date();
+  const recorder =
+    aliasOf === undefined
+      ? new GrantRecorder({
+          client: KubeGrantRecordClient.fromKubeConfig(kube.context.kubeConfig),
+          config: loaded.config,
+          now: () => serverNow(),
+          logger,
+          retentionMs: loaded.config.history.retentionMs,
+          ...(flags.namespace !== undefined ? { namespace: flags.namespace } : {}),
+          sleep: realSleep,
+        })
+      : undefined;
   const sweeper = new Sweeper({
+    ...(recorder ? { observer: recorder } : {}),
     kubeConfig: kube.context.kubeConfig,
     config: loaded.config,
     registry,
@@ -178,6 +196,7 @@ export async function runController(flags: ControllerFlags, say: (text: string) 
     resyncMs: flags.resyncMs,
     standby: flags.leaderElect,
   });
+  serverNow = () => sweeper.serverNow();
   const identity = defaultIdentity();
   const elector = flags.leaderElect
     ? new LeaderElector({
@@ -186,7 +205,7 @@ export async function runController(flags: ControllerFlags, say: (text: string) 
         identity,
         timing: flags.timing,
         registry,
-        onStartedLeading: (signal) => sweeper.actWhile(signal),
+        onStartedLeading: leaderWork(sweeper, recorder),
         onNewLeader: (holder) => logger.info({ leader: holder, self: holder === identity }, 'new leader observed'),
         onError: (err, during) => logger.warn({ during, error: describeApiError(err) }, 'leader election call failed'),
       })
@@ -222,9 +241,10 @@ export async function runController(flags: ControllerFlags, say: (text: string) 
   };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
-  const end = await runControllerLoop({ sweeper, ...(elector ? { elector } : {}), shutdown: shutdown.signal, logger });
+  const end = await runControllerLoop({ sweeper, ...(elector ? { elector } : {}), ...(recorder ? { recorder } : {}), shutdown: shutdown.signal, logger });
   process.off('SIGTERM', onSignal);
   process.off('SIGINT', onSignal);
   await server.close();
   return end.exitCode;
 }
+

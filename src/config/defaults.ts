@@ -26,4 +26,5 @@ export const DEFAULT_CONFIG: Required<ConfigFile> = {
   permanentPrincipals: { users: [], groups: [], serviceAccounts: [] },
   breakGlassGroups: [],
   rules: Object.fromEntries(RULE_IDS.map((id) => [id, 'deny'])) as Record<RuleId, RuleAction>,
+  history: { retention: '90d' },
 };

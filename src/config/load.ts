@@ -61,6 +61,7 @@ export function buildConfig(data: unknown, origin = 'config'): ConfigResult {
     permanentPrincipals: { ...DEFAULT_CONFIG.permanentPrincipals, ...file.permanentPrincipals },
     breakGlassGroups: file.breakGlassGroups ?? DEFAULT_CONFIG.breakGlassGroups,
     rules: { ...DEFAULT_CONFIG.rules, ...file.rules },
+    history: { ...DEFAULT_CONFIG.history, ...file.history },
   };
 
   const durationMs = (path: string, text: string): number => {
@@ -91,6 +92,9 @@ export function buildConfig(data: unknown, origin = 'config'): ConfigResult {
   } catch (err) {
     errors.push(`${origin}: /ticket/pattern: not a valid regular expression: ${(err as Error).message}`);
   }
+  const retentionErrors = errors.length;
+  const retentionMs = durationMs('/history/retention', merged.history.retention!);
+  if (retentionMs === 0 && errors.length === retentionErrors) errors.push(`${origin}: /history/retention: must be longer than 0s`);
   if (errors.length > 0) return { ok: false, errors };
 
   const rules = {} as Record<RuleId, RuleAction>;
@@ -124,6 +128,7 @@ export function buildConfig(data: unknown, origin = 'config'): ConfigResult {
       },
       breakGlassGroups: new Set(merged.breakGlassGroups),
       rules,
+      history: { retentionMs },
       source: merged,
     },
   };

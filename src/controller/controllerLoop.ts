@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Sweeper } from '../sweeper/sweeper.js';
 import type { LeaderElector } from './leaderElection.js';
+import type { GrantRecorder } from './recorder.js';
 
 /** How a controller run ended, and the exit status it calls for. */
 export type ControllerEnd =
@@ -14,6 +15,8 @@ export interface ControllerLoopOptions {
   sweeper: Sweeper;
   /** Absent: a single local run that acts from the start (no Lease). */
   elector?: LeaderElector;
+  /** Writes GrantRecords while acting; the Sweeper must have been built with it as `observer`. */
+  recorder?: GrantRecorder;
   /** Aborts on SIGTERM/SIGINT. */
   shutdown: AbortSignal;
   logger: Logger;
@@ -26,14 +29,16 @@ export interface ControllerLoopOptions {
  * Sweeper.actWhile); losing it ends the run with exitCode 1, as LeaderElector.run's contract asks.
  */
 export async function runControllerLoop(options: ControllerLoopOptions): Promise<ControllerEnd> {
-  const { sweeper, elector, shutdown, logger } = options;
+  const { sweeper, elector, recorder, shutdown, logger } = options;
   await sweeper.start();
   if (elector === undefined) {
+    const recording = recorder?.actWhile(shutdown, () => sweeper.liveGrants());
     await new Promise<void>((resolve) => {
       if (shutdown.aborted) return resolve();
       shutdown.addEventListener('abort', () => resolve(), { once: true });
     });
     await sweeper.stop();
+    await recording;
     return { reason: 'shutdown', exitCode: 0 };
   }
   const end = await elector.run(shutdown);
@@ -44,4 +49,13 @@ export async function runControllerLoop(options: ControllerLoopOptions): Promise
   }
   logger.info({ released: end.released }, end.released ? 'lease released' : 'stopped without releasing the lease');
   return { reason: 'shutdown', exitCode: 0, released: end.released };
+}
+
+/**
+ * What a new leader does until `signal` aborts: the Sweeper acts on its schedule and the recorder
+ * (if any) writes history. Give this as the LeaderElector's onStartedLeading; the elector waits
+ * for it (up to the renew deadline) before releasing the Lease.
+ */
+export function leaderWork(sweeper: Sweeper, recorder?: GrantRecorder): (signal: AbortSignal) => Promise<unknown> {
+  return (signal) => Promise.all([sweeper.actWhile(signal), recorder?.actWhile(signal, () => sweeper.liveGrants())]);
 }

@@ -8,7 +8,7 @@ import { Informer, type InformerEvent } from '../kube/informer.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../kube/retry.js';
 import { ServerClock } from '../kube/serverClock.js';
 import { ClockSkewReport } from './clockSkew.js';
-import { decisionFields, hasTemporaryLabel, sweepDecisionFor } from './decide.js';
+import { decisionFields, hasTemporaryLabel, recordFields, sweepDecisionFor } from './decide.js';
 import { ExpiryQueue } from './expiryQueue.js';
 import { createPolicyApi, policySource, type PolicyApi } from './kubeApi.js';
 import { createLimiter, type Limiter } from './limiter.js';
@@ -58,6 +58,8 @@ export class Sweeper {
   private lastSuccessfulPassMs: number | undefined;
   /** Leader election: the signal of the current leadership (aborted once it ended). */
   private leadership: AbortSignal | undefined;
+  /** A full list is under way: its events are not watch events (see GrantObserver). */
+  private listing = false;
 
   constructor(options: SweeperOptions) {
     this.opts = options;
@@ -83,7 +85,7 @@ export class Sweeper {
     this.informer = new Informer<V1NetworkPolicy, V1NetworkPolicy>({
       source: policySource(this.api, options.namespace),
       keyOf: (policy) => policyRef(policy)?.uid,
-      project: (policy) => decisionFields(policy, options.config),
+      project: (policy) => (options.observer ? recordFields(policy) : decisionFields(policy, options.config)),
       labelSelector: this.labelSelector,
       pageSize, resyncMs: this.resyncMs, clock: this.clock, sleep, random, name: 'temporary grants', logger: this.logger,
       ...(options.watchTimeoutSeconds !== undefined ? { watchTimeoutSeconds: options.watchTimeoutSeconds } : {}),
@@ -91,14 +93,20 @@ export class Sweeper {
         relisting: (reason) => {
           this.metrics.relists.inc({ reason });
           this.pass++;
+          this.listing = true;
         },
         listed: () => {
+          this.listing = false;
+          this.opts.observer?.listed(this.informer.list());
           this.reaper.pruneInvalid(this.pass);
           this.markSuccessfulPass();
           this.skew.check();
         },
         listRestarted: () => this.metrics.relists.inc({ reason: 'list-expired' }),
-        listFailed: () => this.metrics.failures.inc({ operation: 'list' }),
+        listFailed: () => {
+          this.listing = false;
+          this.metrics.failures.inc({ operation: 'list' });
+        },
         watchFailed: () => this.metrics.failures.inc({ operation: 'watch' }),
       },
     });
@@ -202,6 +210,16 @@ export class Sweeper {
     };
   }
 
+  /** The API server's time, as estimated from its responses. */
+  serverNow(): Date {
+    return this.serverClock.now();
+  }
+
+  /** The grants the informer holds now (watch mode). */
+  liveGrants(): V1NetworkPolicy[] {
+    return this.informer.list();
+  }
+
   /** Grants waiting for their expiry (watch mode). */
   get scheduledCount(): number {
     return this.queue.size;
@@ -236,6 +254,7 @@ export class Sweeper {
   private onGrantEvent(event: InformerEvent<V1NetworkPolicy>): void {
     if (this.stopped) return;
     const uid = event.key;
+    this.opts.observer?.observe(event, { listing: this.listing, reaping: this.inFlight.has(uid) });
     if (event.type === 'delete') {
       this.queue.remove(uid);
       this.reaper.forgetInvalid(uid);
@@ -277,6 +296,8 @@ export class Sweeper {
     const outcome = await this.reaper.reapByRef(grant);
     if (this.stopped) return;
     if (outcome.kind === 'stood-down') return this.keepForNextLeader(grant);
+    if (outcome.kind === 'deleted') this.opts.observer?.reaped(grant.uid, { deletedAt: outcome.deletedAt, policy: outcome.policy });
+    else this.opts.observer?.reaped(grant.uid, { gone: outcome.kind === 'already-gone' });
     this.skew.check();
     if (outcome.kind === 'kept') {
       // Extended (or relabelled) since it was scheduled; the watch usually says so first.

@@ -5,6 +5,7 @@ import type { GuardConfig } from '../config/types.js';
 import type { Clock, Sleep } from '../kube/clock.js';
 import type { RetryPolicy } from '../kube/retry.js';
 import type { ServerClock } from '../kube/serverClock.js';
+import type { GrantObserver } from '../controller/recorder.js';
 import type { PolicyApi } from './kubeApi.js';
 
 /** How a Sweeper is built (see sweeper.ts), and what its health() reports. */
@@ -45,6 +46,12 @@ export interface SweeperOptions {
    * Event until actWhile(signal) is called, and stops acting the moment that signal aborts.
    */
   standby?: boolean;
+  /**
+   * Told every informer event, each reap's result and each completed list (the GrantRecorder).
+   * With one, the informer keeps labels, annotations and spec of each grant, not only the
+   * decision fields.
+   */
+  observer?: GrantObserver;
 }
 
 export interface SweeperHealth {
