@@ -92,9 +92,7 @@ export function buildConfig(data: unknown, origin = 'config'): ConfigResult {
   } catch (err) {
     errors.push(`${origin}: /ticket/pattern: not a valid regular expression: ${(err as Error).message}`);
   }
-  const retentionErrors = errors.length;
   const retentionMs = durationMs('/history/retention', merged.history.retention!);
-  if (retentionMs === 0 && errors.length === retentionErrors) errors.push(`${origin}: /history/retention: must be longer than 0s`);
   if (errors.length > 0) return { ok: false, errors };
 
   const rules = {} as Record<RuleId, RuleAction>;
