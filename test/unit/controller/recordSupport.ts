@@ -31,8 +31,9 @@ export class MemoryGrantRecordClient implements GrantRecordClient {
     return this.calls.filter((c) => c.verb === 'create' || c.verb === 'update' || c.verb === 'delete');
   }
 
-  async list(): Promise<GrantRecord[]> {
-    await this.hop('list', '');
+  /** `name` of a list call is its label selector. */
+  async list(labelSelector?: string): Promise<GrantRecord[]> {
+    await this.hop('list', labelSelector ?? '');
     return [...this.records.values()].map(clone);
   }
 
