@@ -57,6 +57,8 @@ export class GrantRecorder implements GrantObserver {
   private readonly chains = new Map<string, Promise<void>>();
   /** Grants whose DELETED arrived while this process was reaping them. */
   private readonly goneWhileReaping = new Map<string, V1NetworkPolicy>();
+  /** Deleted by this process after leadership began but before the records were loaded. */
+  private readonly expiredBeforeLoad = new Map<string, { deletedAt: Date; policy: V1NetworkPolicy }>();
   private leadership: AbortSignal | undefined;
   private loaded = false;
 
@@ -77,12 +79,16 @@ export class GrantRecorder implements GrantObserver {
       for (const record of all) this.records.set(record.spec.policy.uid, record);
       this.loaded = true;
       this.opts.logger.info({ records: all.length }, 'grant records loaded');
+      // A takeover deletes what is already due at once, usually before the records are in.
+      for (const [uid, expired] of this.expiredBeforeLoad) this.reaped(uid, expired);
+      this.expiredBeforeLoad.clear();
       this.reconcile(live());
     } catch (err) {
       this.opts.logger.error({ error: describeApiError(err) }, 'could not load grant records; recording resumes after the next list');
     }
     if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
     this.loaded = false;
+    this.expiredBeforeLoad.clear();
     await this.idle();
   }
 
@@ -92,13 +98,13 @@ export class GrantRecorder implements GrantObserver {
   }
 
   observe(event: InformerEvent<V1NetworkPolicy>, context: { listing: boolean; reaping: boolean }): void {
-    if (!this.acting) return;
     const uid = event.key;
+    if (event.type === 'delete' && context.reaping && this.leading) {
+      this.goneWhileReaping.set(uid, event.object);
+      return;
+    }
+    if (!this.acting) return;
     if (event.type === 'delete') {
-      if (context.reaping) {
-        this.goneWhileReaping.set(uid, event.object);
-        return;
-      }
       const how = context.listing ? { how: 'DeletedNotObserved' as const } : closeReason(event.object, false, this.opts.config);
       this.close(uid, how.how, how.by);
       return;
@@ -115,7 +121,10 @@ export class GrantRecorder implements GrantObserver {
   reaped(uid: string, result: { deletedAt: Date; policy: V1NetworkPolicy } | { gone: boolean }): void {
     const seenGone = this.goneWhileReaping.get(uid);
     this.goneWhileReaping.delete(uid);
-    if (!this.acting) return;
+    if (!this.acting) {
+      if (this.leading && 'deletedAt' in result) this.expiredBeforeLoad.set(uid, result);
+      return;
+    }
     if ('deletedAt' in result) {
       const at = result.deletedAt;
       this.mutate(uid, (current) => recordClosed(current ?? recordOpened(result.policy, at, this.opts.config, { late: true }), 'Expired', at));
@@ -130,8 +139,14 @@ export class GrantRecorder implements GrantObserver {
     if (this.acting) this.reconcile(live);
   }
 
+  /** Leadership is held (the records may still be loading). */
+  private get leading(): boolean {
+    return this.leadership !== undefined && !this.leadership.aborted;
+  }
+
+  /** Leadership is held and the records are loaded: writes may go. */
   private get acting(): boolean {
-    return this.loaded && this.leadership !== undefined && !this.leadership.aborted;
+    return this.loaded && this.leading;
   }
 
   /** Open what has no record, close open records whose grant is gone, prune old closed ones. */

@@ -9,7 +9,7 @@ import { startControlPlane, type ControlPlane, type KubectlResult } from './harn
 import { cliPath, manifestsDir, startNetpolGuard, type JsonObject, type NetpolGuard, type SweeperProcess } from './harness/guard.js';
 import { adminApis, eventsFor, mustReadPolicy, readPolicy, type AdminApis } from './harness/kubeClient.js';
 import { grantAnnotations, narrowPolicy } from './harness/policies.js';
-import { runToCompletion } from './harness/processes.js';
+import { killGroupSync, runToCompletion } from './harness/processes.js';
 import { createTenantNamespace, ensureNetworkPolicyEditorRole } from './harness/tenants.js';
 
 const PREFIX = 'netpol-guard.io';
@@ -134,8 +134,9 @@ describe('controller: leader election and grant history', () => {
     const leader = controllers.find(leading)!;
     const standby = controllers.find((c) => c !== leader)!;
     await sleep(Math.max(0, expiry - 1_000 - Date.now()));
-    leader.process.child.kill('SIGKILL');
-    await leader.process.exited;
+    killGroupSync(leader.process.pid, 'SIGKILL');
+    // The child is unref'd: poll (a timer keeps the test's event loop alive) rather than await its exit.
+    await until('the leader to die', 5_000, () => (leader.process.hasExited() ? true : undefined));
 
     let goneAt: number | undefined;
     while (goneAt === undefined) {

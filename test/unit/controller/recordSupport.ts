@@ -9,6 +9,14 @@ export class MemoryGrantRecordClient implements GrantRecordClient {
   readonly calls: { verb: Verb; name: string; status: number }[] = [];
   private faults: { verb: Verb; status: number | undefined }[] = [];
   private nextResourceVersion = 1;
+  private listGate: Promise<void> | undefined;
+
+  /** Lists wait until the returned function is called (records still loading at a takeover). */
+  holdLists(): () => void {
+    let release!: () => void;
+    this.listGate = new Promise<void>((resolve) => (release = resolve));
+    return release;
+  }
 
   /** The next call of `verb` fails with `status` (undefined: no answer). */
   failNext(verb: Verb, status: number | undefined): void {
@@ -33,6 +41,7 @@ export class MemoryGrantRecordClient implements GrantRecordClient {
 
   /** `name` of a list call is its label selector. */
   async list(labelSelector?: string): Promise<GrantRecord[]> {
+    await this.listGate;
     await this.hop('list', labelSelector ?? '');
     return [...this.records.values()].map(clone);
   }

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, afterEach, before, beforeEach, describe, it } from 'node:test';
 import { defaultConfig } from '../../../src/config/load.js';
 import { recordClosed, recordName, recordOpened } from '../../../src/controller/grantRecord.js';
+import { leaderWork } from '../../../src/controller/controllerLoop.js';
 import { GrantRecorder } from '../../../src/controller/recorder.js';
 import type { SweeperOptions } from '../../../src/sweeper/sweeper.js';
 import { FakeApiServer, grantPolicy } from '../../helpers/fakeApiServer.js';
@@ -173,6 +174,26 @@ describe('GrantRecorder: every transition, written by the leader', () => {
     const r = await rig({ client });
     await waitFor(() => r.client.byPolicy('vanished')!.status.state === 'DeletedNotObserved', 'the unobserved close');
     assert.match(r.client.byPolicy('vanished')!.status.closedNote ?? '', /while no leader watched/);
+  });
+
+  it('a takeover deletes an already-due grant before the records are loaded: still closed Expired, not DeletedNotObserved', async () => {
+    const due = fake.putPolicy(grantPolicy({ namespace: 'team-a', name: 'due', expiresAt: at(-5) }));
+    const client = new MemoryGrantRecordClient();
+    client.put(recordOpened(due, at(-600), config));
+    const release = client.holdLists();
+    const r = await rig({ client, lead: false, sweeper: { standby: true } });
+    const leadership = new AbortController();
+    const work = leaderWork(r.h.sweeper, r.recorder)(leadership.signal);
+    cleanups.push(async () => {
+      leadership.abort();
+      await work;
+    });
+    await waitFor(() => !fake.hasPolicy('team-a', 'due'), 'the takeover to delete the due grant');
+    await quiesce(r.recorder);
+    release();
+    await waitFor(() => r.client.byPolicy('due')!.status.state !== 'Open', 'the record to be closed');
+    assert.equal(r.client.byPolicy('due')!.status.state, 'Expired');
+    assert.equal(r.client.byPolicy('due')!.status.expiryLagSeconds, 5);
   });
 
   it('prunes closed records past the retention, keeps recent and open ones', async () => {
