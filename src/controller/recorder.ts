@@ -106,7 +106,7 @@ export class GrantRecorder implements GrantObserver {
     if (!this.acting) return;
     if (event.type === 'delete') {
       const how = context.listing ? { how: 'DeletedNotObserved' as const } : closeReason(event.object, false, this.opts.config);
-      this.close(uid, how.how, how.by);
+      this.close(uid, how.how, how.by, event.object);
       return;
     }
     const policy = event.object;
@@ -130,7 +130,7 @@ export class GrantRecorder implements GrantObserver {
       this.mutate(uid, (current) => recordClosed(current ?? recordOpened(result.policy, at, this.opts.config, { late: true }), 'Expired', at));
     } else if (result.gone || seenGone !== undefined) {
       const how = closeReason(seenGone, false, this.opts.config);
-      this.close(uid, how.how, how.by);
+      this.close(uid, how.how, how.by, seenGone);
     }
   }
 
@@ -169,10 +169,16 @@ export class GrantRecorder implements GrantObserver {
     }
   }
 
-  private close(uid: string, how: Parameters<typeof recordClosed>[1], by?: string): void {
-    // Nothing to close without a record (never opened while a leader watched): nothing ends unrecorded
-    // only for grants that were seen, and a grant never seen left no trace to record.
-    this.mutate(uid, (current) => (current === undefined ? undefined : recordClosed(current, how, this.opts.now(), by)));
+  /**
+   * Close the record of `uid`. A grant seen (`lastSeen`) but without a record (its opening write
+   * failed) is opened late and closed in the same write, so nothing seen ends unrecorded.
+   */
+  private close(uid: string, how: Parameters<typeof recordClosed>[1], by?: string, lastSeen?: V1NetworkPolicy): void {
+    this.mutate(uid, (current) => {
+      const now = this.opts.now();
+      const open = current ?? (lastSeen?.metadata?.uid !== undefined ? recordOpened(lastSeen, now, this.opts.config, { late: true }) : undefined);
+      return open === undefined ? undefined : recordClosed(open, how, now, by);
+    });
   }
 
   /** Queue `transform` on the record of `uid`, after that record's earlier writes. */

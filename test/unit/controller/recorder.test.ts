@@ -153,6 +153,21 @@ describe('GrantRecorder: every transition, written by the leader', () => {
     assert.match(record.status.closedNote ?? '', /audit log/);
   });
 
+  it('a grant whose record could not be opened is still recorded when it is deleted (opened late and closed)', async () => {
+    const client = new MemoryGrantRecordClient();
+    const r = await rig({ client });
+    await waitFor(() => r.client.calls.some((c) => c.verb === 'list'), 'the records to load');
+    for (let i = 0; i < 5; i++) client.failNext('create', 503);
+    fake.putPolicy(grantPolicy({ namespace: 'team-a', name: 'unlucky', expiresAt: at(600) }));
+    await waitFor(() => client.calls.filter((c) => c.verb === 'create').length === 5, 'every opening attempt to fail');
+    await quiesce(r.recorder);
+    fake.removePolicy('team-a', 'unlucky');
+    await waitFor(() => r.client.byPolicy('unlucky') !== undefined, 'the record written at the close');
+    const record = r.client.byPolicy('unlucky')!;
+    assert.equal(record.status.state, 'Deleted');
+    assert.equal(record.spec.openedLate, true);
+  });
+
   it('a grant carrying revoked-by stamps is closed Revoked by that user', async () => {
     fake.putPolicy(grantPolicy({ namespace: 'team-a', name: 'rev', expiresAt: at(600) }));
     const r = await rig();
