@@ -1,10 +1,10 @@
-import { pino, type Logger } from 'pino';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { pino } from 'pino';
+import { Registry } from 'prom-client';
 import { defaultConfig, loadConfigFile } from '../config/load.js';
 import type { GuardConfig } from '../config/types.js';
 import { formatDuration, parseDuration } from '../lifecycle/duration.js';
 import { loadKubeContext } from '../kube/kubeConfig.js';
-import { startHealthServer } from '../sweeper/healthServer.js';
+import { DEFAULT_LEASE_NAME, resolveTiming } from '../controller/electionSettings.js';
 import { Sweeper } from '../sweeper/sweeper.js';
 import { COMPONENT_OPTIONS, defineCommand, type FlagValues, KUBECONFIG_OPTION, logLevelProblem, parseCommandArgs, resolveConfigPath } from './command.js';
 
@@ -16,7 +16,7 @@ Delete temporary NetworkPolicy grants (label <prefix>/temporary=true) whose expi
 modes (exactly one):
   --once                 one pass, then exit: 0 when every expired grant is gone, 1 when a
                          deletion (or the list) failed, 2 on bad usage or configuration
-  --watch                run until SIGTERM: list, watch, delete each grant at its expiry
+  --watch                an alias of "controller" (without --leader-elect); prefer that
 
 options:
   --dry-run              log what would be deleted; delete nothing
@@ -53,7 +53,7 @@ export interface SweepFlags {
 
 export type FlagsResult = { ok: true; flags: SweepFlags } | { ok: false; help: true } | { ok: false; help: false; error: string };
 
-const SWEEP_OPTIONS = {
+export const SWEEP_OPTIONS = {
   once: { type: 'boolean' },
   watch: { type: 'boolean' },
   'dry-run': { type: 'boolean' },
@@ -74,8 +74,8 @@ export function parseSweepFlags(argv: string[], env: NodeJS.ProcessEnv): FlagsRe
 type SweepFlagsResult = Exclude<FlagsResult, { help: true }>;
 
 /** Pure: the parsed flags and the environment → validated flags, or an error naming the flag. */
-function sweepFlagsFrom(values: FlagValues<typeof SWEEP_OPTIONS>, env: NodeJS.ProcessEnv): SweepFlagsResult {
-  if (values.once === values.watch) {
+export function sweepFlagsFrom(values: FlagValues<typeof SWEEP_OPTIONS>, env: NodeJS.ProcessEnv): SweepFlagsResult {
+  if (Boolean(values.once) === Boolean(values.watch)) {
     return { ok: false, help: false, error: 'choose exactly one of --once (CronJob) or --watch (long-running sidecar)' };
   }
   const mode = values.once ? 'once' : 'watch';
@@ -150,6 +150,11 @@ export const sweepCommand = defineCommand({
 });
 
 async function sweep(flags: SweepFlags, say: (text: string) => void): Promise<number> {
+  if (flags.mode === 'watch') {
+    // `sweep --watch` is now `controller` without leader election (one line in its log says so).
+    const { runController } = await import('./controller.js');
+    return runController({ ...flags, leaderElect: false, leaseName: DEFAULT_LEASE_NAME, leaseNamespace: undefined, timing: resolveTiming() }, say, 'sweep --watch');
+  }
   const loaded = loadConfig(flags.configPath);
   if (!loaded.ok) {
     say(`invalid config:\n${loaded.errors.map((e) => `  ${e}`).join('\n')}`);
@@ -166,16 +171,14 @@ async function sweep(flags: SweepFlags, say: (text: string) => void): Promise<nu
     base: { component: 'netpol-guard-sweeper' },
     timestamp: pino.stdTimeFunctions.isoTime,
   });
-  const registry = new Registry();
   const sweeper = new Sweeper({
     kubeConfig: kube.context.kubeConfig,
     config: loaded.config,
-    registry,
+    registry: new Registry(),
     logger,
     namespace: flags.namespace,
     dryRun: flags.dryRun,
     concurrency: flags.concurrency,
-    resyncMs: flags.resyncMs,
   });
   logger.info(
     {
@@ -186,35 +189,9 @@ async function sweep(flags: SweepFlags, say: (text: string) => void): Promise<nu
       config: flags.configPath ?? 'built-in defaults',
       apiServer: kube.context.server,
       concurrency: flags.concurrency,
-      ...(flags.mode === 'watch' ? { resync: formatDuration(flags.resyncMs) } : {}),
     },
     'sweeper starting',
   );
-
-  if (flags.mode === 'once') {
-    const summary = await sweeper.runOnce();
-    return summary.complete && summary.failed === 0 ? 0 : 1;
-  }
-  return runWatch(sweeper, registry, logger, flags);
-}
-
-async function runWatch(sweeper: Sweeper, registry: Registry, logger: Logger, flags: SweepFlags): Promise<number> {
-  collectDefaultMetrics({ register: registry });
-  let server;
-  try {
-    server = await startHealthServer({ host: flags.metricsHost, port: flags.metricsPort, registry, health: () => sweeper.health() });
-  } catch (err) {
-    logger.error({ host: flags.metricsHost, port: flags.metricsPort, error: (err as Error).message }, 'cannot serve /healthz and /metrics');
-    return 1;
-  }
-  logger.info({ host: server.address.address, port: server.address.port }, 'serving /healthz and /metrics');
-  await sweeper.start();
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    process.once('SIGTERM', () => resolve('SIGTERM'));
-    process.once('SIGINT', () => resolve('SIGINT'));
-  });
-  logger.info({ signal }, 'stopping');
-  await sweeper.stop();
-  await server.close();
-  return 0;
+  const summary = await sweeper.runOnce();
+  return summary.complete && summary.failed === 0 ? 0 : 1;
 }

@@ -33,4 +33,5 @@ export const DEFAULT_CONFIG: Required<ConfigFile> = {
   permanentPrincipals: { users: [], groups: [], serviceAccounts: [] },
   breakGlassGroups: [],
   rules: Object.fromEntries((RULES as readonly RuleDefinition<RuleId>[]).map((rule) => [rule.id, rule.defaultAction])) as Record<RuleId, RuleAction>,
+  history: { retention: '90d' },
 };

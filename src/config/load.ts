@@ -100,6 +100,7 @@ export function buildConfig(data: unknown, origin = 'config'): ConfigResult {
     permanentPrincipals: { ...DEFAULT_CONFIG.permanentPrincipals, ...file.permanentPrincipals },
     breakGlassGroups: file.breakGlassGroups ?? DEFAULT_CONFIG.breakGlassGroups,
     rules: { ...DEFAULT_CONFIG.rules, ...file.rules },
+    history: { ...DEFAULT_CONFIG.history, ...file.history },
   };
 
   const durationMs = (path: string, text: string): number => {
@@ -140,6 +141,7 @@ export function buildConfig(data: unknown, origin = 'config'): ConfigResult {
   } catch (err) {
     errors.push(`${origin}: /ticket/pattern: not a valid regular expression: ${(err as Error).message}`);
   }
+  const retentionMs = durationMs('/history/retention', merged.history.retention!);
   if (errors.length > 0) return { ok: false, errors };
 
   const rules = {} as Record<RuleId, RuleAction>;
@@ -175,6 +177,7 @@ export function buildConfig(data: unknown, origin = 'config'): ConfigResult {
       },
       breakGlassGroups: new Set(merged.breakGlassGroups),
       rules,
+      history: { retentionMs },
       source: merged,
     },
   };

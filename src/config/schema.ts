@@ -67,6 +67,11 @@ export const CONFIG_SCHEMA = {
       },
     },
     breakGlassGroups: nameList,
+    history: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { retention: duration },
+    },
     rules: {
       type: 'object',
       additionalProperties: false,

@@ -22,6 +22,8 @@ export interface ConfigFile {
   permanentPrincipals?: { users?: string[]; groups?: string[]; serviceAccounts?: string[] };
   breakGlassGroups?: string[];
   rules?: Partial<Record<RuleId, RuleAction>>;
+  /** GrantRecords: closed ones older than `retention` are pruned by the controller. */
+  history?: { retention?: string };
 }
 
 /**
@@ -59,6 +61,7 @@ export interface GuardConfig {
   };
   breakGlassGroups: ReadonlySet<string>;
   rules: Readonly<Record<RuleId, RuleAction>>;
+  history: { retentionMs: number };
   /** The merged file form, for `/readyz` detail and for printing the effective config. */
   source: Required<ConfigFile>;
 }

@@ -83,3 +83,12 @@ export function decisionFields(policy: V1NetworkPolicy, config: Pick<GuardConfig
 export function hasTemporaryLabel(policy: V1NetworkPolicy, config: Pick<GuardConfig, 'keys'>): boolean {
   return stringMap(policy.metadata?.labels)[config.keys.temporaryLabel] === TEMPORARY_LABEL_VALUE;
 }
+
+/**
+ * What a grant's history needs besides the decision: identity, labels, annotations and spec (not
+ * managedFields or status). A superset of decisionFields, so decisions on it are the same.
+ */
+export function recordFields(policy: V1NetworkPolicy): V1NetworkPolicy {
+  const { managedFields: _managedFields, ...metadata } = policy.metadata ?? {};
+  return { metadata, ...(policy.spec !== undefined ? { spec: policy.spec } : {}) };
+}

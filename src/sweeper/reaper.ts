@@ -10,7 +10,11 @@ import type { PolicyApi } from './kubeApi.js';
 import type { SweeperMetrics } from './metrics.js';
 
 export type ReapOutcome =
-  | { kind: 'deleted' | 'already-gone' | 'dry-run' | 'invalid' }
+  | { kind: 'already-gone' | 'dry-run' | 'invalid' }
+  /** Deleted by this process: `policy` is the version deleted, `lagSeconds` its deletion minus expires-at. */
+  | { kind: 'deleted'; policy: V1NetworkPolicy; expiresAt: Date; deletedAt: Date; lagSeconds: number }
+  /** Leadership ended (or was never held) before the delete could be sent: nothing was done. */
+  | { kind: 'stood-down' }
   /** Not (or no longer) due: `policy` is the copy the decision was made on. */
   | { kind: 'kept'; decision: SweepDecision; policy: V1NetworkPolicy }
   | { kind: 'failed'; error: string };
@@ -25,6 +29,11 @@ export interface ReaperOptions {
   dryRun: boolean;
   /** reportingInstance of Events: the pod name, so replicas can be told apart. */
   instance: string;
+  /**
+   * Whether this process may delete and write Events right now (leader election); asked right
+   * before each delete and each invalid-grant Event. Absent: always.
+   */
+  mayAct?: () => boolean;
 }
 
 /**
@@ -91,6 +100,8 @@ export class GrantReaper {
         return { kind: 'dry-run' };
       }
 
+      // The last moment to notice that leadership has ended: nothing is deleted after that.
+      if (!this.mayAct()) return { kind: 'stood-down' };
       let result;
       try {
         result = await api.deleteWithPreconditions(ref);
@@ -103,7 +114,7 @@ export class GrantReaper {
         metrics.deletions.inc({ outcome: 'deleted' });
         metrics.expiryLag.observe(Math.max(0, lagSeconds));
         await this.recordExpiredEvent(current, ref, expiresAt, deletedAt, lagSeconds);
-        return { kind: 'deleted' };
+        return { kind: 'deleted', policy: current, expiresAt, deletedAt, lagSeconds };
       }
       if (result === 'gone') {
         metrics.deletions.inc({ outcome: 'already-gone' });
@@ -148,6 +159,8 @@ export class GrantReaper {
       logger.warn({ ...where, reason: decision.reason }, 'invalid grant: not deleting');
       return;
     }
+    // A standby says nothing; the leader reports it (a takeover relists, so it is reported then).
+    if (!this.mayAct()) return;
     const seen = this.reportedInvalid.get(ref.uid);
     if (seen !== undefined && seen.resourceVersion === ref.resourceVersion) {
       seen.pass = Math.max(seen.pass, pass);
@@ -162,6 +175,10 @@ export class GrantReaper {
       metrics.failures.inc({ operation: 'event' });
       logger.warn({ ...where, reason: 'InvalidExpiry', error: describeApiError(err) }, 'could not record Event');
     }
+  }
+
+  private mayAct(): boolean {
+    return this.opts.mayAct?.() ?? true;
   }
 
   /** The policy was deleted or became valid: a later invalid version must be reported afresh. */

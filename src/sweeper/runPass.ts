@@ -126,6 +126,7 @@ async function sweepListed(ctx: PassContext, policy: V1NetworkPolicy, summary: P
       summary.invalid++;
       return;
     case 'failed':
+    case 'stood-down':
       summary.failed++;
       return;
     case 'kept':

@@ -8,7 +8,7 @@ import { Informer, type InformerEvent } from '../kube/informer.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from '../kube/retry.js';
 import { ServerClock } from '../kube/serverClock.js';
 import { ClockSkewReport } from './clockSkew.js';
-import { decisionFields, hasTemporaryLabel, sweepDecisionFor } from './decide.js';
+import { decisionFields, hasTemporaryLabel, recordFields, sweepDecisionFor } from './decide.js';
 import { ExpiryQueue } from './expiryQueue.js';
 import { createPolicyApi, policySource, type PolicyApi } from './kubeApi.js';
 import { createLimiter, type Limiter } from './limiter.js';
@@ -56,6 +56,10 @@ export class Sweeper {
   private pass = 0;
   private startedAtMs = 0;
   private lastSuccessfulPassMs: number | undefined;
+  /** Leader election: the signal of the current leadership (aborted once it ended). */
+  private leadership: AbortSignal | undefined;
+  /** A full list is under way: its events are not watch events (see GrantObserver). */
+  private listing = false;
 
   constructor(options: SweeperOptions) {
     this.opts = options;
@@ -75,13 +79,13 @@ export class Sweeper {
     const decisionClock = { now: () => this.serverClock.now() };
     this.reaper = new GrantReaper({
       api: this.api, config: options.config, clock: decisionClock, logger: this.logger, metrics: this.metrics,
-      dryRun: options.dryRun ?? false, instance: options.instance ?? hostname(),
+      dryRun: options.dryRun ?? false, instance: options.instance ?? hostname(), mayAct: () => this.mayAct,
     });
     this.queue = new ExpiryQueue({ clock: this.clock, now: () => this.serverClock.now().getTime(), onDue: (grant) => this.dispatch(grant) });
     this.informer = new Informer<V1NetworkPolicy, V1NetworkPolicy>({
       source: policySource(this.api, options.namespace),
       keyOf: (policy) => policyRef(policy)?.uid,
-      project: (policy) => decisionFields(policy, options.config),
+      project: (policy) => (options.observer ? recordFields(policy) : decisionFields(policy, options.config)),
       labelSelector: this.labelSelector,
       pageSize, resyncMs: this.resyncMs, clock: this.clock, sleep, random, name: 'temporary grants', logger: this.logger,
       ...(options.watchTimeoutSeconds !== undefined ? { watchTimeoutSeconds: options.watchTimeoutSeconds } : {}),
@@ -89,14 +93,20 @@ export class Sweeper {
         relisting: (reason) => {
           this.metrics.relists.inc({ reason });
           this.pass++;
+          this.listing = true;
         },
         listed: () => {
+          this.listing = false;
+          this.opts.observer?.listed(this.informer.list());
           this.reaper.pruneInvalid(this.pass);
           this.markSuccessfulPass();
           this.skew.check();
         },
         listRestarted: () => this.metrics.relists.inc({ reason: 'list-expired' }),
-        listFailed: () => this.metrics.failures.inc({ operation: 'list' }),
+        listFailed: () => {
+          this.listing = false;
+          this.metrics.failures.inc({ operation: 'list' });
+        },
         watchFailed: () => this.metrics.failures.inc({ operation: 'watch' }),
       },
     });
@@ -130,8 +140,41 @@ export class Sweeper {
     if (this.state !== 'idle') throw new Error(`sweeper already ${this.state}`);
     this.state = 'starting';
     this.startedAtMs = this.clock.now().getTime();
-    this.queue.start();
+    // A standby keeps the schedule full but unarmed, so a takeover fires what is due at once.
+    if (!this.opts.standby) this.queue.start();
     this.informer.start();
+  }
+
+  /**
+   * Leader election: act (delete, write Events) from now until `signal` aborts. The schedule is
+   * already filled by the informer, so grants already due go at once. Resolves once the signal
+   * has aborted and the deletions in flight have settled (each checked the signal before its
+   * delete was sent, so none is sent after the abort).
+   */
+  async actWhile(signal: AbortSignal): Promise<void> {
+    if (!this.opts.standby) throw new Error('actWhile needs a Sweeper built with standby: true');
+    if (this.stopped || signal.aborted) return;
+    this.leadership = signal;
+    this.logger.info({ scheduled: this.queue.size }, 'leading: acting on the schedule');
+    await new Promise<void>((resolve) => {
+      const onEnd = (): void => {
+        this.queue.stop();
+        resolve();
+      };
+      signal.addEventListener('abort', onEnd, { once: true });
+      this.shutdown.signal.addEventListener('abort', onEnd, { once: true });
+      this.queue.start();
+    });
+    this.logger.info('no longer leading: stopped acting');
+    await this.limiter.idle();
+    await Promise.all(this.background);
+  }
+
+  /** Whether deleting and writing Events is allowed right now. */
+  private get mayAct(): boolean {
+    if (this.stopped) return false;
+    if (!this.opts.standby) return true;
+    return this.leadership !== undefined && !this.leadership.aborted;
   }
 
   /** Resolves after the first complete list and the watch that follows it is connected. */
@@ -163,7 +206,18 @@ export class Sweeper {
       state: this.state,
       lastSuccessfulPass: this.lastSuccessfulPassMs === undefined ? null : new Date(this.lastSuccessfulPassMs).toISOString(),
       scheduled: this.queue.size,
+      role: this.opts.standby ? (this.mayAct ? 'leader' : 'standby') : 'single',
     };
+  }
+
+  /** The API server's time, as estimated from its responses. */
+  serverNow(): Date {
+    return this.serverClock.now();
+  }
+
+  /** The grants the informer holds now (watch mode). */
+  liveGrants(): V1NetworkPolicy[] {
+    return this.informer.list();
   }
 
   /** Grants waiting for their expiry (watch mode). */
@@ -200,6 +254,7 @@ export class Sweeper {
   private onGrantEvent(event: InformerEvent<V1NetworkPolicy>): void {
     if (this.stopped) return;
     const uid = event.key;
+    this.opts.observer?.observe(event, { listing: this.listing, reaping: this.inFlight.has(uid) });
     if (event.type === 'delete') {
       this.queue.remove(uid);
       this.reaper.forgetInvalid(uid);
@@ -237,8 +292,12 @@ export class Sweeper {
 
   private async expireScheduled(grant: ScheduledGrant): Promise<void> {
     if (this.stopped) return;
+    if (!this.mayAct) return this.keepForNextLeader(grant);
     const outcome = await this.reaper.reapByRef(grant);
     if (this.stopped) return;
+    if (outcome.kind === 'stood-down') return this.keepForNextLeader(grant);
+    if (outcome.kind === 'deleted') this.opts.observer?.reaped(grant.uid, { deletedAt: outcome.deletedAt, policy: outcome.policy });
+    else this.opts.observer?.reaped(grant.uid, { gone: outcome.kind === 'already-gone' });
     this.skew.check();
     if (outcome.kind === 'kept') {
       // Extended (or relabelled) since it was scheduled; the watch usually says so first.
@@ -249,6 +308,11 @@ export class Sweeper {
       this.queue.put({ ...grant, dueMs: this.serverClock.now().getTime() + FAILED_DELETE_RETRY_MS });
     }
     this.metrics.liveGrants.set(this.queue.size);
+  }
+
+  /** Leadership ended with this grant taken off the schedule: put it back, unarmed. */
+  private keepForNextLeader(grant: ScheduledGrant): void {
+    if (!this.queue.has(grant.uid)) this.queue.put(grant);
   }
 
   private markSuccessfulPass(): void {

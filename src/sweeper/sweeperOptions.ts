@@ -5,6 +5,7 @@ import type { GuardConfig } from '../config/types.js';
 import type { Clock, Sleep } from '../kube/clock.js';
 import type { RetryPolicy } from '../kube/retry.js';
 import type { ServerClock } from '../kube/serverClock.js';
+import type { GrantObserver } from '../controller/recorder.js';
 import type { PolicyApi } from './kubeApi.js';
 
 /** How a Sweeper is built (see sweeper.ts), and what its health() reports. */
@@ -40,6 +41,17 @@ export interface SweeperOptions {
   clockSkewToleranceMs?: number;
   /** Measures the API server's clock; built from `clock` when absent (pass one along with `api`). */
   serverClock?: ServerClock;
+  /**
+   * Leader-elected: start() fills the cache and the schedule but deletes nothing and writes no
+   * Event until actWhile(signal) is called, and stops acting the moment that signal aborts.
+   */
+  standby?: boolean;
+  /**
+   * Told every informer event, each reap's result and each completed list (the GrantRecorder).
+   * With one, the informer keeps labels, annotations and spec of each grant, not only the
+   * decision fields.
+   */
+  observer?: GrantObserver;
 }
 
 export interface SweeperHealth {
@@ -47,4 +59,6 @@ export interface SweeperHealth {
   state: 'idle' | 'starting' | 'running' | 'stopped';
   lastSuccessfulPass: string | null;
   scheduled: number;
+  /** 'single' without leader election; otherwise whether this process is acting now. */
+  role: 'single' | 'leader' | 'standby';
 }

@@ -227,6 +227,10 @@ export interface NetpolGuard {
   readonly webhookConfigurations: JsonObject[];
   /** Starts `sweep --watch` as the sweeper ServiceAccount; resolves once its first list is in. */
   startSweeper(extraArgs?: string[]): Promise<SweeperProcess>;
+  /** Starts `controller` (same identity and config); resolves once its first list is in. */
+  startController(extraArgs?: string[]): Promise<SweeperProcess>;
+  /** The config file both run with. */
+  readonly configFile: string;
   /** Runs `sweep --once` as the sweeper ServiceAccount to completion. */
   sweepOnce(extraArgs?: string[]): Promise<CliResult>;
   /** Waits until the API server calls both webhooks (after a registration change). */
@@ -421,14 +425,13 @@ export async function startNetpolGuard(cp: ControlPlane, opts: NetpolGuardOption
     log(`sweeper identity ${sweeperIdentity.username} bound by manifests/rbac.yaml`);
 
     let sweeperCount = 0;
-    const startSweeper = async (extraArgs: string[] = []): Promise<SweeperProcess> => {
-      const logFile = path.join(dir, `sweeper-${++sweeperCount}.log`);
+    const startWatching = async (command: string[], extraArgs: string[]): Promise<SweeperProcess> => {
+      const logFile = path.join(dir, `${command[0]}-${++sweeperCount}.log`);
       const proc = group.start(
-        'netpol-guard sweep',
+        `netpol-guard ${command[0]}`,
         [
           cli,
-          'sweep',
-          '--watch',
+          ...command,
           '--kubeconfig',
           sweeperIdentity.kubeconfig,
           '--config',
@@ -444,13 +447,15 @@ export async function startNetpolGuard(cp: ControlPlane, opts: NetpolGuardOption
       const logs = () => readJsonLog(logFile);
       const started = Date.now();
       while (!logs().some((l) => l['msg'] === 'temporary grants listed')) {
-        if (proc.hasExited()) throw new Error(`netpol-guard sweep exited (${await proc.exited}):\n${tail(logFile)}`);
-        if (Date.now() - started > 30_000) throw new Error(`netpol-guard sweep did not list grants within 30 s:\n${tail(logFile)}`);
+        if (proc.hasExited()) throw new Error(`netpol-guard ${command[0]} exited (${await proc.exited}):\n${tail(logFile)}`);
+        if (Date.now() - started > 30_000) throw new Error(`netpol-guard ${command[0]} did not list grants within 30 s:\n${tail(logFile)}`);
         await sleep(100);
       }
-      log(`sweeper pid ${proc.pid} watching`);
+      log(`${command[0]} pid ${proc.pid} watching`);
       return { logFile, process: proc, logs, stop: () => stopManaged(proc, 10_000) };
     };
+    const startSweeper = (extraArgs: string[] = []): Promise<SweeperProcess> => startWatching(['sweep', '--watch'], extraArgs);
+    const startController = (extraArgs: string[] = []): Promise<SweeperProcess> => startWatching(['controller'], extraArgs);
 
     const sweepOnce = (extraArgs: string[] = []): Promise<CliResult> =>
       runToCompletion(
@@ -466,6 +471,8 @@ export async function startNetpolGuard(cp: ControlPlane, opts: NetpolGuardOption
       annotationPrefix,
       webhookConfigurations,
       startSweeper,
+      startController,
+      configFile,
       sweepOnce,
       waitUntilWebhooksCalled,
       stop,

@@ -72,8 +72,14 @@ function referencedFiles(dir: string): Set<string> {
   ]);
 }
 
+/** YAML files in `dir` and its plain subdirectories (crds/), not in components (their own kustomizations). */
 function yamlFilesIn(dir: string): string[] {
-  return readdirSync(dir).filter((f) => /\.ya?ml$/.test(f) && f !== 'kustomization.yaml');
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    if (entry.isDirectory()) {
+      return entry.name === 'components' ? [] : yamlFilesIn(path.join(dir, entry.name)).map((f) => `${entry.name}/${f}`);
+    }
+    return /\.ya?ml$/.test(entry.name) && entry.name !== 'kustomization.yaml' ? [entry.name] : [];
+  });
 }
 
 describe('kustomization bookkeeping', () => {
@@ -108,7 +114,7 @@ describe('kustomization bookkeeping', () => {
 
   it('all namespaced objects live in the netpol-guard namespace, which the base creates', () => {
     findObject(base, 'Namespace', NAMESPACE);
-    const clusterScoped = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']);
+    const clusterScoped = new Set(['Namespace', 'ClusterRole', 'ClusterRoleBinding', 'MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration', 'CustomResourceDefinition']);
     for (const obj of [...base, ...cronjobObjects, ...certManagerObjects]) {
       if (clusterScoped.has(obj.kind)) assert.equal(obj.metadata.namespace, undefined, `${obj.kind} ${obj.metadata.name} is cluster-scoped`);
       else assert.equal(obj.metadata.namespace, NAMESPACE, `${obj.kind} ${obj.metadata.name}`);
@@ -135,29 +141,63 @@ describe('RBAC is least privilege', () => {
     }
   });
 
-  it('the sweeper may get/list/watch/delete networkpolicies and create events, nothing more', () => {
-    assert.equal(roles.length, 1, 'exactly one role is shipped');
+  const grantsOf = (role: V1ClusterRole): string[] => {
     const granted = new Set<string>();
-    for (const rule of roles[0]!.rules ?? []) {
+    for (const rule of role.rules ?? []) {
       for (const group of rule.apiGroups ?? []) {
         for (const resource of rule.resources ?? []) for (const verb of rule.verbs) granted.add(`${group}/${resource}:${verb}`);
       }
     }
-    assert.deepEqual(
-      [...granted].sort(),
-      ['/events:create', 'networking.k8s.io/networkpolicies:delete', 'networking.k8s.io/networkpolicies:get', 'networking.k8s.io/networkpolicies:list', 'networking.k8s.io/networkpolicies:watch'],
-    );
+    return [...granted].sort();
+  };
+
+  it('exactly two roles: the controller\'s ClusterRole and its leader-election Role', () => {
+    assert.deepEqual(roles.map((r) => `${r.kind}/${r.metadata?.name}`).sort(), ['ClusterRole/netpol-guard-sweeper', 'Role/netpol-guard-leader-election']);
+  });
+
+  it('the controller may get/list/watch/delete networkpolicies, create events and keep grantrecords, nothing more', () => {
+    const clusterRole = findObject<V1ClusterRole>(base, 'ClusterRole', 'netpol-guard-sweeper');
+    assert.deepEqual(grantsOf(clusterRole), [
+      '/events:create',
+      'netpol-guard.io/grantrecords:create',
+      'netpol-guard.io/grantrecords:delete',
+      'netpol-guard.io/grantrecords:get',
+      'netpol-guard.io/grantrecords:list',
+      'netpol-guard.io/grantrecords:update',
+      'netpol-guard.io/grantrecords:watch',
+      'networking.k8s.io/networkpolicies:delete',
+      'networking.k8s.io/networkpolicies:get',
+      'networking.k8s.io/networkpolicies:list',
+      'networking.k8s.io/networkpolicies:watch',
+    ]);
+  });
+
+  it('leases: get, create, update in its own namespace only (no list, watch or delete), bound to the pods\' ServiceAccount', () => {
+    const role = findObject<V1ClusterRole>(base, 'Role', 'netpol-guard-leader-election');
+    assert.equal(role.metadata?.namespace, NAMESPACE);
+    assert.deepEqual(grantsOf(role), ['coordination.k8s.io/leases:create', 'coordination.k8s.io/leases:get', 'coordination.k8s.io/leases:update']);
+    const binding = findObject<V1ClusterRoleBinding>(base, 'RoleBinding', 'netpol-guard-leader-election');
+    assert.equal(binding.metadata?.namespace, NAMESPACE);
+    assert.deepEqual(binding.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'netpol-guard-leader-election' });
+    assert.deepEqual(binding.subjects, [{ kind: 'ServiceAccount', name: 'netpol-guard', namespace: NAMESPACE }]);
+    const rbacText = readFileSync(path.join(MANIFESTS_DIR, 'rbac.yaml'), 'utf8');
+    for (const verb of ['get:', 'create:', 'update:']) assert.ok(rbacText.includes(`#   ${verb}`), `the ${verb} verb on leases is justified in a comment`);
   });
 
   it('the binding gives that role to the pods\' ServiceAccount, which does not automount its token', () => {
     const binding = findObject<V1ClusterRoleBinding>(base, 'ClusterRoleBinding', 'netpol-guard-sweeper');
     assert.equal(binding.roleRef.kind, 'ClusterRole');
-    assert.equal(binding.roleRef.name, roles[0]!.metadata?.name);
+    assert.equal(binding.roleRef.name, 'netpol-guard-sweeper');
     assert.deepEqual(binding.subjects, [{ kind: 'ServiceAccount', name: 'netpol-guard', namespace: NAMESPACE }]);
     const sa = findObject<V1ServiceAccount>(base, 'ServiceAccount', 'netpol-guard');
     assert.equal(sa.automountServiceAccountToken, false);
     assert.equal(podSpec.serviceAccountName, 'netpol-guard');
     assert.equal(cronPodSpec.serviceAccountName, 'netpol-guard');
+  });
+
+  it('the GrantRecord CRD ships in the base', () => {
+    const crd = findObject<KubeObject>(base, 'CustomResourceDefinition', 'grantrecords.netpol-guard.io');
+    assert.equal(crd.apiVersion, 'apiextensions.k8s.io/v1');
   });
 
   it('only the sweeper holds an API token: the webhook container mounts none', () => {
@@ -271,8 +311,9 @@ describe('Deployment', () => {
     assert.equal(webhookContainer.args?.[portFlag + 1], '8443');
   });
 
-  it('the sweeper sidecar watches, serves /healthz on 9090 and is liveness-probed only', () => {
-    assert.deepEqual(sweeperContainer.args?.slice(0, 2), ['sweep', '--watch']);
+  it('the sweeper sidecar runs the leader-elected controller, serves /healthz on 9090 and is liveness-probed only', () => {
+    assert.deepEqual(sweeperContainer.args?.slice(0, 2), ['controller', '--leader-elect']);
+    assert.ok(!(sweeperContainer.args ?? []).includes('--lease-namespace'), 'the Lease namespace comes from the projected namespace file');
     const metricsFlag = sweeperContainer.args?.indexOf('--metrics-port') ?? -1;
     assert.equal(sweeperContainer.args?.[metricsFlag + 1], '9090');
     assert.equal(sweeperContainer.livenessProbe?.httpGet?.path, '/healthz');

@@ -1,0 +1,250 @@
+import { readFileSync } from 'node:fs';
+import { pino } from 'pino';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import { defaultConfig, loadConfigFile } from '../config/load.js';
+import type { GuardConfig } from '../config/types.js';
+import { leaderWork, runControllerLoop } from '../controller/controllerLoop.js';
+import { KubeGrantRecordClient } from '../controller/grantRecordClient.js';
+import { GrantRecorder } from '../controller/recorder.js';
+import { realSleep } from '../kube/clock.js';
+import { DEFAULT_LEASE_NAME, defaultIdentity, type ElectionTiming, resolveTiming } from '../controller/electionSettings.js';
+import { LeaderElector } from '../controller/leaderElection.js';
+import { KubeLeaseClient } from '../controller/leaseClient.js';
+import { describeApiError } from '../kube/apiErrors.js';
+import { loadKubeContext } from '../kube/kubeConfig.js';
+import { formatDuration, parseDuration } from '../lifecycle/duration.js';
+import { startHealthServer } from '../sweeper/healthServer.js';
+import { Sweeper } from '../sweeper/sweeper.js';
+import { defineCommand, type FlagValues, type Validated } from './command.js';
+import { SWEEP_OPTIONS, sweepFlagsFrom, type SweepFlags } from './sweep.js';
+
+function usage(prog: string): string {
+  return `usage: ${prog} controller [options]
+
+Run until SIGTERM: list and watch temporary NetworkPolicy grants and delete each at its expiry.
+With --leader-elect, replicas elect one leader on a coordination.k8s.io/v1 Lease; only the
+leader deletes and writes Events, standbys keep their cache warm and take over within a second.
+A leader that cannot renew in time stops at once and exits 1 (the kubelet restarts it).
+
+options:
+  --leader-elect         elect a leader (the manifests turn this on; off for a local run)
+  --lease-name NAME      the Lease (default ${DEFAULT_LEASE_NAME})
+  --lease-namespace NS   its namespace (default: $POD_NAMESPACE, else the service account's)
+  --lease-duration D     how long standbys wait for a silent leader (default 15s, whole seconds)
+  --renew-deadline D     how long a leader keeps acting without a renewal (default 10s)
+  --retry-period D       pause between acquire/renew attempts (default 2s)
+  --dry-run              log what would be deleted; delete nothing
+  --kubeconfig FILE      kubeconfig to use (default: $KUBECONFIG, ~/.kube/config, then the
+                         pod's service account)
+  --namespace NS         only this namespace (default: all namespaces)
+  --config FILE          platform config (default: $NETPOL_GUARD_CONFIG, else built-in defaults)
+  --concurrency N        deletions in flight at once, 1-64 (default 4)
+  --resync DURATION      full relist period, e.g. 5m, 90s (default 5m, at least 10s)
+  --metrics-port N       port for /healthz and /metrics, plain HTTP (default 9090)
+  --metrics-host HOST    address to bind them to (default 0.0.0.0)
+  --log-level LEVEL      fatal, error, warn, info, debug, trace or silent (default info)
+  -h, --help             show this help
+`;
+}
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+/** Where the kubelet mounts the pod's namespace next to its service-account token. */
+export const SERVICE_ACCOUNT_NAMESPACE_FILE = '/var/run/secrets/kubernetes.io/serviceaccount/namespace';
+
+const { once: _once, watch: _watch, ...WATCH_OPTIONS } = SWEEP_OPTIONS;
+const CONTROLLER_OPTIONS = {
+  ...WATCH_OPTIONS,
+  'leader-elect': { type: 'boolean' },
+  'lease-name': { type: 'string' },
+  'lease-namespace': { type: 'string' },
+  'lease-duration': { type: 'string' },
+  'renew-deadline': { type: 'string' },
+  'retry-period': { type: 'string' },
+} as const;
+
+export interface ControllerFlags extends SweepFlags {
+  leaderElect: boolean;
+  leaseName: string;
+  /** From the flag, $POD_NAMESPACE or the service-account file; undefined without --leader-elect. */
+  leaseNamespace: string | undefined;
+  timing: ElectionTiming;
+}
+
+/** Where the Lease lives when --lease-namespace is not given; undefined when nothing says. */
+export function podNamespace(env: NodeJS.ProcessEnv, readFile: (path: string) => string = (p) => readFileSync(p, 'utf8')): string | undefined {
+  const fromEnv = env.POD_NAMESPACE?.trim();
+  if (fromEnv) return fromEnv;
+  try {
+    const fromFile = readFile(SERVICE_ACCOUNT_NAMESPACE_FILE).trim();
+    return fromFile === '' ? undefined : fromFile;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The flags and environment → validated flags. Reads the service-account namespace file only when
+ * --leader-elect is given without --lease-namespace and $POD_NAMESPACE.
+ */
+export function controllerFlagsFrom(
+  values: FlagValues<typeof CONTROLLER_OPTIONS>,
+  env: NodeJS.ProcessEnv,
+  findPodNamespace: (env: NodeJS.ProcessEnv) => string | undefined = podNamespace,
+): Validated<ControllerFlags> {
+  const leaderElect = values['leader-elect'] ?? false;
+  const electionOnly = ['lease-name', 'lease-namespace', 'lease-duration', 'renew-deadline', 'retry-period'] as const;
+  if (!leaderElect) {
+    for (const flag of electionOnly) if (values[flag] !== undefined) return { ok: false, error: `--${flag} applies with --leader-elect only` };
+  }
+  const common = sweepFlagsFrom({ ...values, watch: true }, env);
+  if (!common.ok) return { ok: false, error: common.error };
+
+  const leaseName = values['lease-name'] ?? DEFAULT_LEASE_NAME;
+  if (!DNS_SUBDOMAIN.test(leaseName)) return { ok: false, error: `--lease-name "${leaseName}" is not a valid object name` };
+  let leaseNamespace: string | undefined;
+  if (leaderElect) {
+    leaseNamespace = values['lease-namespace'] ?? findPodNamespace(env);
+    if (leaseNamespace === undefined) {
+      return { ok: false, error: '--leader-elect needs --lease-namespace (no $POD_NAMESPACE and no service-account namespace file)' };
+    }
+    if (!DNS_LABEL.test(leaseNamespace)) return { ok: false, error: `--lease-namespace "${leaseNamespace}" is not a valid namespace name` };
+  }
+  const durations: Partial<ElectionTiming> = {};
+  for (const [flag, key] of [['lease-duration', 'leaseDurationMs'], ['renew-deadline', 'renewDeadlineMs'], ['retry-period', 'retryPeriodMs']] as const) {
+    const text = values[flag];
+    if (text === undefined) continue;
+    const parsed = parseDuration(text);
+    if (!parsed.ok) return { ok: false, error: `--${flag}: ${parsed.error}` };
+    durations[key] = parsed.ms;
+  }
+  let timing: ElectionTiming;
+  try {
+    timing = resolveTiming(durations);
+  } catch (err) {
+    return { ok: false, error: flagWords((err as Error).message) };
+  }
+  return { ok: true, flags: { ...common.flags, leaderElect, leaseName, leaseNamespace, timing } };
+}
+
+/** resolveTiming speaks of option names; a command-line user knows the flags. */
+function flagWords(message: string): string {
+  return message
+    .replace(/leader election /g, '')
+    .replace(/leaseDurationMs/g, '--lease-duration')
+    .replace(/renewDeadlineMs/g, '--renew-deadline')
+    .replace(/retryPeriodMs/g, '--retry-period');
+}
+
+export const controllerCommand = defineCommand({
+  name: 'controller',
+  summary: 'expire grants at their expiry, one leader among replicas (--leader-elect)',
+  usage,
+  options: CONTROLLER_OPTIONS,
+  validate: (values, env) => controllerFlagsFrom(values, env),
+  onUsageError: 'usage',
+  run: async ({ flags, say }) => runController(flags, say),
+});
+
+/**
+ * The controller process: config, kube context, /healthz and /metrics, then runControllerLoop
+ * until SIGTERM (exit 0) or a lost leadership (exit 1). `sweep --watch` comes here too.
+ */
+export async function runController(flags: ControllerFlags, say: (text: string) => void, aliasOf?: string): Promise<number> {
+  const loaded: { ok: true; config: GuardConfig } | { ok: false; errors: string[] } =
+    flags.configPath === undefined ? { ok: true, config: defaultConfig() } : loadConfigFile(flags.configPath);
+  if (!loaded.ok) {
+    say(`invalid config:\n${loaded.errors.map((e) => `  ${e}`).join('\n')}`);
+    return 2;
+  }
+  const kube = loadKubeContext(flags.kubeconfig);
+  if (!kube.ok) {
+    say(kube.error);
+    return 2;
+  }
+  const logger = pino({
+    level: flags.logLevel,
+    base: { component: aliasOf === undefined ? 'netpol-guard-controller' : 'netpol-guard-sweeper' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  });
+  if (aliasOf !== undefined) logger.warn(`"${aliasOf}" is an alias of "controller" and will be removed; run "controller" instead`);
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  // `sweep --watch` keeps its old permissions (no grantrecords), so the alias does not record.
+  let serverNow: () => Date = () => new Date();
+  const recorder =
+    aliasOf === undefined
+      ? new GrantRecorder({
+          client: KubeGrantRecordClient.fromKubeConfig(kube.context.kubeConfig),
+          config: loaded.config,
+          now: () => serverNow(),
+          logger,
+          retentionMs: loaded.config.history.retentionMs,
+          ...(flags.namespace !== undefined ? { namespace: flags.namespace } : {}),
+          sleep: realSleep,
+        })
+      : undefined;
+  const sweeper = new Sweeper({
+    ...(recorder ? { observer: recorder } : {}),
+    kubeConfig: kube.context.kubeConfig,
+    config: loaded.config,
+    registry,
+    logger,
+    namespace: flags.namespace,
+    dryRun: flags.dryRun,
+    concurrency: flags.concurrency,
+    resyncMs: flags.resyncMs,
+    standby: flags.leaderElect,
+  });
+  serverNow = () => sweeper.serverNow();
+  const identity = defaultIdentity();
+  const elector = flags.leaderElect
+    ? new LeaderElector({
+        client: KubeLeaseClient.fromKubeConfig(kube.context.kubeConfig),
+        lease: { namespace: flags.leaseNamespace!, name: flags.leaseName },
+        identity,
+        timing: flags.timing,
+        registry,
+        onStartedLeading: leaderWork(sweeper, recorder),
+        onNewLeader: (holder) => logger.info({ leader: holder, self: holder === identity }, 'new leader observed'),
+        onError: (err, during) => logger.warn({ during, error: describeApiError(err) }, 'leader election call failed'),
+      })
+    : undefined;
+  logger.info(
+    {
+      dryRun: flags.dryRun,
+      namespace: flags.namespace ?? null,
+      labelSelector: `${loaded.config.keys.temporaryLabel}=true`,
+      config: flags.configPath ?? 'built-in defaults',
+      apiServer: kube.context.server,
+      concurrency: flags.concurrency,
+      resync: formatDuration(flags.resyncMs),
+      leaderElection: flags.leaderElect
+        ? { identity, lease: `${flags.leaseNamespace}/${flags.leaseName}`, ...flags.timing }
+        : false,
+    },
+    'controller starting',
+  );
+
+  let server;
+  try {
+    server = await startHealthServer({ host: flags.metricsHost, port: flags.metricsPort, registry, health: () => sweeper.health() });
+  } catch (err) {
+    logger.error({ host: flags.metricsHost, port: flags.metricsPort, error: (err as Error).message }, 'cannot serve /healthz and /metrics');
+    return 1;
+  }
+  logger.info({ host: server.address.address, port: server.address.port }, 'serving /healthz and /metrics');
+  const shutdown = new AbortController();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    logger.info({ signal }, 'stopping');
+    shutdown.abort();
+  };
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  const end = await runControllerLoop({ sweeper, ...(elector ? { elector } : {}), ...(recorder ? { recorder } : {}), shutdown: shutdown.signal, logger });
+  process.off('SIGTERM', onSignal);
+  process.off('SIGINT', onSignal);
+  await server.close();
+  return end.exitCode;
+}
+
