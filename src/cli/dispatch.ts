@@ -21,7 +21,8 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
 };
 
 export function mainUsage(prog: string): string {
-  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(8)} ${c.summary}`);
+  const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)} ${c.summary}`);
   return `usage: ${prog} <command> [options]\n\ncommands:\n${lines.join('\n')}\n\nRun '${prog} <command> --help' for a command's options.\n`;
 }
 

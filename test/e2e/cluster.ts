@@ -1,6 +1,6 @@
 // `npm run cluster`: a local Kubernetes control plane (etcd + kube-apiserver, no nodes) with
 // netpol-guard registered exactly as the e2e suite registers it: the webhook from dist/ behind the
-// shipped webhook configurations (service → url), and `sweep --watch` under the shipped RBAC.
+// shipped webhook configurations (service → url), and `controller --leader-elect` under the shipped RBAC with the GrantRecord CRD.
 // Prints KUBECONFIG lines for an admin and for a developer, then runs until Ctrl-C.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -11,7 +11,7 @@ import { createNamespaceFor, ensureNetworkPolicyEditorRole } from './harness/ten
 
 const USAGE = `usage: npm run cluster [-- options]
 
-Starts etcd and kube-apiserver on 127.0.0.1 with netpol-guard's webhook and sweeper registered,
+Starts etcd and kube-apiserver on 127.0.0.1 with netpol-guard's webhook and controller registered,
 prints how to reach it, and runs until Ctrl-C (which stops and removes everything).
 
 options:
@@ -62,8 +62,12 @@ async function main(argv: string[]): Promise<number> {
   }
 
   const cp = await startControlPlane();
+  // The GrantRecord CRD, as the manifests install it, so the controller records history.
+  await cp.kubectlOk(['apply', '-f', path.join(manifestsDir(), 'crds', 'grantrecords.netpol-guard.io.yaml')]);
+  await cp.kubectlOk(['wait', '--for=condition=established', '--timeout=30s', 'crd/grantrecords.netpol-guard.io']);
   const guard = await startNetpolGuard(cp, { configYaml });
-  const sweeper = await guard.startSweeper();
+  // As the manifests run it: leader election on, under the shipped RBAC (the Lease lives in its namespace).
+  const controller = await guard.startController(['--leader-elect', '--lease-namespace', guard.sweeperIdentity.namespace]);
   await ensureNetworkPolicyEditorRole(cp);
   await createNamespaceFor(cp, namespace, 'alice');
   const version = (await cp.request('/version')).json as { gitVersion?: string };
@@ -72,10 +76,10 @@ async function main(argv: string[]): Promise<number> {
   const out = [
     '',
     `netpol-guard is guarding a local Kubernetes ${version.gitVersion ?? ''} control plane at ${cp.server}`,
-    `  webhook  ${guard.webhook.baseUrl} (/mutate, /validate), log ${guard.webhook.logFile}`,
-    `  sweeper  sweep --watch as ${guard.sweeperIdentity.username}, log ${sweeper.logFile}`,
-    `  config   a copy of ${configFile}: ${guard.webhook.configFile}`,
-    '           (the webhook re-reads that copy when it changes; the sweeper reads it at start)',
+    `  webhook     ${guard.webhook.baseUrl} (/mutate, /validate), log ${guard.webhook.logFile}`,
+    `  controller  controller --leader-elect as ${guard.sweeperIdentity.username}, log ${controller.logFile}`,
+    `  config      a copy of ${configFile}: ${guard.webhook.configFile}`,
+    '              (the webhook re-reads that copy when it changes; the controller reads it at start)',
     '  There are no nodes: objects are admitted and stored, nothing is scheduled.',
     '',
     'kubectl of the same version:',
@@ -85,7 +89,7 @@ async function main(argv: string[]): Promise<number> {
     `as alice (group developers; may manage NetworkPolicies in namespace ${namespace} only):`,
     `  export KUBECONFIG=${shellQuote(cp.kubeconfigFor('alice'))}`,
     '',
-    'Try, as alice: a narrow grant for two minutes (admitted and stamped; the sweeper deletes it on expiry)',
+    'Try, as alice: a narrow grant for two minutes (admitted and stamped; the controller deletes it on expiry)',
     `  kubectl -n ${namespace} apply -f - <<'EOF'`,
     '  apiVersion: networking.k8s.io/v1',
     '  kind: NetworkPolicy',
@@ -103,6 +107,7 @@ async function main(argv: string[]): Promise<number> {
     '  EOF',
     `  kubectl -n ${namespace} get networkpolicy frontend-to-backend -o yaml   # expires-at, requested-by, granted-at`,
     `  kubectl -n ${namespace} get events --field-selector reason=Expired -w   # after two minutes`,
+    '  kubectl get gr                                                  # as admin: the history, one GrantRecord per grant',
     'and an over-broad one (denied, naming each rule):',
     `  kubectl -n ${namespace} create -f - <<'EOF'`,
     '  {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "open"},',
@@ -114,8 +119,8 @@ async function main(argv: string[]): Promise<number> {
   ];
   process.stdout.write(out.join('\n'));
 
-  void sweeper.process.exited.then((code) => {
-    process.stderr.write(`[cluster] the sweeper exited (${code}); see ${sweeper.logFile}\n`);
+  void controller.process.exited.then((code) => {
+    process.stderr.write(`[cluster] the controller exited (${code}); see ${controller.logFile}\n`);
   });
   let webhookReported = false;
   // Also what keeps this process alive: every child is unref'd.
