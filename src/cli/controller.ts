@@ -1,8 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { pino } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { defaultConfig, loadConfigFile } from '../config/load.js';
-import type { GuardConfig } from '../config/types.js';
 import { leaderWork, runControllerLoop } from '../controller/controllerLoop.js';
 import { KubeGrantRecordClient } from '../controller/grantRecordClient.js';
 import { GrantRecorder } from '../controller/recorder.js';
@@ -11,10 +9,10 @@ import { DEFAULT_LEASE_NAME, defaultIdentity, type ElectionTiming, resolveTiming
 import { LeaderElector } from '../controller/leaderElection.js';
 import { KubeLeaseClient } from '../controller/leaseClient.js';
 import { describeApiError } from '../kube/apiErrors.js';
-import { loadKubeContext } from '../kube/kubeConfig.js';
 import { formatDuration, parseDuration } from '../lifecycle/duration.js';
 import { startHealthServer } from '../sweeper/healthServer.js';
 import { Sweeper } from '../sweeper/sweeper.js';
+import { loadComponentSetup } from './componentSetup.js';
 import { defineCommand, type FlagValues, type Validated } from './command.js';
 import { SWEEP_OPTIONS, sweepFlagsFrom, type SweepFlags } from './sweep.js';
 
@@ -151,17 +149,9 @@ export const controllerCommand = defineCommand({
  * until SIGTERM (exit 0) or a lost leadership (exit 1). `sweep --watch` comes here too.
  */
 export async function runController(flags: ControllerFlags, say: (text: string) => void, aliasOf?: string): Promise<number> {
-  const loaded: { ok: true; config: GuardConfig } | { ok: false; errors: string[] } =
-    flags.configPath === undefined ? { ok: true, config: defaultConfig() } : loadConfigFile(flags.configPath);
-  if (!loaded.ok) {
-    say(`invalid config:\n${loaded.errors.map((e) => `  ${e}`).join('\n')}`);
-    return 2;
-  }
-  const kube = loadKubeContext(flags.kubeconfig);
-  if (!kube.ok) {
-    say(kube.error);
-    return 2;
-  }
+  const setup = loadComponentSetup(flags, say);
+  if (setup === undefined) return 2;
+  const { config, kube } = setup;
   const logger = pino({
     level: flags.logLevel,
     base: { component: aliasOf === undefined ? 'netpol-guard-controller' : 'netpol-guard-sweeper' },
@@ -175,19 +165,19 @@ export async function runController(flags: ControllerFlags, say: (text: string) 
   const recorder =
     aliasOf === undefined
       ? new GrantRecorder({
-          client: KubeGrantRecordClient.fromKubeConfig(kube.context.kubeConfig),
-          config: loaded.config,
+          client: KubeGrantRecordClient.fromKubeConfig(kube.kubeConfig),
+          config: config,
           now: () => serverNow(),
           logger,
-          retentionMs: loaded.config.history.retentionMs,
+          retentionMs: config.history.retentionMs,
           ...(flags.namespace !== undefined ? { namespace: flags.namespace } : {}),
           sleep: realSleep,
         })
       : undefined;
   const sweeper = new Sweeper({
     ...(recorder ? { observer: recorder } : {}),
-    kubeConfig: kube.context.kubeConfig,
-    config: loaded.config,
+    kubeConfig: kube.kubeConfig,
+    config: config,
     registry,
     logger,
     namespace: flags.namespace,
@@ -200,7 +190,7 @@ export async function runController(flags: ControllerFlags, say: (text: string) 
   const identity = defaultIdentity();
   const elector = flags.leaderElect
     ? new LeaderElector({
-        client: KubeLeaseClient.fromKubeConfig(kube.context.kubeConfig),
+        client: KubeLeaseClient.fromKubeConfig(kube.kubeConfig),
         lease: { namespace: flags.leaseNamespace!, name: flags.leaseName },
         identity,
         timing: flags.timing,
@@ -214,9 +204,9 @@ export async function runController(flags: ControllerFlags, say: (text: string) 
     {
       dryRun: flags.dryRun,
       namespace: flags.namespace ?? null,
-      labelSelector: `${loaded.config.keys.temporaryLabel}=true`,
+      labelSelector: `${config.keys.temporaryLabel}=true`,
       config: flags.configPath ?? 'built-in defaults',
-      apiServer: kube.context.server,
+      apiServer: kube.server,
       concurrency: flags.concurrency,
       resync: formatDuration(flags.resyncMs),
       leaderElection: flags.leaderElect

@@ -1,11 +1,9 @@
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
-import { defaultConfig, loadConfigFile } from '../config/load.js';
-import type { GuardConfig } from '../config/types.js';
 import { formatDuration, parseDuration } from '../lifecycle/duration.js';
-import { loadKubeContext } from '../kube/kubeConfig.js';
 import { DEFAULT_LEASE_NAME, resolveTiming } from '../controller/electionSettings.js';
 import { Sweeper } from '../sweeper/sweeper.js';
+import { loadComponentSetup } from './componentSetup.js';
 import { COMPONENT_OPTIONS, defineCommand, type FlagValues, KUBECONFIG_OPTION, logLevelProblem, parseCommandArgs, resolveConfigPath } from './command.js';
 
 function usage(prog: string): string {
@@ -135,10 +133,6 @@ function parseIntFlag(name: string, text: string | undefined, fallback: number, 
 }
 
 /** The same config resolution as `serve`: --config, then $NETPOL_GUARD_CONFIG, then defaults. */
-function loadConfig(path: string | undefined): { ok: true; config: GuardConfig } | { ok: false; errors: string[] } {
-  return path === undefined ? { ok: true, config: defaultConfig() } : loadConfigFile(path);
-}
-
 export const sweepCommand = defineCommand({
   name: 'sweep',
   summary: 'delete expired temporary grants (--once or --watch)',
@@ -155,16 +149,9 @@ async function sweep(flags: SweepFlags, say: (text: string) => void): Promise<nu
     const { runController } = await import('./controller.js');
     return runController({ ...flags, leaderElect: false, leaseName: DEFAULT_LEASE_NAME, leaseNamespace: undefined, timing: resolveTiming() }, say, 'sweep --watch');
   }
-  const loaded = loadConfig(flags.configPath);
-  if (!loaded.ok) {
-    say(`invalid config:\n${loaded.errors.map((e) => `  ${e}`).join('\n')}`);
-    return 2;
-  }
-  const kube = loadKubeContext(flags.kubeconfig);
-  if (!kube.ok) {
-    say(kube.error);
-    return 2;
-  }
+  const setup = loadComponentSetup(flags, say);
+  if (setup === undefined) return 2;
+  const { config, kube } = setup;
 
   const logger = pino({
     level: flags.logLevel,
@@ -172,8 +159,8 @@ async function sweep(flags: SweepFlags, say: (text: string) => void): Promise<nu
     timestamp: pino.stdTimeFunctions.isoTime,
   });
   const sweeper = new Sweeper({
-    kubeConfig: kube.context.kubeConfig,
-    config: loaded.config,
+    kubeConfig: kube.kubeConfig,
+    config: config,
     registry: new Registry(),
     logger,
     namespace: flags.namespace,
@@ -185,9 +172,9 @@ async function sweep(flags: SweepFlags, say: (text: string) => void): Promise<nu
       mode: flags.mode,
       dryRun: flags.dryRun,
       namespace: flags.namespace ?? null,
-      labelSelector: `${loaded.config.keys.temporaryLabel}=true`,
+      labelSelector: `${config.keys.temporaryLabel}=true`,
       config: flags.configPath ?? 'built-in defaults',
-      apiServer: kube.context.server,
+      apiServer: kube.server,
       concurrency: flags.concurrency,
     },
     'sweeper starting',
