@@ -32,6 +32,8 @@ options:
   --format FORMAT    text (default), json or sarif
   --user NAME        username to evaluate as (default: ${DEFAULT_CHECK_USER})
   --group GROUP      a group of that user; repeat for several (default: none)
+  --explain          after the results, explain once each rule that fired: why it exists and
+                     how to fix it (text format)
   -h, --help         show this help
 
 exit status: 0 nothing denied, 1 a policy is denied or invalid, 2 usage or read error
@@ -48,6 +50,7 @@ export const checkCommand = defineCommand({
     format: { type: 'string', default: 'text' },
     user: { type: 'string', default: DEFAULT_CHECK_USER },
     group: { type: 'string', multiple: true, default: [] },
+    explain: { type: 'boolean', default: false },
   },
   positionals: { name: 'PATH', min: 1 },
   onUsageError: 'usage',
@@ -55,6 +58,7 @@ export const checkCommand = defineCommand({
     const format = flags.format as Format;
     if (!(FORMATS as readonly string[]).includes(format)) return usageError(`--format must be one of ${FORMATS.join(', ')}, not "${flags.format}"`);
     if (flags.user === '') return usageError('--user must not be empty');
+    if (flags.explain && format !== 'text') return usageError(`--explain is for the text format; ${format} output already carries each rule's description`);
 
     let now = io.now();
     if (flags.now !== undefined) {
@@ -95,7 +99,7 @@ export const checkCommand = defineCommand({
         ? formatJson(report, { toolVersion: version, now: formatTimestamp(now), user })
         : format === 'sarif'
           ? formatSarif(report, { toolVersion: version, config, cwd })
-          : formatText(report),
+          : formatText(report, { explain: flags.explain }),
     );
     return report.summary.denied > 0 ? 1 : 0;
   },

@@ -1,11 +1,18 @@
 import { formatFinding } from '../../policy/findings.js';
+import { RULE_IDS } from '../../policy/ruleIds.js';
+import { RULE_CATALOG } from '../ruleCatalog.js';
 import { INVALID_MANIFEST_RULE_ID, type CheckReport, type PolicyResult } from '../run.js';
+
+export interface TextOptions {
+  /** After the results, explain each rule that fired once: why it exists and how to fix it. */
+  explain?: boolean;
+}
 
 /**
  * Human output: one headline per policy (`file#doc namespace/name: DENIED`), then one indented
  * `[rule-id] path reason; hint` line per finding, then a summary line.
  */
-export function formatText(report: CheckReport): string {
+export function formatText(report: CheckReport, options: TextOptions = {}): string {
   const lines: string[] = [];
   for (const result of report.results) {
     lines.push(`${resultLabel(result)}: ${result.verdict === 'denied' ? 'DENIED' : result.verdict === 'warn' ? 'WARN' : 'ALLOWED'}`);
@@ -22,7 +29,25 @@ export function formatText(report: CheckReport): string {
   // A rule that could not run is said once, so a clean result is not mistaken for a full check.
   for (const rule of report.skippedRules ?? []) lines.push(`note: rule ${rule.ruleId} skipped: ${rule.reason}`);
   lines.push(summaryLine(report));
+  if (options.explain) lines.push(...explanations(report));
   return `${lines.join('\n')}\n`;
+}
+
+/** One paragraph per rule that fired (catalog order, invalid-manifest last), from the rule registry. */
+function explanations(report: CheckReport): string[] {
+  const fired = new Set<string>();
+  for (const result of report.results) {
+    if (result.errors.length > 0) fired.add(INVALID_MANIFEST_RULE_ID);
+    for (const finding of result.findings) fired.add(finding.ruleId);
+  }
+  if (fired.size === 0) return [];
+  const lines = ['', 'why these rules fired:'];
+  for (const id of [...RULE_IDS, INVALID_MANIFEST_RULE_ID] as const) {
+    if (!fired.has(id)) continue;
+    const rule = RULE_CATALOG[id];
+    lines.push(`  [${id}] ${rule.short}`, `    ${rule.full}`, `    fix: ${rule.help}`);
+  }
+  return lines;
 }
 
 /** `file#doc namespace/name`, with `.items[i]` for objects that came from a List. */

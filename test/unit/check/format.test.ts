@@ -55,6 +55,27 @@ describe('text format', () => {
     );
   });
 
+  it('--explain adds, once per rule that fired, its explanation and fix from the registry (catalog order)', () => {
+    const twice = report([{ name: 'a.yaml', text: `${DENIED}---\n${DENIED.replace('open-egress', 'open-egress-2')}---\n${INVALID}` }]);
+    const plain = formatText(twice);
+    const explained = formatText(twice, { explain: true });
+    assert.ok(explained.startsWith(plain.trimEnd()), 'the results are unchanged, the explanations follow them');
+    const tail = explained.slice(plain.trimEnd().length).split('\n').filter((l) => l !== '');
+    assert.equal(tail[0], 'why these rules fired:');
+    const ids = tail.filter((l) => l.startsWith('  [')).map((l) => l.slice(3, l.indexOf(']')));
+    assert.deepEqual(ids, ['ipblock-all-addresses', 'port-any', 'expiry-missing', 'ticket-missing', 'invalid-manifest']);
+    for (const id of ids) {
+      const rule = RULE_CATALOG[id as keyof typeof RULE_CATALOG];
+      const at = tail.indexOf(`  [${id}] ${rule.short}`);
+      assert.ok(at > 0, id);
+      assert.equal(tail[at + 1], `    ${rule.full}`);
+      assert.equal(tail[at + 2], `    fix: ${rule.help}`);
+    }
+    // Nothing fired, nothing to explain.
+    const clean = report([{ name: 'ok.yaml', text: ISOLATE }]);
+    assert.equal(formatText(clean, { explain: true }), formatText(clean));
+  });
+
   it('says WARN for warn-only findings and marks warnings under a DENIED verdict', () => {
     const warnOnly = report([{ name: 'x.yaml', text: DENIED }], config({ mode: 'warn' }));
     assert.match(formatText(warnOnly), /^x\.yaml#0 team-a\/open-egress: WARN\n {2}\[ipblock-all-addresses\]/);

@@ -221,6 +221,15 @@ describe('commands run through CommandIo, without a process', () => {
     assert.match(broken.err, /^netpol-guard check: invalid config:\n {2}.*absent\.yaml/);
   });
 
+  it('check --explain explains the rules that fired, and is refused with a machine format', async () => {
+    const explained = inRepo();
+    assert.equal(await checkCommand.run(['--explain', 'test/fixtures/k8s-docs'], explained), 1, explained.err);
+    assert.match(explained.out, /\nwhy these rules fired:\n {2}\[[a-z-]+\] .+\n {4}.+\n {4}fix: /);
+    const json = inRepo();
+    assert.equal(await checkCommand.run(['--explain', '--format', 'json', 'test/fixtures/k8s-docs'], json), 2);
+    assert.match(json.err, /--explain is for the text format/);
+  });
+
   it('check reads - from the io\'s stdin and resolves paths from its working directory', async () => {
     const manifest = readFileSync(path.join(REPO_ROOT, 'test/fixtures/k8s-docs/default-deny-ingress.yaml'), 'utf8');
     const io = captureIo({ cwd: () => tmp, readStdin: async () => manifest });
