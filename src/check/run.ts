@@ -125,7 +125,7 @@ function checkPolicy(entry: PolicyEntry, options: CheckOptions, skippedRules: Sk
     const finding: Finding = { ruleId: 'policy-too-large', path: 'spec', reason: policyTooLargeReason(max), hint: policyTooLargeHint(max), action: 'deny' };
     return { ...location, ...identity, verdict: 'denied', findings: [{ ...finding, ...position(entry, parseFieldPath(finding.path)) }], errors: [] };
   }
-  const shape = checkNetworkPolicyShape(entry.value);
+  const shape = checkNetworkPolicyShape(entry.value, { strictCidrs: true });
   if (!shape.ok) {
     const errors = shape.errors.map((text) => structuralError(text, entry));
     return { ...location, ...identity, verdict: 'denied', findings: [], errors };

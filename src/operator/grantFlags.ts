@@ -1,7 +1,7 @@
 import type { V1NetworkPolicyPort } from '@kubernetes/client-node';
 import { type FlagValues, parseCommandArgs } from '../cli/command.js';
 import { parseDuration } from '../lifecycle/duration.js';
-import { parseCidr, parseIPv4 } from '../policy/cidr.js';
+import { formatAddress, parseCidr } from '../policy/cidr.js';
 import { parsePort } from './ports.js';
 import { isDnsLabel, isDnsSubdomain, parseNamespaceSelector, parseSelector } from './selectors.js';
 
@@ -210,23 +210,11 @@ function misplacedFlag(direction: GrantDirection, given: string, instead: string
 export function cidrProblem(text: string): string | undefined {
   const parsed = parseCidr(text);
   if (!parsed.ok) return parsed.error;
-  const slash = text.indexOf('/');
-  const address = text.slice(0, slash);
-  if (!address.includes(':')) {
-    const value = parseIPv4(address);
-    if (value !== undefined && value !== parsed.cidr.network) {
-      return `"${text}" has host bits set; did you mean ${formatIPv4(parsed.cidr.network)}/${parsed.cidr.prefix} (the network) or ${address}/32 (one host)?`;
-    }
-    return undefined;
+  const { cidr } = parsed;
+  if (!cidr.hostBits || cidr.mapped) return undefined;
+  if (cidr.family === 4) {
+    const address = text.slice(0, text.indexOf('/'));
+    return `"${text}" has host bits set; did you mean ${formatAddress(4, cidr.network)}/${cidr.prefix} (the network) or ${address}/32 (one host)?`;
   }
-  // IPv6 (and IPv4-mapped) networks: compare the masked value by re-parsing the network form.
-  const mask = parseCidr(`${address}/128`);
-  if (mask.ok && !parsed.cidr.mapped && mask.cidr.network !== parsed.cidr.network) {
-    return `"${text}" has host bits set beyond /${parsed.cidr.prefix}; write the network address, or /128 for one host`;
-  }
-  return undefined;
-}
-
-function formatIPv4(value: bigint): string {
-  return [24n, 16n, 8n, 0n].map((shift) => String((value >> shift) & 0xffn)).join('.');
+  return `"${text}" has host bits set beyond /${cidr.prefix}; write the network address, or /128 for one host`;
 }

@@ -29,7 +29,7 @@ export const LOCAL_CHECK_USER = { username: '', groups: [] as string[] };
 
 export function checkLocally(input: LocalCheckInput): LocalCheck {
   if (input.operation === 'CREATE') {
-    const shape = checkNetworkPolicyShape(input.policy);
+    const shape = checkNetworkPolicyShape(input.policy, { strictCidrs: true });
     if (!shape.ok) return { kind: 'invalid', allowed: false, errors: shape.errors };
   }
   const evaluation = evaluatePolicy({

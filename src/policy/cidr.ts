@@ -11,6 +11,8 @@ export interface Cidr {
   prefix: number;
   /** True when written as IPv6 but IPv4-mapped (::ffff:a.b.c.d/≥96); family is then 4. */
   mapped: boolean;
+  /** True when the address as written had bits set beyond the prefix (10.0.0.1/8): `network` clears them. */
+  hostBits: boolean;
 }
 
 export type CidrParse = { ok: true; cidr: Cidr } | { ok: false; error: string };
@@ -69,14 +71,31 @@ function parseCidrText(text: string): CidrParse {
     // ::ffff:0:0/96 is the IPv4-mapped range: treat it as the IPv4 range it denotes.
     if (prefix >= 96 && value >> 32n === 0xffffn) {
       const v4prefix = prefix - 96;
-      return { ok: true, cidr: { family: 4, network: mask(value & 0xffffffffn, v4prefix, 32), prefix: v4prefix, mapped: true } };
+      const v4 = value & 0xffffffffn;
+      const network = mask(v4, v4prefix, 32);
+      return { ok: true, cidr: { family: 4, network, prefix: v4prefix, mapped: true, hostBits: network !== v4 } };
     }
-    return { ok: true, cidr: { family: 6, network: mask(value, prefix, 128), prefix, mapped: false } };
+    const network = mask(value, prefix, 128);
+    return { ok: true, cidr: { family: 6, network, prefix, mapped: false, hostBits: network !== value } };
   }
   const value = parseIPv4(addressText);
   if (value === undefined) return { ok: false, error: `"${text}" has an invalid IPv4 address` };
   if (prefix > 32) return { ok: false, error: `"${text}" has a prefix longer than 32` };
-  return { ok: true, cidr: { family: 4, network: mask(value, prefix, 32), prefix, mapped: false } };
+  const network = mask(value, prefix, 32);
+  return { ok: true, cidr: { family: 4, network, prefix, mapped: false, hostBits: network !== value } };
+}
+
+/**
+ * Why the API server refuses this CIDR in a new object, though it parses: since Kubernetes 1.33
+ * (strict IP/CIDR validation) an ipBlock may not be written IPv4-mapped or with bits set beyond
+ * its prefix. Stored objects keep such values (updates that leave them unchanged are accepted),
+ * so only checks that judge a creation (`check`, `grant`) use this.
+ */
+export function strictCidrProblem(text: string, cidr: Cidr): string | undefined {
+  const canonical = `${formatAddress(cidr.family, cidr.network)}/${cidr.prefix}`;
+  if (cidr.mapped) return `"${text}" is an IPv4-mapped IPv6 CIDR, which the API server refuses; write it as ${canonical}`;
+  if (cidr.hostBits) return `"${text}" has bits set beyond its /${cidr.prefix} prefix, which the API server refuses; write ${canonical}`;
+  return undefined;
 }
 
 function mask(value: bigint, prefix: number, bits: number): bigint {
@@ -164,6 +183,32 @@ export function unionCoversAll(cidrs: readonly Cidr[], family: IpFamily): boolea
     if (reached >= last) return true;
   }
   return reached >= last;
+}
+
+/** An address in its canonical text: dotted IPv4, or IPv6 per RFC 5952 (lower case, longest zero run as ::). */
+export function formatAddress(family: IpFamily, value: bigint): string {
+  if (family === 4) return [24n, 16n, 8n, 0n].map((shift) => String((value >> shift) & 0xffn)).join('.');
+  const groups: number[] = [];
+  for (let shift = 112n; shift >= 0n; shift -= 16n) groups.push(Number((value >> shift) & 0xffffn));
+  // The longest run of two or more zero groups (the first of equal runs) becomes "::".
+  let bestStart = -1;
+  let bestLength = 1;
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i += 1;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j += 1;
+    if (j - i > bestLength) {
+      bestStart = i;
+      bestLength = j - i;
+    }
+    i = j;
+  }
+  const hex = (part: number[]): string => part.map((g) => g.toString(16)).join(':');
+  if (bestStart < 0) return hex(groups);
+  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLength))}`;
 }
 
 export function formatFamily(family: IpFamily): string {

@@ -1,7 +1,7 @@
 import type { V1LabelSelector, V1NetworkPolicy, V1NetworkPolicyPeer } from '@kubernetes/client-node';
 import type { ErrorObject } from 'ajv';
 import { compileBounded, FULL_ERROR_LIST_MAX_VALUES } from '../schema/bounded.js';
-import { familyBits, parseCidr, type Cidr } from './cidr.js';
+import { familyBits, parseCidr, strictCidrProblem, type Cidr } from './cidr.js';
 import { isJsonObject } from '../schema/json.js';
 import { withApiServerNulls } from './apiNulls.js';
 import { formatLabelLimitProblemAsPointer, type LabelLimitProblem, labelLimitProblems } from './labelLimits.js';
@@ -21,6 +21,12 @@ export type ShapeCheck =
 export interface ShapeOptions {
   /** Entries allowed in one label map; MAX_LABEL_ENTRIES unless the admission edge is told otherwise. */
   maxLabels?: number;
+  /**
+   * Refuse CIDRs the API server refuses in a new object but keeps in stored ones (IPv4-mapped,
+   * bits beyond the prefix): for checks that judge a creation (`check`, `grant`). The webhook
+   * leaves it off: an UPDATE that keeps such a stored value unchanged is accepted by the API server.
+   */
+  strictCidrs?: boolean;
 }
 
 /**
@@ -165,7 +171,7 @@ export function checkNetworkPolicyShape(input: unknown, options: ShapeOptions = 
     if (checked.truncated) errors.push(`/: further errors not listed (more than ${FULL_ERROR_LIST_MAX_VALUES} values in the object)`);
     return { ok: false, errors };
   }
-  const errors = semanticErrors(checked.value);
+  const errors = semanticErrors(checked.value, options.strictCidrs === true);
   return errors.length > 0 ? { ok: false, errors: errors.slice(0, MAX_ERRORS) } : { ok: true, policy: checked.value };
 }
 
@@ -174,7 +180,7 @@ export function checkNetworkPolicyShape(input: unknown, options: ShapeOptions = 
  * Runs on every admitted policy after the schema passed, so error paths are built only for a
  * problem that was found, never per peer or port.
  */
-function semanticErrors(policy: V1NetworkPolicy): string[] {
+function semanticErrors(policy: V1NetworkPolicy, strictCidrs: boolean): string[] {
   const errors: string[] = [];
   const annotationBytes = annotationBytesOverCap(policy.metadata?.annotations ?? {});
   if (annotationBytes !== undefined) errors.push(`/metadata/annotations: total size ${annotationBytes} bytes exceeds 262144`);
@@ -206,11 +212,18 @@ function semanticErrors(policy: V1NetworkPolicy): string[] {
         if (p.ipBlock) {
           const cidr = parseCidr(p.ipBlock.cidr);
           if (!cidr.ok) errors.push(`${peerPath(direction, i, peersKey, j)}/ipBlock/cidr: ${cidr.error}`);
+          else if (strictCidrs) {
+            const problem = strictCidrProblem(p.ipBlock.cidr, cidr.cidr);
+            if (problem !== undefined) errors.push(`${peerPath(direction, i, peersKey, j)}/ipBlock/cidr: ${problem}`);
+          }
           const except = p.ipBlock.except ?? [];
           for (let k = 0; k < except.length; k++) {
             const e = except[k]!;
             const ex = parseCidr(e);
             if (!ex.ok) errors.push(`${peerPath(direction, i, peersKey, j)}/ipBlock/except/${k}: ${ex.error}`);
+            else if (strictCidrs && strictCidrProblem(e, ex.cidr) !== undefined) {
+              errors.push(`${peerPath(direction, i, peersKey, j)}/ipBlock/except/${k}: ${strictCidrProblem(e, ex.cidr)}`);
+            }
             else if (cidr.ok && !strictlyInside(ex.cidr, cidr.cidr)) {
               errors.push(`${peerPath(direction, i, peersKey, j)}/ipBlock/except/${k}: ${e} must be a strict subset of ${p.ipBlock.cidr}`);
             }

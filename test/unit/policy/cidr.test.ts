@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { isIPv4, isIPv6 } from 'node:net';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { type Cidr, cidrRange, type IpFamily, parseCidr, parseIPv4, parseIPv6, unionCoversAll } from '../../../src/policy/cidr.js';
+import { type Cidr, cidrRange, formatAddress, type IpFamily, parseCidr, parseIPv4, parseIPv6, unionCoversAll } from '../../../src/policy/cidr.js';
 
 const RUNS = { numRuns: 300 };
 
@@ -86,8 +86,8 @@ describe('parseCidr examples', () => {
 
   it('parses IPv6 and clears host bits', () => {
     const cidr = mustParse('2001:db8:1:2::1/48');
-    assert.deepEqual(cidr, { family: 6, network: 0x20010db80001n << 80n, prefix: 48, mapped: false });
-    assert.deepEqual(mustParse('::/0'), { family: 6, network: 0n, prefix: 0, mapped: false });
+    assert.deepEqual(cidr, { family: 6, network: 0x20010db80001n << 80n, prefix: 48, mapped: false, hostBits: true });
+    assert.deepEqual(mustParse('::/0'), { family: 6, network: 0n, prefix: 0, mapped: false, hostBits: false });
     assert.equal(mustParse('::ffff:0:0/95').family, 6, 'below /96 the mapped range is just IPv6');
   });
 
@@ -344,5 +344,37 @@ describe('unionCoversAll agrees with brute force', () => {
     assert.equal(unionCoversAll(quarters.map(mustParse), 4), true);
     assert.equal(unionCoversAll([...quarters.slice(0, -1), '255.128.0.0/10'].map(mustParse), 4), false);
     assert.equal(unionCoversAll(['255.255.255.255/32', '0.0.0.0/1', '128.0.0.0/2', '192.0.0.0/2'].map(mustParse), 4), true);
+  });
+});
+
+describe('formatAddress', () => {
+  it('writes canonical text (RFC 5952 for IPv6)', () => {
+    assert.equal(formatAddress(4, parseIPv4('10.20.0.7')!), '10.20.0.7');
+    assert.equal(formatAddress(6, 0n), '::');
+    assert.equal(formatAddress(6, 1n), '::1');
+    assert.equal(formatAddress(6, parseIPv6('2001:DB8:0:0:1:0:0:1')!), '2001:db8::1:0:0:1');
+    assert.equal(formatAddress(6, parseIPv6('2001:db8:0:1:1:1:1:1')!), '2001:db8:0:1:1:1:1:1');
+    assert.equal(formatAddress(6, parseIPv6('fd00:ec2::254')!), 'fd00:ec2::254');
+  });
+
+  it('round-trips through the parser and agrees with node:net on every address (property)', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: (1n << 128n) - 1n }), fc.nat({ max: 7 }), (value, zeroes) => {
+        // Zero out a run of groups so compression is exercised often.
+        const masked = value & ~(((1n << BigInt(16 * zeroes)) - 1n) << 32n);
+        const text = formatAddress(6, masked);
+        assert.ok(isIPv6(text), text);
+        assert.equal(parseIPv6(text), masked);
+        assert.equal(text, text.toLowerCase());
+      }),
+      { numRuns: 500 },
+    );
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 2 ** 32 - 1 }), (n) => {
+        const text = formatAddress(4, BigInt(n));
+        assert.ok(isIPv4(text), text);
+        assert.equal(parseIPv4(text), BigInt(n));
+      }),
+    );
   });
 });

@@ -24,7 +24,7 @@ describe('parseCidr memory', () => {
     assert.throws(() => {
       (parsed as { ok: boolean }).ok = false;
     }, TypeError);
-    assert.deepEqual(parseCidr('10.9.8.0/24'), { ok: true, cidr: { family: 4, network: 0x0a090800n, prefix: 24, mapped: false } });
+    assert.deepEqual(parseCidr('10.9.8.0/24'), { ok: true, cidr: { family: 4, network: 0x0a090800n, prefix: 24, mapped: false, hostBits: false } });
   });
 
   it('keeps giving errors for bad texts, and right answers after far more texts than it keeps', () => {

@@ -106,3 +106,33 @@ describe('checkNetworkPolicyShape: annotation total size', () => {
     assert.ok(checkNetworkPolicyShape(policy({}, { a: half.slice(1), b: half.slice(1) })).ok);
   });
 });
+
+describe('checkNetworkPolicyShape: strict CIDRs (what the API server refuses in a new object)', () => {
+  const withCidr = (cidr: string, except?: string[]) => policy({ egress: [{ to: [{ ipBlock: { cidr, ...(except && { except }) } }], ports: [{ port: 53 }] }] });
+  const strictErrors = (value: unknown): string[] => {
+    const result = checkNetworkPolicyShape(value, { strictCidrs: true });
+    return result.ok ? [] : result.errors;
+  };
+
+  it('refuses host bits and IPv4-mapped forms, naming the canonical CIDR to write', () => {
+    assert.deepEqual(strictErrors(withCidr('10.0.0.1/8')), [
+      '/spec/egress/0/to/0/ipBlock/cidr: "10.0.0.1/8" has bits set beyond its /8 prefix, which the API server refuses; write 10.0.0.0/8',
+    ]);
+    assert.deepEqual(strictErrors(withCidr('::ffff:10.0.0.0/104')), [
+      '/spec/egress/0/to/0/ipBlock/cidr: "::ffff:10.0.0.0/104" is an IPv4-mapped IPv6 CIDR, which the API server refuses; write it as 10.0.0.0/8',
+    ]);
+    assert.deepEqual(strictErrors(withCidr('2001:db8::1/32')), [
+      '/spec/egress/0/to/0/ipBlock/cidr: "2001:db8::1/32" has bits set beyond its /32 prefix, which the API server refuses; write 2001:db8::/32',
+    ]);
+    assert.deepEqual(strictErrors(withCidr('10.0.0.0/8', ['10.1.2.3/16'])), [
+      '/spec/egress/0/to/0/ipBlock/except/0: "10.1.2.3/16" has bits set beyond its /16 prefix, which the API server refuses; write 10.1.0.0/16',
+    ]);
+  });
+
+  it('accepts canonical CIDRs, and the webhook (not strict) still accepts stored legacy forms', () => {
+    for (const cidr of ['10.0.0.0/8', '10.0.0.1/32', '2001:db8::/32', '2001:DB8::/32', '0.0.0.0/0', '::/0']) {
+      assert.deepEqual(strictErrors(withCidr(cidr)), [], cidr);
+    }
+    for (const cidr of ['10.0.0.1/8', '::ffff:10.0.0.0/104']) assert.ok(checkNetworkPolicyShape(withCidr(cidr)).ok, cidr);
+  });
+});
