@@ -1,18 +1,13 @@
 import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { ApiStatusError } from '../kube/apiErrors.js';
 import { GRANT_RECORD_GROUP, GRANT_RECORD_PLURAL, GRANT_RECORD_VERSION, type GrantRecord } from './grantRecord.js';
 
 /**
  * A failed GrantRecord call: `status` is the HTTP status when the API server answered (404: no such
  * record, 409: exists on create or moved on update), undefined when there was no answer.
  */
-export class GrantRecordApiError extends Error {
-  readonly status: number | undefined;
-
-  constructor(message: string, status: number | undefined, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'GrantRecordApiError';
-    this.status = status;
-  }
+export class GrantRecordApiError extends ApiStatusError {
+  override name = 'GrantRecordApiError';
 }
 
 /**
@@ -94,9 +89,7 @@ export class KubeGrantRecordClient implements GrantRecordClient {
     try {
       return await send();
     } catch (err) {
-      const code = err !== null && typeof err === 'object' ? (err as { code?: unknown }).code : undefined;
-      const status = typeof code === 'number' && Number.isInteger(code) ? code : undefined;
-      throw new GrantRecordApiError(`${verb} grantrecord${name ? ` ${name}` : 's'}: ${status === undefined ? 'no answer' : `HTTP ${status}`}`, status, { cause: err });
+      throw new GrantRecordApiError(`${verb} grantrecord${name ? ` ${name}` : 's'}`, err);
     }
   }
 }

@@ -1,4 +1,5 @@
 import { CoordinationV1Api, type KubeConfig, type V1Lease, V1MicroTime } from '@kubernetes/client-node';
+import { ApiStatusError } from '../kube/apiErrors.js';
 
 /** Which Lease object an election runs on. */
 export interface LeaseRef {
@@ -11,14 +12,8 @@ export interface LeaseRef {
  * Lease, 409: it already exists on create or its resourceVersion moved on update), undefined for a
  * transport failure (no answer at all).
  */
-export class LeaseApiError extends Error {
-  readonly status: number | undefined;
-
-  constructor(message: string, status: number | undefined, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'LeaseApiError';
-    this.status = status;
-  }
+export class LeaseApiError extends ApiStatusError {
+  override name = 'LeaseApiError';
 }
 
 /**
@@ -68,9 +63,7 @@ export class KubeLeaseClient implements LeaseClient {
     try {
       answer = await send();
     } catch (err) {
-      const status = statusOf(err);
-      const what = status === undefined ? 'no answer' : `HTTP ${status}`;
-      throw new LeaseApiError(`${verb} lease ${ref.namespace}/${ref.name}: ${what}`, status, { cause: err });
+      throw new LeaseApiError(`${verb} lease ${ref.namespace}/${ref.name}`, err);
     }
     return withMicroTimes(answer);
   }
@@ -127,11 +120,4 @@ function toMicroTime(value: unknown): V1MicroTime | undefined {
   if (typeof value !== 'string') return undefined;
   const ms = Date.parse(value);
   return Number.isNaN(ms) ? undefined : new V1MicroTime(ms);
-}
-
-/** client-node 1.x throws ApiException with a numeric `code`; anything else had no HTTP answer. */
-function statusOf(err: unknown): number | undefined {
-  if (err === null || typeof err !== 'object') return undefined;
-  const code = (err as { code?: unknown }).code;
-  return typeof code === 'number' && Number.isInteger(code) ? code : undefined;
 }

@@ -13,6 +13,24 @@ export function httpStatusOf(err: unknown): number | undefined {
   return undefined;
 }
 
+/**
+ * A failed call to one resource's API, with the HTTP status when the API server answered and
+ * undefined when it did not; callers branch on `status` (404, 409). Each client names its own
+ * subclass so a log or a test says which API failed.
+ */
+export class ApiStatusError extends Error {
+  readonly status: number | undefined;
+
+  /**
+   * `what` names the call (`get lease ns/name`); the message adds `HTTP 409` or `no answer`. The
+   * status is read from the client's error unless given (test doubles have no client error).
+   */
+  constructor(what: string, cause: unknown, status: number | undefined = httpStatusOf(cause)) {
+    super(`${what}: ${status === undefined ? 'no answer' : `HTTP ${status}`}`, { cause });
+    this.status = status;
+  }
+}
+
 export function headerOf(err: unknown, name: string): string | undefined {
   if (err === null || typeof err !== 'object') return undefined;
   const headers = (err as { headers?: unknown }).headers;

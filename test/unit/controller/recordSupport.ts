@@ -83,10 +83,10 @@ export class MemoryGrantRecordClient implements GrantRecordClient {
     if (index >= 0) {
       const fault = this.faults.splice(index, 1)[0]!;
       this.calls.push({ verb, name, status: fault.status ?? 0 });
-      throw new GrantRecordApiError(`${verb} ${name}: injected`, fault.status);
+      throw new GrantRecordApiError(`${verb} ${name} (injected)`, undefined, fault.status);
     }
     this.calls.push({ verb, name, status });
-    if (status !== 200) throw new GrantRecordApiError(`${verb} ${name}: HTTP ${status}`, status);
+    if (status !== 200) throw new GrantRecordApiError(`${verb} ${name}`, undefined, status);
   }
 }
 

@@ -91,7 +91,7 @@ export class MemoryLeaseStore {
     const stored = this.leases.get(key(ref));
     const fail = (status: number): never => {
       this.calls.push({ client, verb, status });
-      throw new LeaseApiError(`${verb} ${key(ref)}: HTTP ${status}`, status);
+      throw new LeaseApiError(`${verb} ${key(ref)}`, undefined, status);
     };
     if (verb === 'get') {
       if (stored === undefined) fail(404);
@@ -149,7 +149,7 @@ export class MemoryLeaseClient implements LeaseClient {
     const index = this.faults.findIndex((f) => f.verb === verb || f.verb === 'any');
     if (index >= 0) {
       const fault = this.faults.splice(index, 1)[0]!;
-      throw new LeaseApiError(`${verb}: injected`, fault.status);
+      throw new LeaseApiError(`${verb} (injected)`, undefined, fault.status);
     }
     // At least one microtask hop, like a real round trip, so concurrent candidates interleave.
     const delay = this.delay;
