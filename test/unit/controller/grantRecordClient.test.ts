@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { KubeConfig } from '@kubernetes/client-node';
 import { recordOpened, type GrantRecord } from '../../../src/controller/grantRecord.js';
 import { GrantRecordApiError, KubeGrantRecordClient } from '../../../src/controller/grantRecordClient.js';
 import { CONFIG, grantPolicy, T0 } from './grantFixtures.js';
+import { LoopbackApi } from '../../helpers/loopbackApi.js';
 
 const BASE = '/apis/netpol-guard.io/v1alpha1/grantrecords';
 
@@ -17,35 +16,10 @@ interface Seen {
 }
 
 /** Answers each request with the next scripted reply, and remembers what was asked. */
-class ScriptedApi {
+class ScriptedApi extends LoopbackApi {
   readonly seen: Seen[] = [];
   replies: { status: number; body: unknown }[] = [];
-  private server: Server | undefined;
-  url = '';
-
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
-  }
-
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise((resolve) => this.server?.close(resolve));
-  }
-
-  kubeConfig(): KubeConfig {
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: 'fake', server: this.url, skipTLSVerify: true }],
-      users: [{ name: 'fake', token: 'test-token' }],
-      contexts: [{ name: 'fake', cluster: 'fake', user: 'fake' }],
-      currentContext: 'fake',
-    });
-    return kc;
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const text = Buffer.concat(chunks).toString('utf8');

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { KubeConfig, type V1Lease, V1MicroTime } from '@kubernetes/client-node';
 import { KubeLeaseClient, LeaseApiError } from '../../../src/controller/leaseClient.js';
 import { LeaderElector } from '../../../src/controller/leaderElection.js';
 import { systemElectionClock } from '../../../src/controller/electionSettings.js';
+import { LoopbackApi } from '../../helpers/loopbackApi.js';
 
 /** The API server parses MicroTime with exactly six fractional digits (RFC3339Micro). */
 const MICRO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
@@ -18,36 +18,11 @@ interface Seen {
 }
 
 /** Just enough of the Lease API: get, create, replace with resourceVersion check, MicroTime check. */
-class LeaseApiFake {
+class LeaseApiFake extends LoopbackApi {
   readonly seen: Seen[] = [];
   readonly stored = new Map<string, Record<string, unknown>>();
   private version = 500;
-  private server: Server | undefined;
-  url = '';
-
-  async start(): Promise<void> {
-    this.server = createServer((req, res) => void this.handle(req, res));
-    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
-  }
-
-  async stop(): Promise<void> {
-    this.server?.closeAllConnections();
-    await new Promise((resolve) => this.server?.close(resolve));
-  }
-
-  kubeConfig(): KubeConfig {
-    const kc = new KubeConfig();
-    kc.loadFromOptions({
-      clusters: [{ name: 'fake', server: this.url, skipTLSVerify: true }],
-      users: [{ name: 'fake', token: 'test-token' }],
-      contexts: [{ name: 'fake', cluster: 'fake', user: 'fake' }],
-      currentContext: 'fake',
-    });
-    return kc;
-  }
-
-  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  protected async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const text = Buffer.concat(chunks).toString('utf8');

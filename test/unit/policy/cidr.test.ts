@@ -30,27 +30,9 @@ function v6Full(value: bigint, pad: boolean, upper: boolean): string {
   return upper ? text.toUpperCase() : text;
 }
 
-/** RFC 5952 style: the longest run of two or more zero groups becomes `::`. */
+/** RFC 5952 style (the longest run of two or more zero groups becomes `::`). */
 function v6Compressed(value: bigint): string {
-  const groups = v6Groups(value);
-  let bestStart = -1;
-  let bestLength = 1;
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i += 1;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j += 1;
-    if (j - i > bestLength) {
-      bestStart = i;
-      bestLength = j - i;
-    }
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (bestStart < 0) return hex.join(':');
-  return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLength).join(':')}`;
+  return formatAddress(6, value);
 }
 
 /** The first six groups in hex and the last 32 bits as dotted IPv4. */
