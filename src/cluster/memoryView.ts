@@ -1,14 +1,14 @@
-import type { V1LabelSelector, V1NetworkPolicy } from '@kubernetes/client-node';
+import type { V1LabelSelector } from '@kubernetes/client-node';
 import { selectorMatches } from '../policy/selector.js';
-import type { ClusterView, GrantRecordQuery, GrantRecordSummary, PodMeta } from './view.js';
+import type { ClusterView, EndedGrant, LiveGrant, PodMeta } from './view.js';
 
 /** Plain data a MemoryClusterView answers from: what a test, a file or `grant`'s flags provide. */
 export interface ClusterSnapshot {
   /** Namespace name → its labels. */
   namespaces?: Readonly<Record<string, Readonly<Record<string, string>>>>;
   pods?: readonly PodMeta[];
-  policies?: readonly V1NetworkPolicy[];
-  grants?: readonly GrantRecordSummary[];
+  liveGrants?: readonly LiveGrant[];
+  endedGrants?: readonly EndedGrant[];
   /** Mark the snapshot as out of date (tests of the stale path). */
   stale?: boolean;
 }
@@ -33,17 +33,20 @@ export class MemoryClusterView implements ClusterView {
     return (this.snapshot.pods ?? []).filter((pod) => pod.namespace === namespace && selectorMatches(selector, pod.labels));
   }
 
-  policiesIn(namespace: string): readonly V1NetworkPolicy[] {
-    return (this.snapshot.policies ?? []).filter((policy) => (policy.metadata?.namespace ?? 'default') === namespace);
+  liveGrantsIn(namespace: string): readonly LiveGrant[] {
+    return (this.snapshot.liveGrants ?? []).filter((g) => g.namespace === namespace);
   }
 
-  grantRecords(query: GrantRecordQuery): readonly GrantRecordSummary[] {
-    return (this.snapshot.grants ?? []).filter(
-      (g) =>
-        (query.namespace === undefined || g.namespace === query.namespace) &&
-        (query.ticket === undefined || g.ticket === query.ticket) &&
-        (query.requestedBy === undefined || g.requestedBy === query.requestedBy),
-    );
+  liveGrantsBy(requestedBy: string): readonly LiveGrant[] {
+    return (this.snapshot.liveGrants ?? []).filter((g) => g.requestedBy === requestedBy);
+  }
+
+  endedGrantsNamed(namespace: string, name: string): readonly EndedGrant[] {
+    return (this.snapshot.endedGrants ?? []).filter((g) => g.namespace === namespace && g.name === name);
+  }
+
+  endedGrantsWithTicket(ticket: string): readonly EndedGrant[] {
+    return (this.snapshot.endedGrants ?? []).filter((g) => g.ticket === ticket);
   }
 
   stale(): boolean {

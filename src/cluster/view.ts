@@ -1,4 +1,5 @@
-import type { V1LabelSelector, V1NetworkPolicy } from '@kubernetes/client-node';
+import type { V1LabelSelector } from '@kubernetes/client-node';
+import type { CloseHow } from '../controller/grantRecord.js';
 
 /**
  * A read-only picture of cluster state handed to the pure decision core. Every read is a plain
@@ -8,12 +9,19 @@ import type { V1LabelSelector, V1NetworkPolicy } from '@kubernetes/client-node';
 export interface ClusterView {
   /** Labels of the namespace, or undefined when the namespace is not known to the view. */
   namespaceLabels(namespace: string): Readonly<Record<string, string>> | undefined;
-  /** Pods of `namespace` whose labels the selector matches (Kubernetes label-selector semantics). */
+  /**
+   * Pods of `namespace` whose labels the selector matches (Kubernetes label-selector semantics).
+   * The webhook's view answers only with a pod source plugged in (see PodMetaSource).
+   */
   podsMatching(namespace: string, selector: V1LabelSelector): readonly PodMeta[];
-  /** NetworkPolicies stored in `namespace`. */
-  policiesIn(namespace: string): readonly V1NetworkPolicy[];
-  /** Grant records (active and past grants) matching the query. */
-  grantRecords(query: GrantRecordQuery): readonly GrantRecordSummary[];
+  /** Live grants (NetworkPolicies labelled temporary) in `namespace`. */
+  liveGrantsIn(namespace: string): readonly LiveGrant[];
+  /** Live grants stamped as requested by `requestedBy`, in every namespace. */
+  liveGrantsBy(requestedBy: string): readonly LiveGrant[];
+  /** Ended grants (closed GrantRecords) once named `namespace`/`name`. */
+  endedGrantsNamed(namespace: string, name: string): readonly EndedGrant[];
+  /** Ended grants that carried `ticket` (normalized). */
+  endedGrantsWithTicket(ticket: string): readonly EndedGrant[];
   /**
    * True when the view cannot be trusted to be current (not yet synced, or its watches have
    * failed for too long). Rules that need the view treat a stale view like a missing one.
@@ -28,20 +36,37 @@ export interface PodMeta {
   labels: Readonly<Record<string, string>>;
 }
 
-/** What a grant-record lookup may filter on; every given field must match. */
-export interface GrantRecordQuery {
-  namespace?: string;
-  ticket?: string;
-  requestedBy?: string;
+/**
+ * Where a view's pods come from. The webhook's InformerClusterView takes one as an optional part
+ * (a pod informer kept by the effect analysis); the view is stale while its pod source is.
+ */
+export interface PodMetaSource {
+  podsMatching(namespace: string, selector: V1LabelSelector): readonly PodMeta[];
+  synced(): boolean;
+  stale(): boolean;
 }
 
-/** The projection of one grant (a temporary NetworkPolicy, live or recorded after expiry). */
-export interface GrantRecordSummary {
+/** The projection of one live grant: what quotas count and list. */
+export interface LiveGrant {
+  namespace: string;
+  name: string;
+  requestedBy: string | undefined;
+  ticket: string | undefined;
+  /** expires-at in epoch ms; undefined when absent or unreadable. */
+  expiresAtMs: number | undefined;
+  /** sha256 of the canonical spec (as GrantRecords hash it). */
+  specSha256: string;
+}
+
+/** The projection of one closed GrantRecord: what grant-recreated compares a CREATE with. */
+export interface EndedGrant {
   namespace: string;
   name: string;
   ticket: string | undefined;
-  requestedBy: string | undefined;
-  /** RFC 3339 UTC, as stamped by the mutator. */
-  grantedAt: string | undefined;
-  expiresAt: string | undefined;
+  /** The admitted spec's hash and, when it changed while live, the last one (distinct). */
+  specSha256s: readonly string[];
+  how: CloseHow;
+  /** Epoch ms. */
+  closedAtMs: number;
+  closedBy: string | undefined;
 }

@@ -23,6 +23,8 @@ export const DEFAULT_CONFIG: Required<ConfigFile> = {
     // Real policies have tens of elements, generated allowlists hundreds; judging one element costs
     // about 3 µs, so the largest policy evaluated costs about 6 ms (README: "Server bounds").
     maxPolicyElements: 2_000,
+    // null: as long as maxLifetime, so an ended grant cannot come back before it could have lived out its whole lifetime.
+    recreateCooldown: null,
   },
   defaultTTL: null,
   ticket: {
@@ -34,4 +36,8 @@ export const DEFAULT_CONFIG: Required<ConfigFile> = {
   breakGlassGroups: [],
   rules: Object.fromEntries((RULES as readonly RuleDefinition<RuleId>[]).map((rule) => [rule.id, rule.defaultAction])) as Record<RuleId, RuleAction>,
   history: { retention: '90d' },
+  quotas: { maxLiveGrantsPerNamespace: null, maxLiveGrantsPerRequester: null },
+  // onUnavailable null: deny in enforce mode, warn in warn mode.
+  clusterView: { maxStaleness: '30s', onUnavailable: null },
+  profiles: [],
 };

@@ -9,7 +9,7 @@ import type { ForbiddenRange } from '../policy/openedTotals.js';
 import { RULE_IDS, type RuleId } from '../policy/ruleIds.js';
 import { DEFAULT_CONFIG } from './defaults.js';
 import { CONFIG_SCHEMA } from './schema.js';
-import type { ConfigFile, GuardConfig } from './types.js';
+import type { ConfigFile, GuardConfig, Profile, ProfileFile, ProfileMatch } from './types.js';
 
 export type ConfigResult =
   | { ok: true; config: GuardConfig }
@@ -90,7 +90,19 @@ export function buildConfig(data: unknown, origin = 'config'): ConfigResult {
   }
   const file = data;
   const errors: string[] = [];
-  const merged: Required<ConfigFile> = {
+  const top = compileLevel(file, mergeOverDefaults(file), origin, '', DEFAULT_PROFILE_NAME, errors);
+  if (errors.length > 0) return { ok: false, errors };
+  // Profiles are compiled only over a valid top level, so a top-level mistake is reported once.
+  const profiles = compileProfiles(file, origin, errors);
+  if (errors.length > 0) return { ok: false, errors };
+  return { ok: true, config: { ...top!, profiles } };
+}
+
+/** The top-level profile's name: it judges every namespace no profile matches. */
+export const DEFAULT_PROFILE_NAME = 'default';
+
+function mergeOverDefaults(file: ConfigFile): Required<ConfigFile> {
+  return {
     mode: file.mode ?? DEFAULT_CONFIG.mode,
     annotationPrefix: file.annotationPrefix ?? DEFAULT_CONFIG.annotationPrefix,
     limits: { ...DEFAULT_CONFIG.limits, ...file.limits },
@@ -101,12 +113,76 @@ export function buildConfig(data: unknown, origin = 'config'): ConfigResult {
     breakGlassGroups: file.breakGlassGroups ?? DEFAULT_CONFIG.breakGlassGroups,
     rules: { ...DEFAULT_CONFIG.rules, ...file.rules },
     history: { ...DEFAULT_CONFIG.history, ...file.history },
+    quotas: { ...DEFAULT_CONFIG.quotas, ...file.quotas },
+    clusterView: { ...DEFAULT_CONFIG.clusterView, ...file.clusterView },
+    profiles: file.profiles ?? DEFAULT_CONFIG.profiles,
   };
+}
 
+/** A profile's keys laid over the merged top level, section by section, as the top level lies over the defaults. */
+function overlayProfile(top: Required<ConfigFile>, profile: ProfileFile): Required<ConfigFile> {
+  return {
+    ...top,
+    mode: profile.mode ?? top.mode,
+    limits: { ...top.limits, ...profile.limits },
+    defaultTTL: profile.defaultTTL === undefined ? top.defaultTTL : profile.defaultTTL,
+    ticket: { ...top.ticket, ...profile.ticket },
+    permanentPrincipals: { ...top.permanentPrincipals, ...profile.permanentPrincipals },
+    rules: { ...top.rules, ...profile.rules },
+    quotas: { ...top.quotas, ...profile.quotas },
+    profiles: [],
+  };
+}
+
+function compileProfiles(file: ConfigFile, origin: string, errors: string[]): Profile[] {
+  const top = mergeOverDefaults(file);
+  const seen = new Map<string, number>();
+  return (file.profiles ?? []).flatMap((written, i) => {
+    const at = `/profiles/${i}`;
+    const before = errors.length;
+    if (written.name === DEFAULT_PROFILE_NAME) errors.push(`${origin}: ${at}/name: "${DEFAULT_PROFILE_NAME}" is the top level's name; choose another`);
+    const first = seen.get(written.name);
+    if (first !== undefined) errors.push(`${origin}: ${at}/name: "${written.name}" is already the name of /profiles/${first}`);
+    seen.set(written.name, i);
+    selectorProblems(written.match.namespaceSelector, `${at}/match/namespaceSelector`).forEach((p) => errors.push(`${origin}: ${p}`));
+    const config = compileLevel(written, overlayProfile(top, written), origin, at, written.name, errors);
+    if (config === undefined || errors.length > before) return [];
+    const profile: Profile = {
+      name: written.name,
+      match: written.match,
+      namespacePatterns: (written.match.namespaces ?? []).map(globPattern),
+      config,
+    };
+    return [profile];
+  });
+}
+
+/** The API server refuses these selectors; a profile must not hold one the cluster could never mean. */
+function selectorProblems(selector: ProfileMatch['namespaceSelector'], at: string): string[] {
+  const problems: string[] = [];
+  (selector?.matchExpressions ?? []).forEach((req, j) => {
+    const values = req.values ?? [];
+    if ((req.operator === 'In' || req.operator === 'NotIn') && values.length === 0) problems.push(`${at}/matchExpressions/${j}/values: ${req.operator} needs at least one value`);
+    if ((req.operator === 'Exists' || req.operator === 'DoesNotExist') && values.length > 0) problems.push(`${at}/matchExpressions/${j}/values: ${req.operator} takes no values`);
+  });
+  return problems;
+}
+
+/** `prod-*` → /^prod-.*$/: `*` any run of characters, `?` one; everything else literal (the schema allows only [-a-z0-9]). */
+export function globPattern(glob: string): RegExp {
+  return new RegExp(`^${glob.replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+}
+
+/**
+ * One level (the top, or a profile laid over it) compiled into the engine's config. `written` is
+ * what this level itself says (cross-key checks blame only what it wrote); `at` prefixes paths.
+ */
+function compileLevel(written: ConfigFile, merged: Required<ConfigFile>, origin: string, at: string, profile: string, errors: string[]): GuardConfig | undefined {
+  const before = errors.length;
   const durationMs = (path: string, text: string): number => {
     const parsed = parseDuration(text);
     if (!parsed.ok) {
-      errors.push(`${origin}: ${path}: ${parsed.error}`);
+      errors.push(`${origin}: ${at}${path}: ${parsed.error}`);
       return 0;
     }
     return parsed.ms;
@@ -115,71 +191,81 @@ export function buildConfig(data: unknown, origin = 'config'): ConfigResult {
   const maxTTLms = durationMs('/limits/maxTTL', limits.maxTTL!);
   const maxLifetimeMs = durationMs('/limits/maxLifetime', limits.maxLifetime!);
   if (maxTTLms > 0 && maxLifetimeMs > 0 && maxLifetimeMs < maxTTLms) {
-    errors.push(`${origin}: /limits/maxLifetime: ${limits.maxLifetime} is shorter than maxTTL ${limits.maxTTL}; a grant could never reach its own TTL`);
+    errors.push(`${origin}: ${at}/limits/maxLifetime: ${limits.maxLifetime} is shorter than maxTTL ${limits.maxTTL}; a grant could never reach its own TTL`);
   }
+  const recreateCooldownMs = limits.recreateCooldown === null || limits.recreateCooldown === undefined ? maxLifetimeMs : durationMs('/limits/recreateCooldown', limits.recreateCooldown);
   let defaultTTL: GuardConfig['defaultTTL'];
   if (merged.defaultTTL !== null) {
     const ms = durationMs('/defaultTTL', merged.defaultTTL);
     if (ms > maxTTLms && maxTTLms > 0) {
-      errors.push(`${origin}: /defaultTTL: ${merged.defaultTTL} is longer than maxTTL ${limits.maxTTL}; every defaulted grant would be denied`);
+      errors.push(`${origin}: ${at}/defaultTTL: ${merged.defaultTTL} is longer than maxTTL ${limits.maxTTL}; every defaulted grant would be denied`);
     }
     defaultTTL = { text: merged.defaultTTL, ms };
   }
-  const sizeAction = file.rules?.['policy-too-large'];
+  const sizeAction = written.rules?.['policy-too-large'];
   if (sizeAction !== undefined && sizeAction !== 'deny') {
-    errors.push(`${origin}: /rules/policy-too-large: must be deny, got ${sizeAction}: an oversized policy is never evaluated, so it cannot be admitted with a warning; raise limits.maxPolicyElements instead`);
+    errors.push(`${origin}: ${at}/rules/policy-too-large: must be deny, got ${sizeAction}: an oversized policy is never evaluated, so it cannot be admitted with a warning; raise limits.maxPolicyElements instead`);
   }
   const forbiddenCIDRs: ForbiddenRange[] = [];
   limits.forbiddenCIDRs!.forEach((text, i) => {
     const parsed = parseCidr(text);
-    if (!parsed.ok) errors.push(`${origin}: /limits/forbiddenCIDRs/${i}: ${parsed.error}`);
+    if (!parsed.ok) errors.push(`${origin}: ${at}/limits/forbiddenCIDRs/${i}: ${parsed.error}`);
     else forbiddenCIDRs.push({ text, family: parsed.cidr.family, range: cidrRange(parsed.cidr) });
   });
   let pattern: RegExp = /$^/;
   try {
     pattern = new RegExp(merged.ticket.pattern!, 'u');
   } catch (err) {
-    errors.push(`${origin}: /ticket/pattern: not a valid regular expression: ${(err as Error).message}`);
+    errors.push(`${origin}: ${at}/ticket/pattern: not a valid regular expression: ${(err as Error).message}`);
   }
   const retentionMs = durationMs('/history/retention', merged.history.retention!);
-  if (errors.length > 0) return { ok: false, errors };
+  const maxStalenessMs = durationMs('/clusterView/maxStaleness', merged.clusterView.maxStaleness!);
+  if (errors.length > before) return undefined;
 
   const rules = {} as Record<RuleId, RuleAction>;
   for (const id of RULE_IDS) rules[id] = merged.rules[id] ?? 'deny';
 
   return {
-    ok: true,
-    config: {
-      mode: merged.mode,
-      annotationPrefix: merged.annotationPrefix,
-      keys: annotationKeys(merged.annotationPrefix),
-      limits: {
-        minIPv4PrefixLength: limits.minIPv4PrefixLength!,
-        minIPv6PrefixLength: limits.minIPv6PrefixLength!,
-        maxPortRange: limits.maxPortRange!,
-        forbiddenCIDRs,
-        maxTTLms,
-        maxLifetimeMs,
-        maxPolicyElements: limits.maxPolicyElements!,
-      },
-      defaultTTL,
-      ticket: { pattern, urlTemplate: merged.ticket.urlTemplate ?? undefined },
-      exemptNamespaces: new Set(merged.exemptNamespaces),
-      permanentPrincipals: {
-        users: new Set(merged.permanentPrincipals.users ?? []),
-        groups: new Set(merged.permanentPrincipals.groups ?? []),
-        serviceAccountUsernames: new Set(
-          (merged.permanentPrincipals.serviceAccounts ?? []).map((sa) => {
-            const [ns, name] = sa.split('/');
-            return `system:serviceaccount:${ns}:${name}`;
-          }),
-        ),
-      },
-      breakGlassGroups: new Set(merged.breakGlassGroups),
-      rules,
-      history: { retentionMs },
-      source: merged,
+    mode: merged.mode,
+    annotationPrefix: merged.annotationPrefix,
+    keys: annotationKeys(merged.annotationPrefix),
+    limits: {
+      minIPv4PrefixLength: limits.minIPv4PrefixLength!,
+      minIPv6PrefixLength: limits.minIPv6PrefixLength!,
+      maxPortRange: limits.maxPortRange!,
+      forbiddenCIDRs,
+      maxTTLms,
+      maxLifetimeMs,
+      maxPolicyElements: limits.maxPolicyElements!,
+      recreateCooldownMs,
     },
+    defaultTTL,
+    ticket: { pattern, urlTemplate: merged.ticket.urlTemplate ?? undefined },
+    exemptNamespaces: new Set(merged.exemptNamespaces),
+    permanentPrincipals: {
+      users: new Set(merged.permanentPrincipals.users ?? []),
+      groups: new Set(merged.permanentPrincipals.groups ?? []),
+      serviceAccountUsernames: new Set(
+        (merged.permanentPrincipals.serviceAccounts ?? []).map((sa) => {
+          const [ns, name] = sa.split('/');
+          return `system:serviceaccount:${ns}:${name}`;
+        }),
+      ),
+    },
+    breakGlassGroups: new Set(merged.breakGlassGroups),
+    rules,
+    history: { retentionMs },
+    quotas: {
+      maxLiveGrantsPerNamespace: merged.quotas.maxLiveGrantsPerNamespace ?? undefined,
+      maxLiveGrantsPerRequester: merged.quotas.maxLiveGrantsPerRequester ?? undefined,
+    },
+    clusterView: {
+      maxStalenessMs,
+      onUnavailable: merged.clusterView.onUnavailable ?? (merged.mode === 'enforce' ? 'deny' : 'warn'),
+    },
+    profile,
+    profiles: [],
+    source: merged,
   };
 }
 
@@ -193,6 +279,7 @@ function describeAjvError(error: ErrorObject): string {
       return `${path}: must be one of ${(error.params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
     case 'pattern':
       if (error.schemaPath.includes('urlTemplate')) return `${path}: must contain the placeholder {ticket}`;
+      if (/\/match\/namespaces\/[0-9]+$/.test(path)) return `${path}: not a namespace glob: lowercase letters, digits and '-', with * (any run) and ? (one character) as wildcards`;
       return `${path}: ${error.message ?? 'does not match the expected format'}`;
     default:
       return `${path}: ${error.message ?? error.keyword}`;

@@ -14,6 +14,111 @@ const nameList = {
   uniqueItems: true,
 } as const;
 
+const limits = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    minIPv4PrefixLength: { type: 'integer', minimum: 0, maximum: 32 },
+    minIPv6PrefixLength: { type: 'integer', minimum: 0, maximum: 128 },
+    maxPortRange: { type: 'integer', minimum: 1, maximum: 65536 },
+    forbiddenCIDRs: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 64 }, uniqueItems: true, maxItems: 1000 },
+    maxTTL: duration,
+    maxLifetime: duration,
+    maxPolicyElements: { type: 'integer', minimum: 1, maximum: 1_000_000 },
+    recreateCooldown: { anyOf: [duration, { type: 'null' }] },
+  },
+} as const;
+
+const ticket = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    pattern: { type: 'string', minLength: 1 },
+    urlTemplate: { anyOf: [{ type: 'string', pattern: '\\{ticket\\}' }, { type: 'null' }] },
+  },
+} as const;
+
+const permanentPrincipals = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    users: nameList,
+    groups: nameList,
+    serviceAccounts: {
+      type: 'array',
+      uniqueItems: true,
+      items: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-.a-z0-9]*[a-z0-9])?$' },
+    },
+  },
+} as const;
+
+const rules = {
+  type: 'object',
+  additionalProperties: false,
+  properties: Object.fromEntries(RULE_IDS.map((id) => [id, action])),
+} as const;
+
+const quota = { anyOf: [{ type: 'integer', minimum: 0, maximum: 1_000_000 }, { type: 'null' }] } as const;
+
+const quotas = {
+  type: 'object',
+  additionalProperties: false,
+  properties: { maxLiveGrantsPerNamespace: quota, maxLiveGrantsPerRequester: quota },
+} as const;
+
+/** Label keys and values as the API server accepts them (an optional DNS prefix, then a name). */
+const labelKey = { type: 'string', minLength: 1, maxLength: 317, pattern: '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$' } as const;
+const labelValue = { type: 'string', maxLength: 63, pattern: '^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$' } as const;
+
+const namespaceSelector = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    matchLabels: { type: 'object', propertyNames: labelKey, additionalProperties: labelValue },
+    matchExpressions: {
+      type: 'array',
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['key', 'operator'],
+        properties: {
+          key: labelKey,
+          operator: { enum: ['In', 'NotIn', 'Exists', 'DoesNotExist'] },
+          values: { type: 'array', items: labelValue },
+        },
+      },
+    },
+  },
+} as const;
+
+/** A namespace name with `*` and `?` wildcards (NAMESPACE_GLOB_PATTERN's message names the rule). */
+export const NAMESPACE_GLOB_PATTERN = '^[a-z0-9*?]([-a-z0-9*?]*[a-z0-9*?])?$';
+
+const profile = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'match'],
+  properties: {
+    name: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$', maxLength: 63 },
+    match: {
+      type: 'object',
+      additionalProperties: false,
+      minProperties: 1,
+      properties: {
+        namespaceSelector,
+        namespaces: { type: 'array', minItems: 1, uniqueItems: true, items: { type: 'string', maxLength: 63, pattern: NAMESPACE_GLOB_PATTERN } },
+      },
+    },
+    mode: { enum: ['enforce', 'warn'] },
+    limits,
+    rules,
+    defaultTTL: { anyOf: [duration, { type: 'null' }] },
+    ticket,
+    quotas,
+    permanentPrincipals,
+  },
+} as const;
+
 /**
  * JSON Schema of the platform-team config file. Unknown keys are errors everywhere: a typo like
  * `maxTtl` must fail loudly instead of silently leaving the default in force.
@@ -30,52 +135,24 @@ export const CONFIG_SCHEMA = {
       // A DNS subdomain: the prefix part of a Kubernetes annotation key.
       pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$',
     },
-    limits: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        minIPv4PrefixLength: { type: 'integer', minimum: 0, maximum: 32 },
-        minIPv6PrefixLength: { type: 'integer', minimum: 0, maximum: 128 },
-        maxPortRange: { type: 'integer', minimum: 1, maximum: 65536 },
-        forbiddenCIDRs: { type: 'array', items: { type: 'string', minLength: 1, maxLength: 64 }, uniqueItems: true, maxItems: 1000 },
-        maxTTL: duration,
-        maxLifetime: duration,
-        maxPolicyElements: { type: 'integer', minimum: 1, maximum: 1_000_000 },
-      },
-    },
+    limits,
     defaultTTL: { anyOf: [duration, { type: 'null' }] },
-    ticket: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        pattern: { type: 'string', minLength: 1 },
-        urlTemplate: { anyOf: [{ type: 'string', pattern: '\\{ticket\\}' }, { type: 'null' }] },
-      },
-    },
+    ticket,
     exemptNamespaces: nameList,
-    permanentPrincipals: {
-      type: 'object',
-      additionalProperties: false,
-      properties: {
-        users: nameList,
-        groups: nameList,
-        serviceAccounts: {
-          type: 'array',
-          uniqueItems: true,
-          items: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?/[a-z0-9]([-.a-z0-9]*[a-z0-9])?$' },
-        },
-      },
-    },
+    permanentPrincipals,
     breakGlassGroups: nameList,
     history: {
       type: 'object',
       additionalProperties: false,
       properties: { retention: duration },
     },
-    rules: {
+    rules,
+    quotas,
+    clusterView: {
       type: 'object',
       additionalProperties: false,
-      properties: Object.fromEntries(RULE_IDS.map((id) => [id, action])),
+      properties: { maxStaleness: duration, onUnavailable: { anyOf: [{ enum: ['deny', 'warn'] }, { type: 'null' }] } },
     },
+    profiles: { type: 'array', maxItems: 100, items: profile },
   },
 } as const;

@@ -1,3 +1,4 @@
+import type { V1LabelSelector } from '@kubernetes/client-node';
 import type { AnnotationKeys } from '../lifecycle/annotations.js';
 import type { RuleAction } from '../policy/findings.js';
 import type { ForbiddenRange } from '../policy/openedTotals.js';
@@ -15,6 +16,8 @@ export interface ConfigFile {
     maxTTL?: string;
     maxLifetime?: string;
     maxPolicyElements?: number;
+    /** A CREATE matching a grant that ended within this is denied (grant-recreated); null: maxLifetime. */
+    recreateCooldown?: string | null;
   };
   defaultTTL?: string | null;
   ticket?: { pattern?: string; urlTemplate?: string | null };
@@ -24,6 +27,40 @@ export interface ConfigFile {
   rules?: Partial<Record<RuleId, RuleAction>>;
   /** GrantRecords: closed ones older than `retention` are pruned by the controller. */
   history?: { retention?: string };
+  /** Caps on live grants, counted in the webhook's cluster view; null: unlimited. */
+  quotas?: QuotasFile;
+  /** The webhook's read-only cluster view (top level only; profiles inherit it). */
+  clusterView?: { maxStaleness?: string; onUnavailable?: 'deny' | 'warn' | null };
+  /** Ordered overrides for matching namespaces; the first match wins, none: the top level. */
+  profiles?: ProfileFile[];
+}
+
+export interface QuotasFile {
+  maxLiveGrantsPerNamespace?: number | null;
+  maxLiveGrantsPerRequester?: number | null;
+}
+
+/** Which namespaces a profile applies to: every given part must match. */
+export interface ProfileMatch {
+  /** A Kubernetes label selector on the namespace's labels. */
+  namespaceSelector?: V1LabelSelector;
+  /** Namespace name globs: `*` any run of characters, `?` one character. */
+  namespaces?: string[];
+}
+
+/** One profile as written: a name, a match, and the top-level keys it overrides. */
+export interface ProfileFile extends Pick<ConfigFile, 'mode' | 'limits' | 'rules' | 'defaultTTL' | 'ticket' | 'quotas' | 'permanentPrincipals'> {
+  name: string;
+  match: ProfileMatch;
+}
+
+/** A compiled profile: when it applies, and the complete config it judges with. */
+export interface Profile {
+  name: string;
+  match: ProfileMatch;
+  /** Namespace globs compiled to anchored regular expressions (empty: no name condition). */
+  namespacePatterns: readonly RegExp[];
+  config: GuardConfig;
 }
 
 /**
@@ -48,6 +85,8 @@ export interface GuardConfig {
      * or rule work.
      */
     maxPolicyElements: number;
+    /** grant-recreated looks this far back for an ended grant. */
+    recreateCooldownMs: number;
   };
   /** Injected by the mutator when a grant names neither ttl nor expires-at. */
   defaultTTL: { text: string; ms: number } | undefined;
@@ -62,6 +101,16 @@ export interface GuardConfig {
   breakGlassGroups: ReadonlySet<string>;
   rules: Readonly<Record<RuleId, RuleAction>>;
   history: { retentionMs: number };
+  quotas: { maxLiveGrantsPerNamespace: number | undefined; maxLiveGrantsPerRequester: number | undefined };
+  clusterView: {
+    maxStalenessMs: number;
+    /** What rules that need the view do when it is stale or missing: deny (fail closed) or warn. */
+    onUnavailable: 'deny' | 'warn';
+  };
+  /** The profile this config is: `default` for the top level. */
+  profile: string;
+  /** The top level's profiles in order (empty inside a profile's own config). */
+  profiles: readonly Profile[];
   /** The merged file form, for `/readyz` detail and for printing the effective config. */
   source: Required<ConfigFile>;
 }

@@ -9,13 +9,14 @@ const view = new MemoryClusterView({
     { namespace: 'payments', name: 'api-0', labels: { app: 'api' } },
     { namespace: 'shop', name: 'db-0', labels: { app: 'db' } },
   ],
-  policies: [
-    { metadata: { name: 'a', namespace: 'payments' } },
-    { metadata: { name: 'b' } },
+  liveGrants: [
+    { namespace: 'payments', name: 'g1', ticket: 'INC-1', requestedBy: 'alice', expiresAtMs: undefined, specSha256: 'a' },
+    { namespace: 'shop', name: 'g2', ticket: 'INC-1', requestedBy: 'bob', expiresAtMs: undefined, specSha256: 'b' },
+    { namespace: 'shop', name: 'g3', ticket: 'INC-2', requestedBy: 'alice', expiresAtMs: undefined, specSha256: 'c' },
   ],
-  grants: [
-    { namespace: 'payments', name: 'g1', ticket: 'INC-1', requestedBy: 'alice', grantedAt: undefined, expiresAt: undefined },
-    { namespace: 'shop', name: 'g2', ticket: 'INC-1', requestedBy: 'bob', grantedAt: undefined, expiresAt: undefined },
+  endedGrants: [
+    { namespace: 'shop', name: 'old', ticket: 'INC-9', specSha256s: ['x'], how: 'Expired', closedAtMs: 0, closedBy: undefined },
+    { namespace: 'payments', name: 'old', ticket: 'INC-9', specSha256s: ['y'], how: 'Revoked', closedAtMs: 0, closedBy: 'carol' },
   ],
 });
 
@@ -33,15 +34,16 @@ describe('MemoryClusterView', () => {
     assert.deepEqual(view.podsMatching('empty', {}), []);
   });
 
-  it('lists policies by namespace (no namespace means default)', () => {
-    assert.deepEqual(view.policiesIn('payments').map((p) => p.metadata?.name), ['a']);
-    assert.deepEqual(view.policiesIn('default').map((p) => p.metadata?.name), ['b']);
+  it('lists live grants by namespace and by requester', () => {
+    assert.deepEqual(view.liveGrantsIn('shop').map((g) => g.name), ['g2', 'g3']);
+    assert.deepEqual(view.liveGrantsBy('alice').map((g) => g.name), ['g1', 'g3']);
+    assert.deepEqual(view.liveGrantsBy('carol'), []);
   });
 
-  it('filters grant records on every given field', () => {
-    assert.deepEqual(view.grantRecords({ ticket: 'INC-1' }).map((g) => g.name), ['g1', 'g2']);
-    assert.deepEqual(view.grantRecords({ ticket: 'INC-1', namespace: 'shop' }).map((g) => g.name), ['g2']);
-    assert.deepEqual(view.grantRecords({ requestedBy: 'carol' }), []);
+  it('finds ended grants by namespace and name, and by ticket', () => {
+    assert.deepEqual(view.endedGrantsNamed('payments', 'old').map((g) => g.how), ['Revoked']);
+    assert.deepEqual(view.endedGrantsWithTicket('INC-9').map((g) => g.namespace), ['shop', 'payments']);
+    assert.deepEqual(view.endedGrantsNamed('payments', 'g1'), []);
   });
 
   it('is fresh unless the snapshot says stale', () => {

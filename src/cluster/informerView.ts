@@ -1,0 +1,274 @@
+import type { V1LabelSelector, V1Namespace, V1NetworkPolicy } from '@kubernetes/client-node';
+import type { Logger } from 'pino';
+import { type CloseHow, type GrantRecord, GRANT_RECORD_STATES, specSnapshot, STATE_LABEL } from '../controller/grantRecord.js';
+import { Informer, type InformerEvent, type InformerHooks, type ListWatchSource } from '../kube/informer.js';
+import type { Clock } from '../kube/clock.js';
+import { type AnnotationKeys, readGrantAnnotations, stringEntry, stringMap, TEMPORARY_LABEL_VALUE } from '../lifecycle/annotations.js';
+import { normalizeTicket } from '../lifecycle/ticket.js';
+import { parseTimestamp } from '../lifecycle/timestamp.js';
+import type { ClusterView, EndedGrant, LiveGrant, PodMeta, PodMetaSource } from './view.js';
+
+/** Where the view's three resources come from (the API server in the webhook, fakes in tests). */
+export interface ClusterViewSources {
+  namespaces: ListWatchSource<V1Namespace>;
+  /** NetworkPolicies in every namespace; the view asks only for those labelled temporary. */
+  policies: ListWatchSource<V1NetworkPolicy>;
+  grantRecords: ListWatchSource<GrantRecord>;
+}
+
+export interface InformerClusterViewOptions {
+  sources: ClusterViewSources;
+  /** The grant annotation keys (the config's prefix). */
+  keys: AnnotationKeys;
+  /** Closed GrantRecords older than this are not kept (the longest recreateCooldown of any profile). */
+  guardWindowMs: number;
+  /** A broken watch older than this makes the view stale (clusterView.maxStaleness). */
+  maxStalenessMs: number;
+  /**
+   * The pod part, when the effect analysis plugs one in. Without it podsMatching throws: a rule
+   * that reads pods must not receive "no pods" for "nobody asked".
+   */
+  pods?: PodMetaSource;
+  clock?: Clock;
+  logger?: Logger;
+  /** Per-informer progress (metrics). */
+  hooks?: (informer: ViewInformerName) => InformerHooks;
+  /** Informer resync period (default: the Informer's). */
+  resyncMs?: number;
+}
+
+export type ViewInformerName = 'namespaces' | 'grants' | 'grantrecords';
+
+export interface ViewInformerStatus {
+  name: ViewInformerName | 'pods';
+  synced: boolean;
+  stale: boolean;
+  cached: number;
+}
+
+export interface ClusterViewStatus {
+  synced: boolean;
+  stale: boolean;
+  informers: ViewInformerStatus[];
+}
+
+const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
+const CLOSED_STATES = new Set<string>(GRANT_RECORD_STATES.filter((s) => s !== 'Open'));
+
+/**
+ * The webhook's ClusterView: three Informers (namespaces → labels; live grants; GrantRecords
+ * closed within the guard window), each keeping only a projection, plus indexes by namespace,
+ * requester, namespace/name and ticket kept current from the informers' events, so every read
+ * a rule makes is a map lookup. Reads never block and never do I/O.
+ */
+export class InformerClusterView implements ClusterView {
+  private readonly namespaces: Informer<V1Namespace, Readonly<Record<string, string>>>;
+  private readonly grants: Informer<V1NetworkPolicy, LiveGrant>;
+  private readonly records: Informer<GrantRecord, EndedGrant | null>;
+  private readonly pods: PodMetaSource | undefined;
+  private readonly liveByNamespace = new Index<LiveGrant>();
+  private readonly liveByRequester = new Index<LiveGrant>();
+  private readonly endedByName = new Index<EndedGrant>();
+  private readonly endedByTicket = new Index<EndedGrant>();
+
+  constructor(options: InformerClusterViewOptions) {
+    const { keys, maxStalenessMs } = options;
+    const common = {
+      maxStalenessMs,
+      ...(options.clock !== undefined && { clock: options.clock }),
+      ...(options.logger !== undefined && { logger: options.logger }),
+      ...(options.resyncMs !== undefined && { resyncMs: options.resyncMs }),
+    };
+    const hooks = (name: ViewInformerName): { hooks?: InformerHooks } => (options.hooks ? { hooks: options.hooks(name) } : {});
+    this.namespaces = new Informer({
+      ...common,
+      ...hooks('namespaces'),
+      name: 'namespaces',
+      source: options.sources.namespaces,
+      keyOf: (ns) => ns.metadata?.name,
+      project: (ns) => {
+        const labels = stringMap(ns.metadata?.labels);
+        return Object.keys(labels).length === 0 ? NO_LABELS : labels;
+      },
+    });
+    this.grants = new Informer({
+      ...common,
+      ...hooks('grants'),
+      name: 'live grants',
+      source: options.sources.policies,
+      labelSelector: `${keys.temporaryLabel}=${TEMPORARY_LABEL_VALUE}`,
+      keyOf: (p) => (p.metadata?.namespace && p.metadata.name ? `${p.metadata.namespace}/${p.metadata.name}` : undefined),
+      project: (p) => projectLiveGrant(p, keys),
+    });
+    const guardWindowMs = options.guardWindowMs;
+    const clock = options.clock;
+    this.records = new Informer({
+      ...common,
+      ...hooks('grantrecords'),
+      name: 'grant records',
+      source: options.sources.grantRecords,
+      // Open records are the live grants, known from the policies themselves.
+      labelSelector: `${STATE_LABEL}!=Open`,
+      keyOf: (r) => r.metadata?.name,
+      project: (r) => projectEndedGrant(r, (clock?.now() ?? new Date()).getTime() - guardWindowMs),
+    });
+    this.pods = options.pods;
+    this.grants.subscribe((event) => {
+      applyEvent(this.liveByNamespace, event, (g) => g.namespace);
+      applyEvent(this.liveByRequester, event, (g) => g.requestedBy);
+    });
+    this.records.subscribe((event) => {
+      applyEvent(this.endedByName, event, (g) => (g === null ? undefined : nameKey(g.namespace, g.name)));
+      applyEvent(this.endedByTicket, event, (g) => g?.ticket);
+    });
+  }
+
+  start(): void {
+    this.namespaces.start();
+    this.grants.start();
+    this.records.start();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([this.namespaces.stop(), this.grants.stop(), this.records.stop()]);
+  }
+
+  /** Resolves once every informer has listed and is watching. */
+  async whenSynced(): Promise<void> {
+    await Promise.all([this.namespaces.whenSynced(), this.grants.whenSynced(), this.records.whenSynced()]);
+  }
+
+  namespaceLabels(namespace: string): Readonly<Record<string, string>> | undefined {
+    return this.namespaces.get(namespace);
+  }
+
+  podsMatching(namespace: string, selector: V1LabelSelector): readonly PodMeta[] {
+    if (this.pods === undefined) throw new Error('this cluster view has no pod source; a rule that reads pods needs one plugged in');
+    return this.pods.podsMatching(namespace, selector);
+  }
+
+  liveGrantsIn(namespace: string): readonly LiveGrant[] {
+    return this.liveByNamespace.get(namespace);
+  }
+
+  liveGrantsBy(requestedBy: string): readonly LiveGrant[] {
+    return this.liveByRequester.get(requestedBy);
+  }
+
+  endedGrantsNamed(namespace: string, name: string): readonly EndedGrant[] {
+    return this.endedByName.get(nameKey(namespace, name));
+  }
+
+  endedGrantsWithTicket(ticket: string): readonly EndedGrant[] {
+    return this.endedByTicket.get(ticket);
+  }
+
+  stale(): boolean {
+    for (const informer of this.informerStatus()) if (!informer.synced || informer.stale) return true;
+    return false;
+  }
+
+  status(): ClusterViewStatus {
+    const informers = this.informerStatus();
+    return { synced: informers.every((i) => i.synced), stale: informers.some((i) => !i.synced || i.stale), informers };
+  }
+
+  private informerStatus(): ViewInformerStatus[] {
+    const of = (name: ViewInformerName, informer: { synced(): boolean; stale(): boolean; size: number }): ViewInformerStatus => ({
+      name,
+      synced: informer.synced(),
+      stale: informer.stale(),
+      cached: informer.size,
+    });
+    const list = [of('namespaces', this.namespaces), of('grants', this.grants), of('grantrecords', this.records)];
+    if (this.pods !== undefined) list.push({ name: 'pods', synced: this.pods.synced(), stale: this.pods.stale(), cached: 0 });
+    return list;
+  }
+}
+
+/** The projection of a temporary NetworkPolicy: what quotas count and list. */
+export function projectLiveGrant(policy: V1NetworkPolicy, keys: AnnotationKeys): LiveGrant {
+  const grant = readGrantAnnotations(policy, keys);
+  const ticket = grant.ticket === undefined ? '' : normalizeTicket(grant.ticket);
+  return {
+    namespace: policy.metadata?.namespace ?? '',
+    name: policy.metadata?.name ?? '',
+    requestedBy: grant.requestedBy,
+    ticket: ticket === '' ? undefined : ticket,
+    expiresAtMs: grant.expiresAt.state === 'valid' ? grant.expiresAt.value.getTime() : undefined,
+    specSha256: specSnapshot(policy, 0).sha256,
+  };
+}
+
+/**
+ * The projection of a closed GrantRecord, or null for one that ended before `oldestMs` (outside
+ * every cooldown: kept as a null entry only so the informer can track its key) or is not closed.
+ */
+export function projectEndedGrant(record: GrantRecord, oldestMs: number): EndedGrant | null {
+  const status = record.status;
+  const spec = record.spec;
+  if (status === undefined || spec === undefined || !CLOSED_STATES.has(status.state)) return null;
+  const closed = status.closedAt === undefined ? undefined : parseTimestamp(status.closedAt);
+  if (!closed?.ok || closed.date.getTime() < oldestMs) return null;
+  const hashes = [spec.admittedSpec?.sha256, status.specSha256].filter((h): h is string => typeof h === 'string' && h !== '');
+  const ticket = spec.ticket === undefined ? '' : normalizeTicket(spec.ticket);
+  return {
+    namespace: spec.policy.namespace,
+    name: spec.policy.name,
+    ticket: ticket === '' ? undefined : ticket,
+    specSha256s: [...new Set(hashes)],
+    how: status.state as CloseHow,
+    closedAtMs: closed.date.getTime(),
+    closedBy: stringEntry(status, 'closedBy'),
+  };
+}
+
+function nameKey(namespace: string, name: string): string {
+  return `${namespace}/${name}`;
+}
+
+/** Keeps a secondary index current from one informer's events (a projection may move between buckets). */
+function applyEvent<T>(index: Index<NonNullable<T>>, event: InformerEvent<T>, bucketOf: (object: T) => string | undefined): void {
+  if (event.type === 'update' || event.type === 'delete') {
+    const previous = event.type === 'update' ? event.previous : event.object;
+    const bucket = previous === null ? undefined : bucketOf(previous);
+    if (bucket !== undefined) index.remove(bucket, event.key);
+  }
+  if (event.type === 'add' || event.type === 'update') {
+    const object = event.object;
+    const bucket = object === null ? undefined : bucketOf(object);
+    if (bucket !== undefined) index.put(bucket, event.key, object as NonNullable<T>);
+  }
+}
+
+/**
+ * bucket → key → object, with each bucket's values cached as an array until it changes: reads
+ * (every admission) far outnumber writes, and a rule wants a list.
+ */
+class Index<T> {
+  private readonly buckets = new Map<string, { byKey: Map<string, T>; values: T[] | undefined }>();
+
+  get(bucket: string): readonly T[] {
+    const entry = this.buckets.get(bucket);
+    if (entry === undefined) return [];
+    entry.values ??= [...entry.byKey.values()];
+    return entry.values;
+  }
+
+  put(bucket: string, key: string, value: T): void {
+    let entry = this.buckets.get(bucket);
+    if (entry === undefined) {
+      entry = { byKey: new Map(), values: undefined };
+      this.buckets.set(bucket, entry);
+    }
+    entry.byKey.set(key, value);
+    entry.values = undefined;
+  }
+
+  remove(bucket: string, key: string): void {
+    const entry = this.buckets.get(bucket);
+    if (entry === undefined || !entry.byKey.delete(key)) return;
+    if (entry.byKey.size === 0) this.buckets.delete(bucket);
+    else entry.values = undefined;
+  }
+}
