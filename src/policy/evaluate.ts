@@ -28,9 +28,21 @@ export interface DecisionContext {
   cluster?: ClusterView;
   /**
    * The config requires the cluster view: a rule that needs it but cannot run (no view, or a stale
-   * one) then denies the request instead of being skipped. For the webhook; `check` leaves it off.
+   * one) then denies the request instead of being skipped. Same as `onClusterUnavailable: 'deny'`.
    */
   clusterViewRequired?: boolean;
+  /**
+   * What a rule that needs the view does when it cannot run: deny (fail closed) or warn (admit with
+   * a warning saying it was not checked). Unset: skipped and listed in skippedRules only, as in
+   * `check` and in a webhook started without a cluster (which logs that once at start).
+   */
+  onClusterUnavailable?: 'deny' | 'warn';
+  /**
+   * The profile could not be chosen for sure: some profile matches on namespace labels and the
+   * view does not know them (stale, or the namespace is newer than the view). Treated like a rule
+   * that could not run.
+   */
+  profileUndetermined?: boolean;
 }
 
 export interface EvaluationInput extends DecisionContext {
@@ -65,6 +77,8 @@ export interface Evaluation {
   ticket?: string;
   /** Rules that did not run for lack of a usable cluster view; present only when there are any. */
   skippedRules?: SkippedRule[];
+  /** The profile whose config judged the request (`default`: the top level). */
+  profile: string;
 }
 
 /**
@@ -82,9 +96,9 @@ export function evaluatePolicy(input: EvaluationInput): Evaluation {
   // Every return goes through here, so each verdict carries the same grant details. Built field
   // by field: an object spread here measured as the costliest line of a whole admission request.
   let skipped: readonly SkippedRule[] = [];
-  const verdict = (fields: Omit<Evaluation, 'grantsAccess' | 'ticket' | 'expiresAt'>): Evaluation => {
+  const verdict = (fields: Omit<Evaluation, 'grantsAccess' | 'ticket' | 'expiresAt' | 'profile'>): Evaluation => {
     const { allowed, disposition, findings, warnings, message } = fields;
-    const evaluation: Evaluation = { allowed, disposition, grantsAccess: granting, findings, warnings };
+    const evaluation: Evaluation = { allowed, disposition, grantsAccess: granting, findings, warnings, profile: config.profile };
     if (message !== undefined) evaluation.message = message;
     if (ticket !== undefined) evaluation.ticket = ticket;
     if (expiresAt !== undefined) evaluation.expiresAt = expiresAt;
@@ -101,7 +115,7 @@ export function evaluatePolicy(input: EvaluationInput): Evaluation {
 
   const permanent = isPermanentPrincipal(user, config);
   const walk = new PolicyWalk(input, input.rules ?? CATALOG_RULES);
-  skipped = walk.skipped;
+  skipped = activeSkipped(walk.skipped, config, input.rules);
   walk.walkPolicy();
   if (!permanent) walk.checkLifecycle({ grant, expiry, ticket });
 
@@ -134,15 +148,48 @@ export function evaluatePolicy(input: EvaluationInput): Evaluation {
   }
   const disposition = permanent ? 'permanent-principal' : 'evaluated';
   // Never silently allowed: a rule the config says must run, and could not, is a problem too.
-  const unchecked = input.clusterViewRequired === true ? skipped : [];
-  if (denied.length === 0 && unchecked.length === 0) return verdict({ allowed: true, disposition, findings, warnings });
+  const onUnavailable = input.clusterViewRequired === true ? 'deny' : input.onClusterUnavailable;
+  const unchecked = onUnavailable === undefined ? [] : uncheckedLines(input, skipped);
+  if (onUnavailable === 'warn' || config.mode === 'warn') warnings.push(...unchecked.map((line) => `netpol-guard: ${line}`));
+  const refused = onUnavailable === 'deny' && config.mode !== 'warn' ? unchecked : [];
+  if (denied.length === 0 && refused.length === 0) return verdict({ allowed: true, disposition, findings, warnings });
   const name = policy.metadata?.name ?? policy.metadata?.generateName ?? '<unnamed>';
   const problems = denied.map(formatFinding);
-  for (const rule of unchecked) {
-    problems.push(`[${rule.ruleId}] not checked: the rule ${rule.reason}, which is required but missing or stale; retry when netpol-guard has synced`);
-  }
-  const message = `netpol-guard denied NetworkPolicy ${namespace}/${name}: ${problems.length} problem(s)\n` + problems.join('\n');
+  problems.push(...refused);
+  const profile = config.profile === DEFAULT_PROFILE ? '' : ` (profile ${config.profile})`;
+  const message = `netpol-guard denied NetworkPolicy ${namespace}/${name}${profile}: ${problems.length} problem(s)\n` + problems.join('\n');
   return verdict({ allowed: false, disposition, findings, warnings, message });
+}
+
+const DEFAULT_PROFILE = 'default';
+
+/** One line per rule (or the profile choice) that could not be judged, saying it is the view, not the grant. */
+function uncheckedLines(input: EvaluationInput, skipped: readonly SkippedRule[]): string[] {
+  const stale = input.cluster !== undefined && input.cluster.stale();
+  const lines: string[] = [];
+  if (input.profileUndetermined === true) {
+    lines.push(
+      `[profile] not chosen: a profile matches on namespace labels and the labels of namespace ${input.namespace} are not in netpol-guard's cluster view (${stale ? 'the view is stale' : 'the namespace is newer than the view'}); nothing is known to be wrong with the grant: retry in a moment`,
+    );
+  }
+  for (const rule of skipped) {
+    lines.push(
+      stale
+        ? `[${rule.ruleId}] not checked: netpol-guard's cluster view is stale (not yet synced, or a watch broken longer than clusterView.maxStaleness); nothing is known to be wrong with the grant: retry in a moment`
+        : `[${rule.ruleId}] not checked: the rule ${rule.reason}, which is required but missing or stale; retry when netpol-guard has synced`,
+    );
+  }
+  return lines;
+}
+
+/** Skipped rules that could have fired: not off, and active under the config (see RuleDefinition.activeUnder). */
+function activeSkipped(skipped: readonly SkippedRule[], config: GuardConfig, rules: RuleSet | undefined): readonly SkippedRule[] {
+  if (skipped.length === 0) return skipped;
+  return skipped.filter((s) => {
+    if (config.rules[s.ruleId] === 'off') return false;
+    const definition = (rules ?? CATALOG_RULES).rules.find((rule) => rule.id === s.ruleId);
+    return definition?.activeUnder?.(config) ?? true;
+  });
 }
 
 function ruleDefault(rules: RuleSet | undefined, id: RuleId): RuleAction {

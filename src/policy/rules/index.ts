@@ -36,6 +36,9 @@ import { portsTotalTooWide } from './ports-total-too-wide.js';
 import { targetAllPods } from './target-all-pods.js';
 import { ticketInvalid } from './ticket-invalid.js';
 import { ticketMissing } from './ticket-missing.js';
+import { grantRecreated } from './grant-recreated.js';
+import { quotaNamespaceExceeded } from './quota-namespace-exceeded.js';
+import { quotaRequesterExceeded } from './quota-requester-exceeded.js';
 import type { RuleDefinition, RuleFamily } from './types.js';
 
 export const RULE_IDS = [
@@ -58,6 +61,9 @@ export const RULE_IDS = [
   'lifetime-exceeded',
   'ticket-missing',
   'ticket-invalid',
+  'quota-namespace-exceeded',
+  'quota-requester-exceeded',
+  'grant-recreated',
 ] as const;
 
 export type RuleId = (typeof RULE_IDS)[number];
@@ -85,6 +91,9 @@ export const RULES: RuleTable<typeof RULE_IDS> = [
   lifetimeExceeded,
   ticketMissing,
   ticketInvalid,
+  quotaNamespaceExceeded,
+  quotaRequesterExceeded,
+  grantRecreated,
 ];
 
 const BY_ID = new Map<string, RuleDefinition<RuleId>>((RULES as readonly RuleDefinition<RuleId>[]).map((rule) => [rule.id, rule]));

@@ -122,6 +122,12 @@ export interface RuleDefinition<Id extends string = string> {
   readonly needs: RuleNeeds;
   /** The action when the config does not name the rule. */
   readonly defaultAction: RuleAction;
+  /**
+   * Whether the rule can fire at all under this config (default: always). A cluster rule that
+   * cannot (a quota left unlimited) is not reported as skipped when the view is missing or stale,
+   * so an unused feature never makes a stale view deny.
+   */
+  readonly activeUnder?: (config: GuardConfig) => boolean;
   // State is private to the rule (any here): the engine only hands back what its `start` returned.
   readonly check: RuleCheck<any>;
 }

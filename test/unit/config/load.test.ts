@@ -44,7 +44,12 @@ describe('default config', () => {
       maxTTLms: 24 * 3_600_000,
       maxLifetimeMs: 72 * 3_600_000,
       maxPolicyElements: 2_000,
+      recreateCooldownMs: 72 * 3_600_000,
     });
+    assert.deepEqual(c.quotas, { maxLiveGrantsPerNamespace: undefined, maxLiveGrantsPerRequester: undefined });
+    assert.deepEqual(c.clusterView, { maxStalenessMs: 30_000, onUnavailable: 'deny' });
+    assert.equal(c.profile, 'default');
+    assert.deepEqual(c.profiles, []);
     assert.equal(c.defaultTTL, undefined);
     assert.equal(c.ticket.pattern.test('INC-1234'), true);
     assert.equal(c.ticket.pattern.test('inc-1234'), false);

@@ -74,10 +74,14 @@ describe('rule catalog', () => {
     assert.deepEqual(ruleIdsOf('size'), ['policy-too-large']);
     assert.deepEqual(RULE_IDS.slice(0, 1), ['policy-too-large']);
     assert.deepEqual(BREADTH_RULE_IDS, RULE_IDS.slice(1, 12));
-    assert.deepEqual(LIFECYCLE_RULE_IDS, RULE_IDS.slice(12));
+    assert.deepEqual(LIFECYCLE_RULE_IDS, RULE_IDS.slice(12, 19));
+    // Then the rules that read the cluster view (skipped, or deny/warn per clusterView.onUnavailable, without one).
+    assert.deepEqual(ruleIdsOf('cluster'), RULE_IDS.slice(19));
     for (const rule of DEFINITIONS) {
       const lifecycleOnly = Object.keys(rule.check).every((hook) => hook === 'lifecycle');
-      assert.equal(rule.needs === 'lifecycle', lifecycleOnly, `${rule.id}: needs ${rule.needs} but hooks ${Object.keys(rule.check).join(',')}`);
+      // A cluster rule may judge the grant (lifecycle hook, not for permanent principals) or the policy walk.
+      if (rule.needs === 'cluster') assert.equal(rule.family, 'cluster', rule.id);
+      else assert.equal(rule.needs === 'lifecycle', lifecycleOnly, `${rule.id}: needs ${rule.needs} but hooks ${Object.keys(rule.check).join(',')}`);
     }
   });
 });
@@ -117,6 +121,10 @@ describe('what derives from the catalog', () => {
       'lifetime-exceeded': ['--for', '--for'],
       'ticket-missing': ['--ticket', '--ticket'],
       'ticket-invalid': ['--ticket', '--ticket'],
+      // A shorter grant frees its quota slot sooner; a new ticket (and name) is the way past a re-creation.
+      'quota-namespace-exceeded': ['--for', '--for'],
+      'quota-requester-exceeded': ['--for', '--for'],
+      'grant-recreated': ['--ticket', '--ticket'],
     };
     for (const id of RULE_IDS) assert.deepEqual([grantFlagFor(id, 'ingress'), grantFlagFor(id, 'egress')], expected[id], id);
   });

@@ -35,6 +35,8 @@ const RULE_SET = compileRules([...(RULES as readonly RuleDefinition<RuleId>[]), 
 const GOOD = () => egressPolicy([{ to: [{ podSelector: { matchLabels: { app: 'api' } } }], ports: [TCP_5432] }]);
 const KNOWS_PAYMENTS = new MemoryClusterView({ namespaces: { payments: {} } });
 const KNOWS_NOTHING = new MemoryClusterView({ namespaces: {} });
+/** The catalog's own cluster rules stay out of the way: grant-recreated is the only one active by default. */
+const DEMO_ONLY = config({ rules: { 'grant-recreated': 'off' } });
 
 describe('rules that need a cluster view', () => {
   it('run when a fresh view is given', () => {
@@ -47,7 +49,7 @@ describe('rules that need a cluster view', () => {
 
   it('are skipped, and listed, without a view or with a stale one', () => {
     for (const cluster of [undefined, new MemoryClusterView({ namespaces: {}, stale: true })]) {
-      const evaluation = evaluate(GOOD(), { rules: RULE_SET, ...(cluster && { cluster }) });
+      const evaluation = evaluate(GOOD(), { rules: RULE_SET, config: DEMO_ONLY, ...(cluster && { cluster }) });
       assert.equal(evaluation.allowed, true);
       assert.deepEqual(evaluation.findings, []);
       assert.deepEqual(evaluation.skippedRules, [{ ruleId: DEMO_ID, reason: 'needs a cluster view' }]);
@@ -55,23 +57,35 @@ describe('rules that need a cluster view', () => {
   });
 
   it('are never silently allowed when the view is required but missing or stale', () => {
-    for (const cluster of [undefined, new MemoryClusterView({ namespaces: { payments: {} }, stale: true })]) {
-      const evaluation = evaluate(GOOD(), { rules: RULE_SET, clusterViewRequired: true, ...(cluster && { cluster }) });
-      assert.equal(evaluation.allowed, false);
-      assert.equal(
-        evaluation.message,
-        'netpol-guard denied NetworkPolicy payments/grant: 1 problem(s)\n' +
-          `[${DEMO_ID}] not checked: the rule needs a cluster view, which is required but missing or stale; retry when netpol-guard has synced`,
-      );
-    }
-    assert.equal(evaluate(GOOD(), { rules: RULE_SET, clusterViewRequired: true, cluster: KNOWS_PAYMENTS }).allowed, true);
+    const missing = evaluate(GOOD(), { rules: RULE_SET, config: DEMO_ONLY, clusterViewRequired: true });
+    assert.equal(missing.allowed, false);
+    assert.equal(
+      missing.message,
+      'netpol-guard denied NetworkPolicy payments/grant: 1 problem(s)\n' +
+        `[${DEMO_ID}] not checked: the rule needs a cluster view, which is required but missing or stale; retry when netpol-guard has synced`,
+    );
+    // A stale view says so: the view, not the grant, is the problem.
+    const stale = evaluate(GOOD(), { rules: RULE_SET, config: DEMO_ONLY, clusterViewRequired: true, cluster: new MemoryClusterView({ namespaces: { payments: {} }, stale: true }) });
+    assert.equal(stale.allowed, false);
+    assert.equal(
+      stale.message,
+      'netpol-guard denied NetworkPolicy payments/grant: 1 problem(s)\n' +
+        `[${DEMO_ID}] not checked: netpol-guard's cluster view is stale (not yet synced, or a watch broken longer than clusterView.maxStaleness); nothing is known to be wrong with the grant: retry in a moment`,
+    );
+    assert.equal(evaluate(GOOD(), { rules: RULE_SET, config: DEMO_ONLY, clusterViewRequired: true, cluster: KNOWS_PAYMENTS }).allowed, true);
   });
 
-  it('leave the catalog evaluation untouched: no catalog rule needs the view today', () => {
-    assert.ok((RULES as readonly RuleDefinition[]).every((r) => r.needs !== 'cluster'));
-    const evaluation = evaluate(GOOD(), { clusterViewRequired: true });
+  it('catalog cluster rules left inactive by the config (unlimited quotas, rule off) are not listed as skipped', () => {
+    const cluster = (RULES as readonly RuleDefinition[]).filter((r) => r.needs === 'cluster').map((r) => r.id);
+    assert.deepEqual(cluster, ['quota-namespace-exceeded', 'quota-requester-exceeded', 'grant-recreated']);
+    const evaluation = evaluate(GOOD(), { config: DEMO_ONLY, clusterViewRequired: true });
     assert.equal(evaluation.allowed, true);
     assert.equal('skippedRules' in evaluation, false);
+    const byDefault = evaluate(GOOD(), { clusterViewRequired: true });
+    assert.equal(byDefault.allowed, false);
+    assert.deepEqual(byDefault.skippedRules, [{ ruleId: 'grant-recreated', reason: 'needs a cluster view' }]);
+    const quotas = evaluate(GOOD(), { config: config({ quotas: { maxLiveGrantsPerNamespace: 3 } }) });
+    assert.deepEqual(quotas.skippedRules?.map((r) => r.ruleId), ['quota-namespace-exceeded', 'grant-recreated']);
   });
 
   it('check notes each skipped rule once, in text and JSON', () => {
@@ -92,19 +106,19 @@ spec:
   egress: [{to: [{podSelector: {matchLabels: {app: api}}}], ports: [{port: 443}]}]
 `;
     const user = { username: 'ci', groups: [] };
-    const report = checkSources([{ name: 'p.yaml', text: yaml }], { config: config(), now: NOW, user, rules: RULE_SET });
+    const report = checkSources([{ name: 'p.yaml', text: yaml }], { config: DEMO_ONLY, now: NOW, user, rules: RULE_SET });
     assert.deepEqual(report.skippedRules, [{ ruleId: DEMO_ID, reason: 'needs a cluster view' }]);
     const text = formatText(report);
     assert.equal(text.split('\n').filter((l) => l.startsWith('note:')).join('\n'), `note: rule ${DEMO_ID} skipped: needs a cluster view`);
     const json = JSON.parse(formatJson(report, { toolVersion: '0', now: NOW.toISOString(), user })) as { skippedRules?: unknown };
     assert.deepEqual(json.skippedRules, [{ ruleId: DEMO_ID, reason: 'needs a cluster view' }]);
 
-    const withView = checkSources([{ name: 'p.yaml', text: yaml }], { config: config(), now: NOW, user, rules: RULE_SET, cluster: KNOWS_NOTHING });
+    const withView = checkSources([{ name: 'p.yaml', text: yaml }], { config: DEMO_ONLY, now: NOW, user, rules: RULE_SET, cluster: KNOWS_NOTHING });
     assert.equal(withView.skippedRules, undefined);
     assert.equal(withView.summary.denied, 2);
     assert.ok(!formatText(withView).includes('note:'));
 
-    const catalogOnly = checkSources([{ name: 'p.yaml', text: yaml }], { config: config(), now: NOW, user });
+    const catalogOnly = checkSources([{ name: 'p.yaml', text: yaml }], { config: DEMO_ONLY, now: NOW, user });
     assert.equal('skippedRules' in catalogOnly, false);
     assert.equal('skippedRules' in (JSON.parse(formatJson(catalogOnly, { toolVersion: '0', now: NOW.toISOString(), user })) as object), false);
   });
