@@ -102,7 +102,9 @@ export interface AdmissionDecision {
   /** Ticket and expiry of the grant when present, for the audit log line. */
   ticket?: string;
   expiresAt?: string;
+  /** The profile whose config judged the request, when a handler chose one. */
+  profile?: string;
 }
 
-/** `cluster`: the read-only cluster view when the server has one (none today). */
+/** `cluster`: the read-only cluster view when the server has one (absent: no view, its rules skipped). */
 export type AdmissionHandler = (request: AdmissionRequest, config: GuardConfig, now: Date, cluster?: ClusterView) => AdmissionDecision;

@@ -1,3 +1,4 @@
+import { chooseProfile } from '../config/profiles.js';
 import { type EvaluationInput, evaluatePolicy } from '../policy/evaluate.js';
 import type { Finding } from '../policy/findings.js';
 import { admissionSubject } from './review.js';
@@ -11,21 +12,29 @@ export const validateHandler: AdmissionHandler = (request, config, now, cluster)
   const subject = admissionSubject(request);
   if (subject === undefined) return passThrough('operation-ignored');
   // The request's one decision context (config, now, user, cluster) plus what is judged.
+  const choice = chooseProfile(config, subject.namespace, cluster);
   const input: EvaluationInput = {
     operation: subject.operation,
     policy: subject.policy,
     namespace: subject.namespace,
     user: subject.user,
-    config,
+    config: choice.config,
     now,
   };
-  if (cluster !== undefined) input.cluster = cluster;
+  if (cluster !== undefined) {
+    // A webhook with a view must never pass over what it cannot see: deny or warn, per the config.
+    input.cluster = cluster;
+    input.onClusterUnavailable = choice.config.clusterView.onUnavailable;
+  }
+  if (choice.labelsUnknown) input.profileUndetermined = true;
   if (subject.oldPolicy !== undefined) input.oldPolicy = subject.oldPolicy;
   const evaluation = evaluatePolicy(input);
 
   const auditAnnotations: Record<string, string> = { verdict: evaluation.allowed ? 'allowed' : 'denied' };
   if (evaluation.findings.length > 0) auditAnnotations.rules = distinctRuleIds(evaluation.findings);
   if (evaluation.disposition === 'break-glass') auditAnnotations['break-glass'] = 'true';
+  // Only where profiles exist: a config without them has one judge, and the audit stays as it was.
+  if (config.profiles.length > 0) auditAnnotations.profile = evaluation.profile;
   const decision: AdmissionDecision = {
     allowed: evaluation.allowed,
     warnings: evaluation.warnings,
@@ -33,6 +42,7 @@ export const validateHandler: AdmissionHandler = (request, config, now, cluster)
     patch: [],
     findings: evaluation.findings,
     disposition: evaluation.disposition,
+    profile: evaluation.profile,
   };
   if (evaluation.message !== undefined) decision.message = evaluation.message;
   if (evaluation.ticket !== undefined) decision.ticket = evaluation.ticket;

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { pino, type Logger } from 'pino';
+import { CLUSTER_VIEW_MODES, type ClusterViewMode, startWebhookView } from '../cluster/webhookView.js';
 import { defaultConfig } from '../config/load.js';
 import { ConfigStore, DEFAULT_CONFIG_POLL_INTERVAL_MS } from '../config/store.js';
 import { parseDuration } from '../lifecycle/duration.js';
@@ -8,7 +9,7 @@ import { DEFAULT_SERVER_BOUNDS, serverBoundsProblems, type ServerBounds } from '
 import { shutdownServer } from '../server/shutdown.js';
 import { DEFAULT_NAMESPACE, DEFAULT_SERVICE, ensureCertificates, servingNames } from '../tls/certs.js';
 import { TlsFileSource } from '../tls/source.js';
-import { COMPONENT_OPTIONS, defineCommand, type FlagValues, logLevelProblem, parseCommandArgs, resolveConfigPath } from './command.js';
+import { COMPONENT_OPTIONS, defineCommand, KUBECONFIG_OPTION, type FlagValues, logLevelProblem, parseCommandArgs, resolveConfigPath } from './command.js';
 
 function usage(prog: string): string {
   return `usage: ${prog} serve [options]
@@ -28,6 +29,11 @@ options:
   --namespace NAME         its namespace (default ${DEFAULT_NAMESPACE})
   --config FILE            platform config, YAML (env NETPOL_GUARD_CONFIG; default: embedded
                            defaults). Re-read when it changes; an invalid edit keeps the last good one.
+  --cluster-view MODE      the read-only cluster view (namespaces, live grants, closed GrantRecords)
+                           that quotas, grant-recreated and label-matched profiles read: auto (default:
+                           when a kubeconfig or in-cluster ServiceAccount is found), required (exit 2
+                           without one), off (rules that need it are skipped)
+  --kubeconfig FILE        kubeconfig for the view (default: $KUBECONFIG, ~/.kube/config, in-cluster)
   --reload-interval DUR    how often the config and certificate files are checked (default 2s)
   --body-limit SIZE        largest request body, bytes or with Ki/Mi suffix (default 4Mi)
   --headers-timeout DUR    request headers must arrive within this (default 10s)
@@ -62,6 +68,8 @@ export interface ServeOptions {
   drainDelayMs: number;
   logLevel: string;
   bounds: ServerBounds;
+  clusterView: ClusterViewMode;
+  kubeconfig: string | undefined;
 }
 
 type Parsed = { ok: true; options: ServeOptions } | { ok: false; errors: string[] } | { ok: 'help' };
@@ -74,6 +82,8 @@ const SERVE_OPTIONS = {
   'certs-dir': { type: 'string' },
   service: { type: 'string' },
   ...COMPONENT_OPTIONS,
+  ...KUBECONFIG_OPTION,
+  'cluster-view': { type: 'string' },
   'reload-interval': { type: 'string' },
   'body-limit': { type: 'string' },
   'shutdown-timeout': { type: 'string' },
@@ -150,6 +160,9 @@ function serveOptionsFrom(values: FlagValues<typeof SERVE_OPTIONS>, env: NodeJS.
   const logLevelError = logLevelProblem(logLevel);
   if (logLevelError !== undefined) errors.push(`--log-level: ${logLevelError}`);
 
+  const clusterView = (values['cluster-view'] ?? 'auto') as ClusterViewMode;
+  if (!CLUSTER_VIEW_MODES.includes(clusterView)) errors.push(`--cluster-view: "${clusterView}" is not one of ${CLUSTER_VIEW_MODES.join(', ')}`);
+
   const options: ServeOptions = {
     port,
     host: pick(values.host, 'HOST') ?? '0.0.0.0',
@@ -165,6 +178,8 @@ function serveOptionsFrom(values: FlagValues<typeof SERVE_OPTIONS>, env: NodeJS.
     drainDelayMs: duration('drain-delay', values['drain-delay'], 2_000, true),
     logLevel,
     bounds,
+    clusterView,
+    kubeconfig: values.kubeconfig,
   };
   if (errors.length === 0 && options.drainDelayMs >= options.shutdownTimeoutMs) {
     errors.push(`--drain-delay (${options.drainDelayMs} ms) must be shorter than --shutdown-timeout (${options.shutdownTimeoutMs} ms), or in-flight requests get no time to finish`);
@@ -240,13 +255,28 @@ async function serve(options: ServeOptions, logger: Logger, say: (text: string) 
   }
   const tls = opened.source;
 
-  const server = await buildServer({ config, tls, logger, bodyLimit: options.bodyLimit, bounds: options.bounds });
+  const started = startWebhookView({ mode: options.clusterView, kubeconfig: options.kubeconfig, config: config.current(), logger });
+  if (!started.ok) {
+    config.close();
+    tls.close();
+    return fail('no cluster view', [started.error]);
+  }
+  const webhookView = started.webhookView;
+  const server = await buildServer({
+    config,
+    tls,
+    logger,
+    bodyLimit: options.bodyLimit,
+    bounds: options.bounds,
+    ...(webhookView !== undefined && { clusterView: webhookView.view }),
+  });
   let url: string;
   try {
     ({ url } = await server.listen({ port: options.port, host: options.host }));
   } catch (err) {
     logger.error({ err, host: options.host, port: options.port }, 'cannot listen');
     await server.app.close();
+    await webhookView?.close();
     config.close();
     tls.close();
     return 1;
@@ -286,6 +316,7 @@ async function serve(options: ServeOptions, logger: Logger, say: (text: string) 
     process.on('SIGINT', onSignal);
     process.on('SIGHUP', onHangup);
   });
+  await webhookView?.close();
   config.close();
   tls.close();
   return 0;

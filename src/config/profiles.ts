@@ -1,3 +1,4 @@
+import type { ClusterView } from '../cluster/view.js';
 import { selectorMatches } from '../policy/selector.js';
 import type { GuardConfig, Profile } from './types.js';
 
@@ -33,6 +34,16 @@ export function resolveProfile(config: GuardConfig, namespace: string, labels: R
     return { config: profile.config, labelsUnknown };
   }
   return { config, labelsUnknown };
+}
+
+/**
+ * resolveProfile with the labels from the view. A stale view's labels are not trusted (a label
+ * change it missed could move the namespace to another profile); no view: labels unknown.
+ */
+export function chooseProfile(config: GuardConfig, namespace: string, cluster: ClusterView | undefined): ProfileChoice {
+  if (config.profiles.length === 0) return { config, labelsUnknown: false };
+  const labels = cluster === undefined || cluster.stale() ? undefined : cluster.namespaceLabels(namespace);
+  return resolveProfile(config, namespace, labels);
 }
 
 function namesMatch(profile: Profile, namespace: string): boolean {

@@ -7,6 +7,7 @@ import { addMs } from './expiry.js';
 import { type JsonPatchOperation, mapPatch } from './patch.js';
 import { normalizeTicket, ticketUrl } from './ticket.js';
 import { formatTimestamp } from './timestamp.js';
+import { gitOpsWarning } from './gitops.js';
 import { isJsonObject } from '../schema/json.js';
 
 export interface MutationInput {
@@ -46,6 +47,11 @@ export function planMutation(input: MutationInput): MutationPlan {
   const warnings: string[] = [];
 
   const expiry = expiryToStamp(input, grant, old, granting, warnings);
+  if (expiry !== undefined && granting) {
+    // Never take on GitOps ownership silently: an expired grant still in Git comes back.
+    const gitOps = gitOpsWarning(policy);
+    if (gitOps !== undefined) warnings.push(gitOps);
+  }
   const hasLifecycle = expiry !== undefined || grant.ttl.state !== 'absent' || grant.ticket !== undefined;
   // Deny-only policies without any lifecycle annotation are none of our business.
   if (!granting && !hasLifecycle) return EMPTY;

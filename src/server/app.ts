@@ -8,6 +8,8 @@ import { Registry } from 'prom-client';
 import { mutateHandler } from '../admission/mutate.js';
 import { DEFAULT_ENVELOPE_LIMITS, type EnvelopeLimits } from '../admission/review.js';
 import { validateHandler } from '../admission/validate.js';
+import type { ClusterViewStatus } from '../cluster/informerView.js';
+import type { ClusterView } from '../cluster/view.js';
 import type { ConfigSource } from '../config/store.js';
 import type { TlsMaterial, TlsSource } from '../tls/source.js';
 import { connectionsCheckingIntervalMs, DEFAULT_SERVER_BOUNDS, serverBoundsProblems, type ServerBounds } from './bounds.js';
@@ -41,6 +43,8 @@ export interface BuildServerOptions {
   defaultMetrics?: boolean;
   /** Timeouts and the connection cap; each unset one takes DEFAULT_SERVER_BOUNDS' value. */
   bounds?: Partial<ServerBounds>;
+  /** The read-only cluster view handed to handlers, with its status for /readyz and metrics. Absent: none. */
+  clusterView?: ClusterView & { status(): ClusterViewStatus };
 }
 
 export interface GuardServer {
@@ -75,6 +79,7 @@ export async function buildServer(options: BuildServerOptions): Promise<GuardSer
       configStale: () => options.config.status().stale,
       certificateNotAfter: () => options.tls.current().info.notAfter,
       tlsStale: () => options.tls.status().stale,
+      ...(options.clusterView !== undefined && { clusterView: () => options.clusterView!.status() }),
     },
     { defaultMetrics: options.defaultMetrics },
   );
@@ -138,8 +143,14 @@ export async function buildServer(options: BuildServerOptions): Promise<GuardSer
     now: options.now ?? (() => new Date()),
     metrics,
     limits: { ...DEFAULT_ENVELOPE_LIMITS, ...options.limits },
+    ...(options.clusterView !== undefined && { cluster: options.clusterView }),
   });
-  await app.register(healthRoutes, { config: options.config, tls: options.tls, lifecycle });
+  await app.register(healthRoutes, {
+    config: options.config,
+    tls: options.tls,
+    lifecycle,
+    ...(options.clusterView !== undefined && { clusterView: () => options.clusterView!.status() }),
+  });
   await app.register(metricsRoutes, { registry: metrics.registry });
 
   const stopConfigMetrics = options.config.onReload((event) => metrics.configReload(event.ok));

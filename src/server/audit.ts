@@ -33,6 +33,7 @@ export function auditFields(
   };
   if (decision) {
     fields.disposition = decision.disposition;
+    if (decision.profile !== undefined) fields.profile = decision.profile;
     fields.rules = distinctRuleIds(decision);
     if (decision.ticket !== undefined) fields.ticket = decision.ticket;
     if (decision.expiresAt !== undefined) fields.expiresAt = decision.expiresAt;

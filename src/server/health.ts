@@ -1,3 +1,4 @@
+import type { ClusterViewStatus } from '../cluster/informerView.js';
 import type { ConfigSource, ConfigStatus } from '../config/store.js';
 import type { TlsSource, TlsStatus } from '../tls/source.js';
 import { methodNotAllowed } from './errors.js';
@@ -8,6 +9,8 @@ export interface HealthRoutesOptions {
   config: ConfigSource;
   tls: TlsSource;
   lifecycle: ServerLifecycle;
+  /** The cluster view's state, when the webhook has one. */
+  clusterView?: () => ClusterViewStatus;
 }
 
 export interface Readiness {
@@ -15,6 +18,7 @@ export interface Readiness {
   shuttingDown: boolean;
   config: ConfigStatus;
   tls: TlsStatus;
+  clusterView?: ClusterViewStatus;
 }
 
 /**
@@ -26,7 +30,15 @@ export function readiness(options: HealthRoutesOptions): Readiness {
   const config = options.config.status();
   const tls = options.tls.status();
   const shuttingDown = options.lifecycle.shuttingDown;
-  return { ready: config.loaded && tls.loaded && !shuttingDown, shuttingDown, config, tls };
+  const state: Readiness = { ready: config.loaded && tls.loaded && !shuttingDown, shuttingDown, config, tls };
+  if (options.clusterView !== undefined) {
+    // Not ready until synced, and not while stale: a replica whose view lags must leave the Service
+    // rather than judge quotas and re-creations from old data (its cluster rules fail closed meanwhile).
+    const view = options.clusterView();
+    state.clusterView = view;
+    if (view.stale) state.ready = false;
+  }
+  return state;
 }
 
 /** GET /healthz (the process answers) and GET /readyz (see readiness). */

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, collectDefaultMetrics, type Registry } from 'prom-client';
 import type { AdmissionOperation } from '../admission/types.js';
+import type { ClusterViewStatus } from '../cluster/informerView.js';
 import type { Finding } from '../policy/findings.js';
 import { methodNotAllowed } from './errors.js';
 import type { GuardFastify } from './types.js';
@@ -21,6 +22,8 @@ export interface MetricsSources {
   certificateNotAfter: () => Date;
   /** Whether the certificate files on disk are refused and the previous pair is still served. */
   tlsStale: () => boolean;
+  /** The cluster view's state; absent when the webhook runs without one (its gauges are then not exported). */
+  clusterView?: () => ClusterViewStatus;
 }
 
 /**
@@ -118,6 +121,26 @@ export class GuardMetrics {
     for (const result of ['success', 'failure']) {
       this.#configReloads.inc({ result }, 0);
       this.#tlsReloads.inc({ result }, 0);
+    }
+    const clusterView = sources.clusterView;
+    if (clusterView !== undefined) {
+      new Gauge({
+        name: 'netpol_guard_cluster_view_stale',
+        help: '1 while the cluster view is not synced or a watch has been broken longer than clusterView.maxStaleness; rules that need it then deny or warn (clusterView.onUnavailable).',
+        registers,
+        collect() {
+          this.set(clusterView().stale ? 1 : 0);
+        },
+      });
+      new Gauge({
+        name: 'netpol_guard_cluster_view_objects',
+        help: 'Objects held (projected) in the cluster view, by informer: namespaces, grants (live), grantrecords (closed).',
+        labelNames: ['informer'],
+        registers,
+        collect() {
+          for (const informer of clusterView().informers) this.set({ informer: informer.name }, informer.cached);
+        },
+      });
     }
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
   }

@@ -7,6 +7,7 @@ import {
 } from '../admission/review.js';
 import { denyOversized } from '../admission/oversized.js';
 import type { AdmissionDecision, AdmissionRequest, AdmissionReview } from '../admission/types.js';
+import type { ClusterView } from '../cluster/view.js';
 import type { ConfigSource } from '../config/store.js';
 import { auditFields } from './audit.js';
 import { methodNotAllowed, type ErrorBody } from './errors.js';
@@ -19,6 +20,8 @@ export interface AdmissionRoutesOptions {
   now: () => Date;
   metrics: GuardMetrics;
   limits: EnvelopeLimits;
+  /** The webhook's cluster view; absent when it runs without one. */
+  cluster?: ClusterView;
 }
 
 export const ADMISSION_ENDPOINTS: readonly Endpoint[] = ['validate', 'mutate'];
@@ -60,7 +63,7 @@ function review(endpoint: Endpoint, request: FastifyRequest, reply: FastifyReply
       ? allowUntouched(decoded.bypass)
       : decoded.oversized
         ? denyOversized(admission, decoded.oversized)
-        : options.handlers[endpoint](admission, config, options.now());
+        : options.handlers[endpoint](admission, config, options.now(), options.cluster);
   } catch (err) {
     answerError(endpoint, admission, request, reply, options, err);
     return;

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { AdmissionDecision, AdmissionRequest } from '../admission/types.js';
+import type { ClusterView } from '../cluster/view.js';
 import type { GuardConfig } from '../config/types.js';
 
 /** The fastify instance netpol-guard runs: always HTTPS. */
@@ -15,6 +16,7 @@ export type ServerAdmissionHandler = (
   request: AdmissionRequest,
   config: GuardConfig,
   now: Date,
+  cluster?: ClusterView,
 ) => AdmissionDecision | Promise<AdmissionDecision>;
 
 export interface AdmissionHandlers {

@@ -32,7 +32,15 @@ describe('netpol-guard serve flags', () => {
       drainDelayMs: 2_000,
       logLevel: 'info',
       bounds: { headersTimeoutMs: 10_000, requestTimeoutMs: 10_000, keepAliveTimeoutMs: 95_000, tlsHandshakeTimeoutMs: 10_000, maxConnections: 256, largeBodyBytes: 262_144, largeBodySlots: 1 },
+      clusterView: 'auto',
+      kubeconfig: undefined,
     });
+  });
+
+  it('takes --cluster-view auto|required|off and --kubeconfig', () => {
+    assert.equal(options(['--cluster-view', 'required', '--kubeconfig', '/k']).clusterView, 'required');
+    assert.equal(options(['--cluster-view', 'off']).kubeconfig, undefined);
+    assert.match(errors(['--cluster-view', 'sometimes']).join(), /--cluster-view: "sometimes" is not one of auto, required, off/);
   });
 
   it('reads the server bounds, and refuses unusable ones naming the flag', () => {
