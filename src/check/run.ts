@@ -1,3 +1,4 @@
+import { resolveProfile } from '../config/profiles.js';
 import type { GuardConfig } from '../config/types.js';
 import { type EvaluationDisposition, evaluatePolicy, type RequestUser } from '../policy/evaluate.js';
 import type { Finding } from '../policy/findings.js';
@@ -22,6 +23,8 @@ export interface CheckOptions {
   cluster?: ClusterView;
   /** The rules to run; the catalog unless a test supplies its own. */
   rules?: RuleSet;
+  /** Labels of every namespace checked (`--namespace-labels`), to choose the profile as the webhook would. */
+  namespaceLabels?: Readonly<Record<string, string>>;
 }
 
 /** Pseudo rule id for documents that never reach the engine: YAML errors and schema violations. */
@@ -54,6 +57,8 @@ export interface PolicyResult extends EntryLocation {
   errors: StructuralError[];
   expiresAt?: string;
   ticket?: string;
+  /** The profile that judged it; set only when the config has profiles. */
+  profile?: string;
 }
 
 export interface SkippedDocument extends EntryLocation {
@@ -130,12 +135,16 @@ function checkPolicy(entry: PolicyEntry, options: CheckOptions, skippedRules: Sk
     const errors = shape.errors.map((text) => structuralError(text, entry));
     return { ...location, ...identity, verdict: 'denied', findings: [], errors };
   }
+  const labels = options.namespaceLabels ?? options.cluster?.namespaceLabels(namespace);
+  const choice = resolveProfile(options.config, namespace, labels);
   const evaluation = evaluatePolicy({
     operation: 'CREATE',
     policy: shape.policy,
     namespace,
     user: options.user,
-    config: options.config,
+    config: choice.config,
+    // Offline a label-matched profile that could not be decided is said as a warning, never passed over silently.
+    ...(choice.labelsUnknown && { profileUndetermined: true }),
     now: options.now,
     ...(options.cluster !== undefined && { cluster: options.cluster }),
     ...(options.rules !== undefined && { rules: options.rules }),
@@ -154,6 +163,7 @@ function checkPolicy(entry: PolicyEntry, options: CheckOptions, skippedRules: Sk
     errors: [],
     ...(evaluation.expiresAt !== undefined && { expiresAt: evaluation.expiresAt }),
     ...(evaluation.ticket !== undefined && { ticket: evaluation.ticket }),
+    ...(options.config.profiles.length > 0 && { profile: evaluation.profile }),
   };
 }
 

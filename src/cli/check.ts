@@ -1,4 +1,5 @@
 import { defaultConfig, loadConfigFile } from '../config/load.js';
+import { parseLabelList } from '../config/profiles.js';
 import type { GuardConfig } from '../config/types.js';
 import { discoverSources } from '../check/discover.js';
 import { formatJson } from '../check/format/json.js';
@@ -34,6 +35,8 @@ options:
   --group GROUP      a group of that user; repeat for several (default: none)
   --explain          after the results, explain once each rule that fired: why it exists and
                      how to fix it (text format)
+  --namespace-labels K=V,...  labels of the namespace(s) checked, to choose the config's profile
+                     as the webhook would from the live namespace (profiles matching on labels)
   -h, --help         show this help
 
 exit status: 0 nothing denied, 1 a policy is denied or invalid, 2 usage or read error
@@ -51,6 +54,7 @@ export const checkCommand = defineCommand({
     user: { type: 'string', default: DEFAULT_CHECK_USER },
     group: { type: 'string', multiple: true, default: [] },
     explain: { type: 'boolean', default: false },
+    'namespace-labels': { type: 'string' },
   },
   positionals: { name: 'PATH', min: 1 },
   onUsageError: 'usage',
@@ -91,7 +95,13 @@ export const checkCommand = defineCommand({
       say('warning: no .yaml, .yml or .json files found');
     }
     const user = { username: flags.user, groups: flags.group };
-    const report = checkSources(discovery.sources, { config, now, user });
+    let namespaceLabels: Record<string, string> | undefined;
+    if (flags['namespace-labels'] !== undefined) {
+      const parsedLabels = parseLabelList(flags['namespace-labels']);
+      if (!parsedLabels.ok) return usageError(`--namespace-labels: ${parsedLabels.error}`);
+      namespaceLabels = parsedLabels.labels;
+    }
+    const report = checkSources(discovery.sources, { config, now, user, ...(namespaceLabels !== undefined && { namespaceLabels }) });
     const version = toolVersion();
     // A large SARIF document is not cut off: main sets process.exitCode and never calls exit().
     io.stdout(

@@ -1,4 +1,5 @@
 import type { V1NetworkPolicy } from '@kubernetes/client-node';
+import { resolveProfile } from '../config/profiles.js';
 import YAML from 'yaml';
 import { type AnnotationKeys, readGrantAnnotations } from '../lifecycle/annotations.js';
 import { formatTimestamp } from '../lifecycle/timestamp.js';
@@ -51,6 +52,8 @@ options:
                             else the built-in config); should match the webhook's
   --kubeconfig FILE         kubeconfig to use (default: $KUBECONFIG, then ~/.kube/config)
   --skip-local-check        send even when the local check denies, and let the webhook decide
+  --namespace-labels K=V,.. the namespace's labels, to check under the profile the webhook will
+                            choose (profiles matching on namespace labels)
                             (for break-glass or permanent principals, whom a CLI cannot know)
   -h, --help                show this help
 
@@ -102,7 +105,10 @@ export const grantCommand = defineCommand({
     const policy = buildGrantPolicy({ ...request, namespace, podSelector }, config.keys, io.randomSuffix());
     const name = policy.metadata!.name!;
     const now = io.now();
-    const check = checkLocally({ operation: 'CREATE', policy, namespace, config, now });
+    // The profile the webhook would choose: by name here, by labels when --namespace-labels gives them.
+    const profile = resolveProfile(config, namespace, request.namespaceLabels);
+    if (profile.labelsUnknown) say(`warning: a profile of ${chosen.label} matches on namespace labels; without --namespace-labels the local check uses profile ${profile.config.profile}`);
+    const check = checkLocally({ operation: 'CREATE', policy, namespace, config: profile.config, now });
     if (check.kind === 'invalid') {
       say(`refused: the flags make an invalid NetworkPolicy; nothing was sent\n${check.errors.map((e) => `  ${e}`).join('\n')}`);
       return 1;

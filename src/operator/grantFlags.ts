@@ -1,4 +1,5 @@
 import type { V1NetworkPolicyPort } from '@kubernetes/client-node';
+import { parseLabelList } from '../config/profiles.js';
 import { type FlagValues, parseCommandArgs } from '../cli/command.js';
 import { parseDuration } from '../lifecycle/duration.js';
 import { formatAddress, parseCidr } from '../policy/cidr.js';
@@ -32,6 +33,8 @@ export interface GrantRequest {
   configPath: string | undefined;
   kubeconfig: string | undefined;
   skipLocalCheck: boolean;
+  /** `--namespace-labels`: the namespace's labels, to choose the config's profile for the local check. */
+  namespaceLabels?: Record<string, string>;
 }
 
 export type GrantRequestResult = { ok: true; request: GrantRequest } | { ok: false; help: false; error: string };
@@ -78,6 +81,7 @@ export const GRANT_OPTIONS = {
   config: { type: 'string' },
   kubeconfig: { type: 'string' },
   'skip-local-check': { type: 'boolean' },
+  'namespace-labels': { type: 'string' },
 } as const;
 
 const fail = (error: string): GrantRequestResult => ({ ok: false, help: false, error });
@@ -168,9 +172,16 @@ export function grantRequestFrom(values: FlagValues<typeof GRANT_OPTIONS>): Gran
     if (values[flag] === '') return fail(`--${flag} must not be empty`);
   }
 
+  let namespaceLabels: Record<string, string> | undefined;
+  if (values['namespace-labels'] !== undefined) {
+    const labels = parseLabelList(values['namespace-labels']);
+    if (!labels.ok) return { ok: false, help: false, error: `--namespace-labels: ${labels.error}` };
+    namespaceLabels = labels.labels;
+  }
   return {
     ok: true,
     request: {
+      ...(namespaceLabels !== undefined && { namespaceLabels }),
       direction,
       namespace,
       name,

@@ -150,6 +150,8 @@ export function evaluatePolicy(input: EvaluationInput): Evaluation {
   // Never silently allowed: a rule the config says must run, and could not, is a problem too.
   const onUnavailable = input.clusterViewRequired === true ? 'deny' : input.onClusterUnavailable;
   const unchecked = onUnavailable === undefined ? [] : uncheckedLines(input, skipped);
+  // An undecided profile is never passed over in silence, even where the view is optional (`check`).
+  if (onUnavailable === undefined && input.profileUndetermined === true) warnings.push(`netpol-guard: ${profileLine(input)}`);
   if (onUnavailable === 'warn' || config.mode === 'warn') warnings.push(...unchecked.map((line) => `netpol-guard: ${line}`));
   const refused = onUnavailable === 'deny' && config.mode !== 'warn' ? unchecked : [];
   if (denied.length === 0 && refused.length === 0) return verdict({ allowed: true, disposition, findings, warnings });
@@ -167,11 +169,7 @@ const DEFAULT_PROFILE = 'default';
 function uncheckedLines(input: EvaluationInput, skipped: readonly SkippedRule[]): string[] {
   const stale = input.cluster !== undefined && input.cluster.stale();
   const lines: string[] = [];
-  if (input.profileUndetermined === true) {
-    lines.push(
-      `[profile] not chosen: a profile matches on namespace labels and the labels of namespace ${input.namespace} are not in netpol-guard's cluster view (${stale ? 'the view is stale' : 'the namespace is newer than the view'}); nothing is known to be wrong with the grant: retry in a moment`,
-    );
-  }
+  if (input.profileUndetermined === true) lines.push(profileLine(input));
   for (const rule of skipped) {
     lines.push(
       stale
@@ -190,6 +188,11 @@ function activeSkipped(skipped: readonly SkippedRule[], config: GuardConfig, rul
     const definition = (rules ?? CATALOG_RULES).rules.find((rule) => rule.id === s.ruleId);
     return definition?.activeUnder?.(config) ?? true;
   });
+}
+
+function profileLine(input: EvaluationInput): string {
+  const why = input.cluster === undefined ? 'there is no cluster view' : input.cluster.stale() ? 'the cluster view is stale' : 'the namespace is newer than the cluster view';
+  return `[profile] not chosen for sure: a profile matches on namespace labels and the labels of namespace ${input.namespace} are unknown (${why}); judged by profile ${input.config.profile}. Nothing is known to be wrong with the grant: retry in a moment, or give --namespace-labels offline`;
 }
 
 function ruleDefault(rules: RuleSet | undefined, id: RuleId): RuleAction {

@@ -55,6 +55,7 @@ export function formatJson(report: CheckReport, context: JsonFormatContext): str
       ...(r.disposition !== undefined && { disposition: r.disposition }),
       ...(r.expiresAt !== undefined && { expiresAt: r.expiresAt }),
       ...(r.ticket !== undefined && { ticket: r.ticket }),
+      ...(r.profile !== undefined && { profile: r.profile }),
       findings: r.findings.map((f) => ({
         ruleId: f.ruleId,
         action: f.action,

@@ -15,7 +15,8 @@ export interface TextOptions {
 export function formatText(report: CheckReport, options: TextOptions = {}): string {
   const lines: string[] = [];
   for (const result of report.results) {
-    lines.push(`${resultLabel(result)}: ${result.verdict === 'denied' ? 'DENIED' : result.verdict === 'warn' ? 'WARN' : 'ALLOWED'}`);
+    const profile = result.profile === undefined ? '' : ` (profile ${result.profile})`;
+    lines.push(`${resultLabel(result)}: ${result.verdict === 'denied' ? 'DENIED' : result.verdict === 'warn' ? 'WARN' : 'ALLOWED'}${profile}`);
     for (const error of result.errors) {
       lines.push(`  [${INVALID_MANIFEST_RULE_ID}] ${error.path === '' ? '' : `${error.path} `}${error.message}`);
     }
