@@ -40,11 +40,13 @@ describe('kubectl kustomize', { skip: KUBECTL_SKIP }, () => {
     assert.equal(configMap.data?.['config.yaml'], readFileSync(path.join(MANIFESTS_DIR, 'config.yaml'), 'utf8'));
   });
 
-  it('sweeper-cronjob component: the sidecar and its token volume are gone, the CronJob is added', () => {
+  it('sweeper-cronjob component: the sidecar is gone (the webhook keeps its token for the view), the CronJob is added', () => {
     const rendered = kustomize(overlay('cronjob', ['sweeper-cronjob']));
     const spec = findObject<V1Deployment>(rendered, 'Deployment', 'netpol-guard').spec!.template.spec!;
     assert.deepEqual(spec.containers.map((c) => c.name), ['webhook']);
-    assert.ok(!(spec.volumes ?? []).some((v) => v.projected !== undefined), 'no token left in the webhook pod');
+    const token = (spec.volumes ?? []).filter((v) => v.projected !== undefined).map((v) => v.name);
+    assert.deepEqual(token, ['api-token'], 'only the token the webhook\'s cluster view mounts');
+    assert.ok(spec.containers[0]!.volumeMounts?.some((m) => m.name === 'api-token'));
     findObject<V1CronJob>(rendered, 'CronJob', 'netpol-guard-sweeper');
     assert.deepEqual(names(rendered), [...names(baseObjects()), 'ConfigMap/netpol-guard-config', 'CronJob/netpol-guard-sweeper'].sort());
   });

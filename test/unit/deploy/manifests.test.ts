@@ -151,8 +151,33 @@ describe('RBAC is least privilege', () => {
     return [...granted].sort();
   };
 
-  it('exactly two roles: the controller\'s ClusterRole and its leader-election Role', () => {
-    assert.deepEqual(roles.map((r) => `${r.kind}/${r.metadata?.name}`).sort(), ['ClusterRole/netpol-guard-sweeper', 'Role/netpol-guard-leader-election']);
+  it('exactly three roles: the controller\'s ClusterRole, its leader-election Role and the webhook\'s view', () => {
+    assert.deepEqual(roles.map((r) => `${r.kind}/${r.metadata?.name}`).sort(), [
+      'ClusterRole/netpol-guard-sweeper',
+      'ClusterRole/netpol-guard-webhook-view',
+      'Role/netpol-guard-leader-election',
+    ]);
+  });
+
+  it('the webhook\'s view may get/list/watch exactly namespaces, networkpolicies and grantrecords, each justified', () => {
+    const view = findObject<V1ClusterRole>(base, 'ClusterRole', 'netpol-guard-webhook-view');
+    assert.deepEqual(grantsOf(view), [
+      '/namespaces:get',
+      '/namespaces:list',
+      '/namespaces:watch',
+      'netpol-guard.io/grantrecords:get',
+      'netpol-guard.io/grantrecords:list',
+      'netpol-guard.io/grantrecords:watch',
+      'networking.k8s.io/networkpolicies:get',
+      'networking.k8s.io/networkpolicies:list',
+      'networking.k8s.io/networkpolicies:watch',
+    ]);
+    const binding = findObject<V1ClusterRoleBinding>(base, 'ClusterRoleBinding', 'netpol-guard-webhook-view');
+    assert.deepEqual(binding.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'netpol-guard-webhook-view' });
+    assert.deepEqual(binding.subjects, [{ kind: 'ServiceAccount', name: 'netpol-guard', namespace: NAMESPACE }]);
+    const rbacText = readFileSync(path.join(MANIFESTS_DIR, 'rbac.yaml'), 'utf8');
+    for (const resource of ['namespaces:', 'networkpolicies:', 'grantrecords:']) assert.ok(rbacText.includes(`#   ${resource}`), `${resource} is justified in a comment`);
+    assert.ok(!rbacText.includes('needs no API access'), 'the manifests no longer claim the webhook has no API access');
   });
 
   it('the controller may get/list/watch/delete networkpolicies, create events and keep grantrecords, nothing more', () => {
@@ -200,11 +225,13 @@ describe('RBAC is least privilege', () => {
     assert.equal(crd.apiVersion, 'apiextensions.k8s.io/v1');
   });
 
-  it('only the sweeper holds an API token: the webhook container mounts none', () => {
+  it('the sweeper and the webhook (for its cluster view) mount the projected token, nothing is automounted', () => {
     assert.equal(podSpec.automountServiceAccountToken, false);
-    assert.ok(!(webhookContainer.volumeMounts ?? []).some((m) => m.mountPath.startsWith('/var/run/secrets')), 'webhook mounts a token');
     const tokenMount = (sweeperContainer.volumeMounts ?? []).find((m) => m.mountPath === SA_TOKEN_DIR);
     assert.ok(tokenMount, 'the sweeper sidecar needs the projected token');
+    assert.deepEqual((webhookContainer.volumeMounts ?? []).find((m) => m.mountPath === SA_TOKEN_DIR), { ...tokenMount, name: tokenMount.name });
+    // The webhook refuses to run without its view rather than skip the rules that need it.
+    assert.deepEqual(webhookContainer.args?.slice(-2), ['--cluster-view', 'required']);
     const volume = podSpec.volumes?.find((v) => v.name === tokenMount.name);
     const sources = volume?.projected?.sources ?? [];
     assert.ok(sources.some((s) => s.serviceAccountToken?.path === 'token'), 'projected token');
@@ -394,15 +421,14 @@ describe('sweeper-cronjob component', () => {
     assert.deepEqual(cronPodSpec.containers[0]?.args, ['sweep', '--once']);
   });
 
-  it('its patch deletes the sidecar and the sidecar-only token volume by name', () => {
+  it('its patch deletes the sidecar by name and keeps the token volume the webhook\'s view uses', () => {
     const patches = readKustomization(componentDir('sweeper-cronjob')).patches ?? [];
     const docs = patches.flatMap((p) => readYamlDocuments(path.join(componentDir('sweeper-cronjob'), p.path!))) as V1Deployment[];
     const patch = docs.find((d) => d.kind === 'Deployment' && d.metadata?.name === deployment.metadata?.name);
     assert.ok(patch);
     const spec = patch.spec!.template.spec! as unknown as { containers: Record<string, unknown>[]; volumes: Record<string, unknown>[] };
     assert.deepEqual(spec.containers, [{ name: 'sweeper', $patch: 'delete' }]);
-    const tokenVolume = sweeperContainer.volumeMounts!.find((m) => m.mountPath === SA_TOKEN_DIR)!.name;
-    assert.deepEqual(spec.volumes, [{ name: tokenVolume, $patch: 'delete' }]);
+    assert.equal(spec.volumes, undefined);
   });
 });
 
