@@ -216,6 +216,8 @@ export interface NetpolGuardOptions {
   /** Webhook log level (default info: one audit line per decision, which the probes read). */
   logLevel?: string;
   log?: (line: string) => void;
+  /** Extra `serve` flags, e.g. `--kubeconfig` and `--cluster-view required` for the cluster view. */
+  serveArgs?: string[];
 }
 
 export interface NetpolGuard {
@@ -312,6 +314,7 @@ export async function startNetpolGuard(cp: ControlPlane, opts: NetpolGuardOption
       // No endpoints controller to wait for here: stop at once.
       '--drain-delay',
       '0',
+      ...(opts.serveArgs ?? []),
     ];
     const running = (): boolean => webhookProc !== undefined && !webhookProc.hasExited();
     const startWebhook = async (): Promise<void> => {
