@@ -1,6 +1,6 @@
 // `npm run cluster`: a local Kubernetes control plane (etcd + kube-apiserver, no nodes) with
 // netpol-guard registered exactly as the e2e suite registers it: the webhook from dist/ behind the
-// shipped webhook configurations (service → url), and `controller --leader-elect` under the shipped RBAC with the GrantRecord CRD.
+// shipped webhook configurations (service → url), the webhook's cluster view and `controller --leader-elect` under the shipped RBAC with the GrantRecord CRD.
 // Prints KUBECONFIG lines for an admin and for a developer, then runs until Ctrl-C.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -65,7 +65,8 @@ async function main(argv: string[]): Promise<number> {
   // The GrantRecord CRD, as the manifests install it, so the controller records history.
   await cp.kubectlOk(['apply', '-f', path.join(manifestsDir(), 'crds', 'grantrecords.netpol-guard.io.yaml')]);
   await cp.kubectlOk(['wait', '--for=condition=established', '--timeout=30s', 'crd/grantrecords.netpol-guard.io']);
-  const guard = await startNetpolGuard(cp, { configYaml });
+  // The webhook runs its cluster view under the shipped RBAC, as the Deployment does.
+  const guard = await startNetpolGuard(cp, { configYaml, clusterView: true });
   // As the manifests run it: leader election on, under the shipped RBAC (the Lease lives in its namespace).
   const controller = await guard.startController(['--leader-elect', '--lease-namespace', guard.sweeperIdentity.namespace]);
   await ensureNetworkPolicyEditorRole(cp);

@@ -1,5 +1,6 @@
-// The webhook's cluster view end to end: `serve --cluster-view required` against a real
-// kube-apiserver with the GrantRecord CRD and a leader-elected controller. Profiles (the same
+// The webhook's cluster view end to end: `serve --cluster-view required` under the shipped RBAC
+// (the ServiceAccount's token) against a real kube-apiserver with the GrantRecord CRD and a
+// leader-elected controller. Profiles (the same
 // manifest, two verdicts), a namespace quota of 2, and a grant the controller deleted at expiry
 // re-created from the same manifest (grant-recreated).
 import { after, before, describe, it } from 'node:test';
@@ -34,7 +35,7 @@ describe('cluster view: profiles, quotas and the re-creation guard', () => {
     await cp.kubectlOk(['apply', '-f', path.join(manifestsDir(), 'crds', 'grantrecords.netpol-guard.io.yaml')]);
     await cp.kubectlOk(['wait', '--for=condition=established', '--timeout=30s', 'crd/grantrecords.netpol-guard.io']);
     // startNetpolGuard waits for /readyz, which is false until the view has synced.
-    guard = await startNetpolGuard(cp, { configYaml: CONFIG, serveArgs: ['--kubeconfig', cp.kubeconfigAdmin, '--cluster-view', 'required'] });
+    guard = await startNetpolGuard(cp, { configYaml: CONFIG, clusterView: true });
     controller = await guard.startController(['--leader-elect', '--lease-duration', '4s', '--renew-deadline', '3s', '--retry-period', '1s', '--lease-namespace', guard.sweeperIdentity.namespace]);
   });
 

@@ -216,7 +216,12 @@ export interface NetpolGuardOptions {
   /** Webhook log level (default info: one audit line per decision, which the probes read). */
   logLevel?: string;
   log?: (line: string) => void;
-  /** Extra `serve` flags, e.g. `--kubeconfig` and `--cluster-view required` for the cluster view. */
+  /**
+   * Run the webhook's cluster view under the shipped RBAC (the ServiceAccount's token), as the
+   * Deployment does: `serve --kubeconfig … --cluster-view required`. Needs the GrantRecord CRD.
+   */
+  clusterView?: boolean;
+  /** Extra `serve` flags. */
   serveArgs?: string[];
 }
 
@@ -291,6 +296,32 @@ export async function startNetpolGuard(cp: ControlPlane, opts: NetpolGuardOption
     const configFile = path.join(dir, 'config.yaml');
     fs.writeFileSync(configFile, opts.configYaml);
 
+    // ---- the ServiceAccount's identity: manifests/rbac.yaml as shipped, and a token for its subject ----
+    // (before the webhook: with clusterView, its view runs under this identity, as in the Deployment)
+    const rbacDocs = readManifestDocuments(path.join(manifests, 'rbac.yaml'));
+    const rbacKinds = new Set(['ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
+    const foreign = rbacDocs.filter((d) => !rbacKinds.has(String(d['kind'])));
+    if (foreign.length > 0) throw new Error(`manifests/rbac.yaml holds non-RBAC objects: ${foreign.map((d) => d['kind']).join(', ')}`);
+    const binding = rbacDocs.find((d) => d['kind'] === 'ClusterRoleBinding');
+    const subjects = binding?.['subjects'];
+    const subject = Array.isArray(subjects) ? (subjects as unknown[]).find((s) => isObject(s) && s['kind'] === 'ServiceAccount') : undefined;
+    if (!isObject(subject) || typeof subject['name'] !== 'string' || typeof subject['namespace'] !== 'string') {
+      throw new Error('manifests/rbac.yaml: the ClusterRoleBinding names no ServiceAccount subject');
+    }
+    const saNamespace = subject['namespace'];
+    const saName = subject['name'];
+    const token = await cp.createServiceAccountToken(saNamespace, saName, { duration: '24h' });
+    await cp.kubectlOk(['apply', '-f', '-'], { stdin: YAML.stringify({ apiVersion: 'v1', kind: 'List', items: rbacDocs }) });
+    await waitForAccess(cp, { token }, { verb: 'watch', resource: 'networkpolicies', group: 'networking.k8s.io' });
+    const sweeperIdentity: SweeperIdentity = {
+      namespace: saNamespace,
+      serviceAccount: saName,
+      username: `system:serviceaccount:${saNamespace}:${saName}`,
+      token,
+      kubeconfig: cp.kubeconfigForToken(token),
+    };
+    log(`sweeper identity ${sweeperIdentity.username} bound by manifests/rbac.yaml`);
+
     // ---- the webhook process ----
     const [port] = (await freePorts(1)) as [number];
     const baseUrl = `https://127.0.0.1:${port}`;
@@ -314,6 +345,7 @@ export async function startNetpolGuard(cp: ControlPlane, opts: NetpolGuardOption
       // No endpoints controller to wait for here: stop at once.
       '--drain-delay',
       '0',
+      ...(opts.clusterView === true ? ['--kubeconfig', sweeperIdentity.kubeconfig, '--cluster-view', 'required'] : []),
       ...(opts.serveArgs ?? []),
     ];
     const running = (): boolean => webhookProc !== undefined && !webhookProc.hasExited();
@@ -402,30 +434,6 @@ export async function startNetpolGuard(cp: ControlPlane, opts: NetpolGuardOption
     await waitUntilWebhooksCalled();
     log('webhook configurations in effect');
 
-    // ---- the sweeper's identity: manifests/rbac.yaml as shipped, and a token for its subject ----
-    const rbacDocs = readManifestDocuments(path.join(manifests, 'rbac.yaml'));
-    const rbacKinds = new Set(['ClusterRole', 'ClusterRoleBinding', 'Role', 'RoleBinding']);
-    const foreign = rbacDocs.filter((d) => !rbacKinds.has(String(d['kind'])));
-    if (foreign.length > 0) throw new Error(`manifests/rbac.yaml holds non-RBAC objects: ${foreign.map((d) => d['kind']).join(', ')}`);
-    const binding = rbacDocs.find((d) => d['kind'] === 'ClusterRoleBinding');
-    const subjects = binding?.['subjects'];
-    const subject = Array.isArray(subjects) ? (subjects as unknown[]).find((s) => isObject(s) && s['kind'] === 'ServiceAccount') : undefined;
-    if (!isObject(subject) || typeof subject['name'] !== 'string' || typeof subject['namespace'] !== 'string') {
-      throw new Error('manifests/rbac.yaml: the ClusterRoleBinding names no ServiceAccount subject');
-    }
-    const saNamespace = subject['namespace'];
-    const saName = subject['name'];
-    const token = await cp.createServiceAccountToken(saNamespace, saName, { duration: '24h' });
-    await cp.kubectlOk(['apply', '-f', '-'], { stdin: YAML.stringify({ apiVersion: 'v1', kind: 'List', items: rbacDocs }) });
-    await waitForAccess(cp, { token }, { verb: 'watch', resource: 'networkpolicies', group: 'networking.k8s.io' });
-    const sweeperIdentity: SweeperIdentity = {
-      namespace: saNamespace,
-      serviceAccount: saName,
-      username: `system:serviceaccount:${saNamespace}:${saName}`,
-      token,
-      kubeconfig: cp.kubeconfigForToken(token),
-    };
-    log(`sweeper identity ${sweeperIdentity.username} bound by manifests/rbac.yaml`);
 
     let sweeperCount = 0;
     const startWatching = async (command: string[], extraArgs: string[]): Promise<SweeperProcess> => {
