@@ -5,9 +5,11 @@
 // re-created from the same manifest (grant-recreated).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { startControlPlane, type ControlPlane, type KubectlResult } from './harness/controlPlane.js';
+import { httpRequest, startControlPlane, type ControlPlane, type KubectlResult } from './harness/controlPlane.js';
 import { manifestsDir, startNetpolGuard, type JsonObject, type NetpolGuard, type SweeperProcess } from './harness/guard.js';
+import YAML from 'yaml';
 import { grantAnnotations, narrowPolicy } from './harness/policies.js';
 import { createTenantNamespace, ensureNetworkPolicyEditorRole } from './harness/tenants.js';
 
@@ -16,6 +18,7 @@ const CONFIG = `mode: enforce
 annotationPrefix: ${PREFIX}
 limits: {maxTTL: 24h}
 quotas: {maxLiveGrantsPerNamespace: 2}
+clusterView: {maxStaleness: 3s}
 profiles:
   - name: production
     match: {namespaces: ['prod-*']}
@@ -99,5 +102,63 @@ describe('cluster view: profiles, quotas and the re-creation guard', () => {
     assert.notEqual(again.code, 0, again.stdout);
     assert.match(again.stderr, new RegExp(`\\[grant-recreated\\] metadata\\.name re-creates grant ${ns}/from-git \\(ticket CHG-7\\), matched by name, which ended Expired at `));
     assert.match(again.stderr, /remove it from Git \(or your deploy tool\), or request a new grant under a new ticket and name/);
+  });
+
+  it('kube-apiserver restarted: /readyz turns false and the rules fail closed while the view is stale, then both recover', async () => {
+    const webhook = guard!.webhook;
+    const ca = fs.readFileSync(webhook.caFile);
+    const readyz = async (): Promise<{ status: number; stale?: boolean }> => {
+      const r = await httpRequest(`${webhook.baseUrl}/readyz`, { ca, timeoutMs: 2_000 });
+      const body = JSON.parse(r.body) as { clusterView?: { stale: boolean } };
+      return { status: r.status, ...(body.clusterView && { stale: body.clusterView.stale }) };
+    };
+    const validate = async (): Promise<{ allowed: boolean; message?: string }> => {
+      const object = YAML.parse(narrowPolicy('staging-x', 'while-down', grantAnnotations(PREFIX, '1h', 'INC-99'))) as Record<string, unknown>;
+      const review = {
+        apiVersion: 'admission.k8s.io/v1',
+        kind: 'AdmissionReview',
+        request: {
+          uid: 'e2e-stale',
+          kind: { group: 'networking.k8s.io', version: 'v1', kind: 'NetworkPolicy' },
+          resource: { group: 'networking.k8s.io', version: 'v1', resource: 'networkpolicies' },
+          namespace: 'staging-x',
+          operation: 'CREATE',
+          userInfo: { username: 'alice', groups: [] },
+          object,
+        },
+      };
+      const r = await httpRequest(`${webhook.baseUrl}/validate`, { ca, method: 'POST', body: JSON.stringify(review), timeoutMs: 2_000 });
+      const response = (JSON.parse(r.body) as { response: { allowed: boolean; status?: { message?: string } } }).response;
+      return { allowed: response.allowed, ...(response.status?.message !== undefined && { message: response.status.message }) };
+    };
+    assert.deepEqual(await readyz(), { status: 200, stale: false });
+
+    let sawStale = false;
+    let staleVerdict: { allowed: boolean; message?: string } | undefined;
+    const restart = plane().restartApiServer(12_000);
+    const probing = (async () => {
+      while (!sawStale) {
+        const state = await readyz().catch(() => undefined);
+        if (state?.status === 503 && state.stale === true) {
+          sawStale = true;
+          staleVerdict = await validate();
+        }
+        await sleep(200);
+      }
+    })();
+    await restart;
+    await Promise.race([probing, sleep(1_000)]);
+    assert.ok(sawStale, 'the webhook never reported a stale view while kube-apiserver was down');
+    assert.equal(staleVerdict?.allowed, false, 'a grant judged while the view is stale is refused');
+    assert.match(staleVerdict?.message ?? '', /\[grant-recreated\] not checked: netpol-guard's cluster view is stale/);
+
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      const state = await readyz().catch(() => undefined);
+      if (state?.status === 200 && state.stale === false) break;
+      if (Date.now() > deadline) assert.fail(`the view did not recover within 60 s after kube-apiserver came back (last: ${JSON.stringify(state)})`);
+      await sleep(250);
+    }
+    assert.equal((await validate()).allowed, true, 'judged normally again once the view is current');
   });
 });

@@ -112,6 +112,11 @@ export interface ControlPlane {
     name: string,
     opts?: { duration?: string; audiences?: string[] },
   ): Promise<string>;
+  /**
+   * Stops kube-apiserver (every watch breaks), waits `downMs`, starts it again on the same port,
+   * certificates and etcd, and resolves once it is ready.
+   */
+  restartApiServer(downMs: number): Promise<void>;
   /** Kills etcd and kube-apiserver (SIGTERM, then SIGKILL) and removes the temp dir. Idempotent. */
   stop(): Promise<void>;
 }
@@ -413,7 +418,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     const certDir = path.join(tmpDir, 'apiserver-certs');
     fs.mkdirSync(certDir, { mode: 0o700 });
     const server = `https://127.0.0.1:${apiPort}`;
-    const apiserver = startManaged(
+    const startApiserver = (): ManagedProcess => startManaged(
       'kube-apiserver',
       path.join(binDir, 'kube-apiserver'),
       [
@@ -437,6 +442,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       env,
       tmpDir,
     );
+    let apiserver = startApiserver();
     procs.push(apiserver);
     watchdog?.watch(apiserver.pid);
     log(`kube-apiserver pid ${apiserver.pid} on ${server} (log ${logs.apiserver})`);
@@ -445,7 +451,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     // (apiserver.crt = serving cert followed by its CA).
     const caFile = path.join(certDir, 'apiserver.crt');
     const adminToken = users['admin']!.token;
-    await waitFor(
+    const apiserverReady = (): Promise<void> => waitFor(
       'kube-apiserver /readyz',
       opts.readyTimeoutMs ?? DEFAULT_READY_TIMEOUT_MS,
       log,
@@ -468,6 +474,19 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
         return undefined;
       },
     );
+    await apiserverReady();
+    const restartApiServer = async (downMs: number): Promise<void> => {
+      const old = apiserver;
+      await stopManaged(old);
+      procs.splice(procs.indexOf(old), 1);
+      log(`kube-apiserver pid ${old.pid} stopped; restarting in ${downMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, downMs));
+      apiserver = startApiserver();
+      procs.push(apiserver);
+      watchdog?.watch(apiserver.pid);
+      await apiserverReady();
+      log(`kube-apiserver restarted, pid ${apiserver.pid}`);
+    };
 
     // ---- kubeconfigs ----
     const kubeconfigDir = path.join(tmpDir, 'kubeconfigs');
@@ -569,6 +588,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       kubectlOk,
       request,
       createServiceAccountToken,
+      restartApiServer,
       stop,
     };
   } catch (err) {
