@@ -115,7 +115,7 @@ export function evaluatePolicy(input: EvaluationInput): Evaluation {
 
   const permanent = isPermanentPrincipal(user, config);
   const walk = new PolicyWalk(input, input.rules ?? CATALOG_RULES);
-  skipped = activeSkipped(walk.skipped, config, input.rules);
+  skipped = activeSkipped(walk.skipped, config, input.rules, permanent);
   walk.walkPolicy();
   if (!permanent) walk.checkLifecycle({ grant, expiry, ticket });
 
@@ -180,12 +180,17 @@ function uncheckedLines(input: EvaluationInput, skipped: readonly SkippedRule[])
   return lines;
 }
 
-/** Skipped rules that could have fired: not off, and active under the config (see RuleDefinition.activeUnder). */
-function activeSkipped(skipped: readonly SkippedRule[], config: GuardConfig, rules: RuleSet | undefined): readonly SkippedRule[] {
+/**
+ * Skipped rules that could have fired: not off, active under the config (see
+ * RuleDefinition.activeUnder), and for a permanent principal not one that only judges grants
+ * (lifecycle hook alone), which would not have run for them anyway.
+ */
+function activeSkipped(skipped: readonly SkippedRule[], config: GuardConfig, rules: RuleSet | undefined, permanent: boolean): readonly SkippedRule[] {
   if (skipped.length === 0) return skipped;
   return skipped.filter((s) => {
     if (config.rules[s.ruleId] === 'off') return false;
     const definition = (rules ?? CATALOG_RULES).rules.find((rule) => rule.id === s.ruleId);
+    if (permanent && definition !== undefined && Object.keys(definition.check).every((hook) => hook === 'lifecycle')) return false;
     return definition?.activeUnder?.(config) ?? true;
   });
 }

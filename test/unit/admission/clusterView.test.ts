@@ -92,6 +92,13 @@ describe('a stale view', () => {
     assert.equal(decision.warnings.length, 1);
   });
 
+  it('a permanent principal is not refused for grant rules that would not have judged it anyway', () => {
+    const cfg = config({ quotas: { maxLiveGrantsPerNamespace: 2 }, permanentPrincipals: { users: ['dev@example.com'] } });
+    const decision = validateHandler(request(narrow({})), cfg, NOW, stale);
+    assert.equal(decision.allowed, true, decision.message);
+    assert.equal(decision.disposition, 'permanent-principal');
+  });
+
   it('the same request with the view fresh again is judged normally', () => {
     const fresh = new MemoryClusterView({ liveGrants: [live('a')] });
     assert.equal(validateHandler(request(narrow()), QUOTA, NOW, fresh).allowed, true);
