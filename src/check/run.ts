@@ -59,6 +59,8 @@ export interface PolicyResult extends EntryLocation {
   ticket?: string;
   /** The profile that judged it; set only when the config has profiles. */
   profile?: string;
+  /** Why the profile may be the wrong one (a profile matches on labels and none were given). */
+  profileNote?: string;
 }
 
 export interface SkippedDocument extends EntryLocation {
@@ -164,6 +166,9 @@ function checkPolicy(entry: PolicyEntry, options: CheckOptions, skippedRules: Sk
     ...(evaluation.expiresAt !== undefined && { expiresAt: evaluation.expiresAt }),
     ...(evaluation.ticket !== undefined && { ticket: evaluation.ticket }),
     ...(options.config.profiles.length > 0 && { profile: evaluation.profile }),
+    ...(choice.labelsUnknown && {
+      profileNote: `a profile matches on namespace labels and none are known for ${namespace}; judged by profile ${evaluation.profile}: give --namespace-labels`,
+    }),
   };
 }
 

@@ -56,6 +56,7 @@ export function formatJson(report: CheckReport, context: JsonFormatContext): str
       ...(r.expiresAt !== undefined && { expiresAt: r.expiresAt }),
       ...(r.ticket !== undefined && { ticket: r.ticket }),
       ...(r.profile !== undefined && { profile: r.profile }),
+      ...(r.profileNote !== undefined && { profileNote: r.profileNote }),
       findings: r.findings.map((f) => ({
         ruleId: f.ruleId,
         action: f.action,

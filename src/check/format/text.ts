@@ -17,6 +17,7 @@ export function formatText(report: CheckReport, options: TextOptions = {}): stri
   for (const result of report.results) {
     const profile = result.profile === undefined ? '' : ` (profile ${result.profile})`;
     lines.push(`${resultLabel(result)}: ${result.verdict === 'denied' ? 'DENIED' : result.verdict === 'warn' ? 'WARN' : 'ALLOWED'}${profile}`);
+    if (result.profileNote !== undefined) lines.push(`  note: ${result.profileNote}`);
     for (const error of result.errors) {
       lines.push(`  [${INVALID_MANIFEST_RULE_ID}] ${error.path === '' ? '' : `${error.path} `}${error.message}`);
     }
