@@ -82,6 +82,7 @@ export type Disposition =
   | 'break-glass'
   | 'permanent-principal'
   | 'no-access-granted'
+  | 'revocation-only'
   /** Denied by size (policy-too-large) before anything else was checked. */
   | 'policy-too-large';
 

@@ -1,10 +1,11 @@
 import type { V1NetworkPolicy } from '@kubernetes/client-node';
 import type { ClusterView } from '../cluster/view.js';
 import type { GuardConfig } from '../config/types.js';
-import { readGrantAnnotations } from '../lifecycle/annotations.js';
+import { readGrantAnnotations, stringEntry } from '../lifecycle/annotations.js';
 import { resolveExpiry } from '../lifecycle/expiry.js';
 import { normalizeTicket } from '../lifecycle/ticket.js';
 import { formatTimestamp } from '../lifecycle/timestamp.js';
+import { sameButRevocation } from '../lifecycle/updateChanges.js';
 import { grantsAccess } from './breadth.js';
 import { isExemptNamespace } from './exempt.js';
 import { type Finding, formatFinding, type RuleAction } from './findings.js';
@@ -49,7 +50,9 @@ export type EvaluationDisposition =
   | 'exempt-namespace'
   | 'break-glass'
   | 'permanent-principal'
-  | 'no-access-granted';
+  | 'no-access-granted'
+  /** An UPDATE that only carries the requesting user's revocation stamp (`revoke`, before it deletes). */
+  | 'revocation-only';
 
 export interface Evaluation {
   allowed: boolean;
@@ -94,6 +97,12 @@ export function evaluatePolicy(input: EvaluationInput): Evaluation {
 
   if (isExemptNamespace(config, namespace)) {
     return verdict({ allowed: true, disposition: 'exempt-namespace', findings: [], warnings: [] });
+  }
+  if (isRevocationOnly(input)) {
+    // Revoking only takes access away, so it is never judged: a grant past its expiry, or one the
+    // config has since tightened against, must still be revocable. Any other change in the same
+    // UPDATE makes it an ordinary one, judged below.
+    return verdict({ allowed: true, disposition: 'revocation-only', findings: [], warnings: [] });
   }
   if (!granting) {
     return verdict({ allowed: true, disposition: 'no-access-granted', findings: [], warnings: [] });
@@ -151,6 +160,19 @@ function ruleDefault(rules: RuleSet | undefined, id: RuleId): RuleAction {
 
 function withAction(finding: RawFinding, action: Finding['action']): Finding {
   return { ruleId: finding.ruleId, path: finding.path, reason: finding.reason, hint: finding.hint, action };
+}
+
+/**
+ * The UPDATE `revoke` sends, as the mutator left it: nothing changed but the revocation stamps, and
+ * revoked-by names the requesting user. A stamp naming anyone else, which only a missing mutator
+ * lets through, gets no free pass. (An UPDATE that changes nothing at all on an object this user
+ * revoked passes too: it changes nothing.)
+ */
+function isRevocationOnly(input: EvaluationInput): boolean {
+  if (input.operation !== 'UPDATE' || input.oldPolicy === undefined) return false;
+  const keys = input.config.keys;
+  if (stringEntry(input.policy.metadata?.annotations, keys.revokedBy) !== input.user.username) return false;
+  return sameButRevocation(input.oldPolicy, input.policy, keys);
 }
 
 export function isPermanentPrincipal(user: RequestUser, config: GuardConfig): boolean {
