@@ -90,20 +90,28 @@ function storedForm(value: Record<string, unknown>): Record<string, unknown> {
   return withApiServerNulls(value) as Record<string, unknown>;
 }
 
-/** Deep equality of JSON values, where a property that is undefined (or null) counts as absent. */
+/**
+ * Deep equality of JSON values, where a property that is undefined (or null) counts as absent.
+ * Runs on every UPDATE over the whole spec, so it allocates nothing: keys are counted, not listed.
+ */
 export function sameJson(a: unknown, b: unknown): boolean {
   if (a === b) return true;
-  if (Array.isArray(a) || Array.isArray(b)) {
-    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
-    return a.every((item, i) => sameJson(item, b[i]));
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (!sameJson(a[i], b[i])) return false;
+    return true;
   }
-  if (!isJsonObject(a) || !isJsonObject(b)) return false;
-  const aKeys = presentKeys(a);
-  const bKeys = presentKeys(b);
-  if (aKeys.length !== bKeys.length) return false;
-  return aKeys.every((k) => Object.prototype.hasOwnProperty.call(b, k) && sameJson(a[k], b[k]));
-}
-
-function presentKeys(value: Record<string, unknown>): string[] {
-  return Object.keys(value).filter((k) => value[k] !== undefined && value[k] !== null);
+  if (Array.isArray(b) || !isJsonObject(a) || !isJsonObject(b)) return false;
+  let present = 0;
+  for (const k in a) {
+    const value = a[k];
+    if (value === undefined || value === null) continue;
+    present++;
+    if (!Object.prototype.hasOwnProperty.call(b, k) || !sameJson(value, b[k])) return false;
+  }
+  for (const k in b) {
+    const value = b[k];
+    if (value !== undefined && value !== null) present--;
+  }
+  return present === 0;
 }
