@@ -96,7 +96,8 @@ export class Sweeper {
     this.informer = new Informer<V1NetworkPolicy, V1NetworkPolicy>({
       source: policySource(this.api, options.namespace),
       keyOf: (policy) => policyRef(policy)?.uid,
-      project: (policy) => (options.observer ? recordFields(policy) : decisionFields(policy, options.config)),
+      // The recorder and the ExpiringSoon notification need who, ticket and spec; deleting needs only the expiry.
+      project: (policy) => (options.observer || options.expiryWarning ? recordFields(policy) : decisionFields(policy, options.config)),
       labelSelector: this.labelSelector,
       pageSize, resyncMs: this.resyncMs, clock: this.clock, sleep, random, name: 'temporary grants', logger: this.logger,
       ...(options.watchTimeoutSeconds !== undefined ? { watchTimeoutSeconds: options.watchTimeoutSeconds } : {}),
