@@ -11,7 +11,7 @@ import { buildConfig } from '../../../src/config/load.js';
 import type { GuardConfig } from '../../../src/config/types.js';
 import { FakeApiServer, grantPolicy } from '../../helpers/fakeApiServer.js';
 import { waitFor } from '../sweeper/support.js';
-import { WebhookReceiver } from './webhookReceiver.js';
+import { WebhookReceiver } from '../../helpers/webhookReceiver.js';
 
 const MAIN = join(process.cwd(), 'build', 'src', 'cli', 'main.js');
 

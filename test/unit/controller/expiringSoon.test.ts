@@ -17,7 +17,7 @@ import type { SweeperOptions } from '../../../src/sweeper/sweeper.js';
 import { FakeApiServer, grantPolicy } from '../../helpers/fakeApiServer.js';
 import { captureLogger, FakeClock, metricValue, settle, sweeperHarness, waitFor, type SweeperHarness } from '../sweeper/support.js';
 import { MemoryGrantRecordClient } from './recordSupport.js';
-import { WebhookReceiver } from './webhookReceiver.js';
+import { WebhookReceiver } from '../../helpers/webhookReceiver.js';
 
 const T0 = new Date('2030-01-01T12:00:00Z');
 const at = (seconds: number): Date => new Date(T0.getTime() + seconds * 1_000);

@@ -11,7 +11,7 @@ import { type DeliveryOutcome, NotificationQueue, type QueuedNotification, type 
 import { Notifier } from '../../../src/controller/notifier.js';
 import { webhookSender } from '../../../src/controller/webhookTransport.js';
 import { captureLogger, metricValue } from '../sweeper/support.js';
-import { WebhookReceiver } from './webhookReceiver.js';
+import { WebhookReceiver } from '../../helpers/webhookReceiver.js';
 
 const SECRET = 'T000/B000/s3cr3t-t0ken';
 

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { generateCA, generateServingCert } from '../../../src/tls/certs.js';
+import { generateCA, generateServingCert } from '../../src/tls/certs.js';
 
 export interface ReceivedRequest {
   method: string;
