@@ -31,6 +31,8 @@ Run until SIGTERM: list and watch temporary NetworkPolicy grants and delete each
 With --leader-elect, replicas elect one leader on a coordination.k8s.io/v1 Lease; only the
 leader deletes and writes Events, standbys keep their cache warm and take over within a second.
 A leader that cannot renew in time stops at once and exits 1 (the kubelet restarts it).
+The leader also writes an ExpiringSoon Event notify.beforeExpiry ahead of each expiry and sends
+notify.webhooks. The config file is re-read when it changes; an invalid edit keeps the last good one.
 
 options:
   --leader-elect         elect a leader (the manifests turn this on; off for a local run)
