@@ -1,4 +1,5 @@
 import type { NotificationEvent } from '../config/types.js';
+import { formatTimestamp } from '../lifecycle/timestamp.js';
 import type { GrantRecord } from './grantRecord.js';
 
 /**
@@ -18,7 +19,7 @@ export interface GrantNotification {
   requester?: string;
   /** The expiry in force (RFC 3339), absent when the grant carries none. */
   expiresAt?: string;
-  /** When it happened: the record write's time, the close time, or the warning time. */
+  /** When it happened (RFC 3339, whole seconds): the change or close as recorded, or the warning time. */
   at: string;
   /** changed: who stamped the change; revoked: who revoked. Absent when nobody can be named. */
   by?: string;
@@ -41,14 +42,14 @@ export interface GrantNotification {
  */
 export function transitionNotifications(before: GrantRecord | undefined, after: GrantRecord, at: Date): GrantNotification[] {
   const out: GrantNotification[] = [];
-  if (before === undefined) out.push({ ...common(after, at.toISOString()), event: 'opened', ...(after.spec.openedLate ? { late: true } : {}) });
+  if (before === undefined) out.push({ ...common(after, formatTimestamp(at)), event: 'opened', ...(after.spec.openedLate ? { late: true } : {}) });
   const wasChanges = before === undefined ? 0 : before.status.changes.length + before.status.omittedChanges;
   const nowChanges = after.status.changes.length + after.status.omittedChanges;
   if (nowChanges > wasChanges) {
     const fresh = after.status.changes.slice(Math.max(0, after.status.changes.length - (nowChanges - wasChanges)));
     const last = fresh.at(-1);
     out.push({
-      ...common(after, last?.observedAt ?? at.toISOString()),
+      ...common(after, last?.observedAt ?? formatTimestamp(at)),
       event: 'changed',
       ...(last?.by !== undefined ? { by: last.by } : {}),
       changes: fresh.map((c) => ({ field: c.field, from: c.from, to: c.to })),
@@ -56,7 +57,7 @@ export function transitionNotifications(before: GrantRecord | undefined, after: 
   }
   const wasOpen = before === undefined || before.status.state === 'Open';
   if (wasOpen && after.status.state !== 'Open') {
-    const closedAt = after.status.closedAt ?? at.toISOString();
+    const closedAt = after.status.closedAt ?? formatTimestamp(at);
     const base = common(after, closedAt);
     switch (after.status.state) {
       case 'Expired':
@@ -91,8 +92,8 @@ export function expiringNotification(
     ...(grant.ticket !== undefined ? { ticket: grant.ticket } : {}),
     ...(grant.ticketUrl !== undefined ? { ticketUrl: grant.ticketUrl } : {}),
     ...(grant.requester !== undefined ? { requester: grant.requester } : {}),
-    expiresAt: expiresAt.toISOString(),
-    at: at.toISOString(),
+    expiresAt: formatTimestamp(expiresAt),
+    at: formatTimestamp(at),
     access: grant.access,
   };
 }

@@ -111,8 +111,8 @@ export class NotificationQueue {
         outcome = { ok: false, retry: true, reason: 'internal error' };
       }
       if (outcome.ok) return this.#opts.onOutcome(item, 'sent', { attempts: attempt });
-      if (!outcome.retry || attempt >= this.#opts.maxAttempts) return this.#opts.onOutcome(item, 'failed', { attempts: attempt, reason: outcome.reason });
       if (signal.aborted) return this.#opts.onOutcome(item, 'dropped', { attempts: attempt, reason: 'queue closed' });
+      if (!outcome.retry || attempt >= this.#opts.maxAttempts) return this.#opts.onOutcome(item, 'failed', { attempts: attempt, reason: outcome.reason });
       const delayMs = backoffDelay(attempt, this.#opts.baseDelayMs, this.#opts.maxDelayMs, this.#opts.random());
       this.#opts.onRetry?.(item, attempt, delayMs, outcome.reason);
       await this.#opts.sleep(delayMs, signal);

@@ -107,6 +107,22 @@ describe('NotificationQueue', () => {
   });
 });
 
+describe('NotificationQueue: closing during a send', () => {
+  it('a request cut short by close is dropped, not failed', async () => {
+    const outcomes: [string, DeliveryOutcome][] = [];
+    const queue = new NotificationQueue({
+      capacity: 10, maxAttempts: 5, baseDelayMs: 1, maxDelayMs: 1, random: () => 0, sleep: async () => undefined,
+      // Like webhookSender: an abort ends the request as a non-retryable 'stopped'.
+      send: (_target, _n, signal) => new Promise((resolve) => signal.addEventListener('abort', () => resolve({ ok: false, retry: false, reason: 'stopped' }), { once: true })),
+      onOutcome: (item, outcome) => outcomes.push([item.notification.policy, outcome]),
+    });
+    queue.enqueue({ target: target(), notification: notification('in-flight') });
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    await queue.close();
+    assert.deepEqual(outcomes, [['in-flight', 'dropped']]);
+  });
+});
+
 describe('webhookSender over HTTPS', () => {
   let receiver: WebhookReceiver;
   let dir: string;
