@@ -1,4 +1,5 @@
 import { RULE_IDS } from '../policy/ruleIds.js';
+import { NOTIFICATION_EVENTS } from './types.js';
 
 const duration = {
   type: 'string',
@@ -95,7 +96,7 @@ export const CONFIG_SCHEMA = {
                 type: 'array',
                 minItems: 1,
                 uniqueItems: true,
-                items: { enum: ['opened', 'changed', 'expiring', 'expired', 'revoked', 'deleted'] },
+                items: { enum: NOTIFICATION_EVENTS },
               },
             },
           },
