@@ -34,4 +34,5 @@ export const DEFAULT_CONFIG: Required<ConfigFile> = {
   breakGlassGroups: [],
   rules: Object.fromEntries((RULES as readonly RuleDefinition<RuleId>[]).map((rule) => [rule.id, rule.defaultAction])) as Record<RuleId, RuleAction>,
   history: { retention: '90d' },
+  notify: { beforeExpiry: '10m', webhooks: [] },
 };

@@ -101,6 +101,7 @@ export function buildConfig(data: unknown, origin = 'config'): ConfigResult {
     breakGlassGroups: file.breakGlassGroups ?? DEFAULT_CONFIG.breakGlassGroups,
     rules: { ...DEFAULT_CONFIG.rules, ...file.rules },
     history: { ...DEFAULT_CONFIG.history, ...file.history },
+    notify: { ...DEFAULT_CONFIG.notify, ...file.notify },
   };
 
   const durationMs = (path: string, text: string): number => {
@@ -142,6 +143,14 @@ export function buildConfig(data: unknown, origin = 'config'): ConfigResult {
     errors.push(`${origin}: /ticket/pattern: not a valid regular expression: ${(err as Error).message}`);
   }
   const retentionMs = durationMs('/history/retention', merged.history.retention!);
+  const beforeExpiryMs = durationMs('/notify/beforeExpiry', merged.notify.beforeExpiry!);
+  const webhooks = merged.notify.webhooks ?? [];
+  const seenNames = new Set<string>();
+  webhooks.forEach((target, i) => {
+    // Names label the counter and the log lines: two targets with one name could not be told apart.
+    if (seenNames.has(target.name)) errors.push(`${origin}: /notify/webhooks/${i}/name: "${target.name}" is already the name of another webhook`);
+    seenNames.add(target.name);
+  });
   if (errors.length > 0) return { ok: false, errors };
 
   const rules = {} as Record<RuleId, RuleAction>;
@@ -178,6 +187,7 @@ export function buildConfig(data: unknown, origin = 'config'): ConfigResult {
       breakGlassGroups: new Set(merged.breakGlassGroups),
       rules,
       history: { retentionMs },
+      notify: { beforeExpiryMs, webhooks: webhooks.map((target) => ({ ...target, events: [...target.events] })) },
       source: merged,
     },
   };

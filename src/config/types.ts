@@ -24,6 +24,22 @@ export interface ConfigFile {
   rules?: Partial<Record<RuleId, RuleAction>>;
   /** GrantRecords: closed ones older than `retention` are pruned by the controller. */
   history?: { retention?: string };
+  /** The controller's ExpiringSoon Event and outbound webhooks (README: Notifications). */
+  notify?: { beforeExpiry?: string; webhooks?: WebhookTargetFile[] };
+}
+
+/** What a grant notification is about: one per GrantRecord transition, plus `expiring`. */
+export const NOTIFICATION_EVENTS = ['opened', 'changed', 'expiring', 'expired', 'revoked', 'deleted'] as const;
+export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];
+
+/** One outbound webhook as configured: the URL itself lives in a mounted Secret file, never in the config. */
+export interface WebhookTargetFile {
+  name: string;
+  urlFile: string;
+  /** PEM bundle of the CA(s) that sign the receiver's certificate, for a private CA; verification is always on. */
+  caFile?: string;
+  format: 'json' | 'slack';
+  events: NotificationEvent[];
 }
 
 /**
@@ -62,6 +78,7 @@ export interface GuardConfig {
   breakGlassGroups: ReadonlySet<string>;
   rules: Readonly<Record<RuleId, RuleAction>>;
   history: { retentionMs: number };
+  notify: { beforeExpiryMs: number; webhooks: readonly WebhookTargetFile[] };
   /** The merged file form, for `/readyz` detail and for printing the effective config. */
   source: Required<ConfigFile>;
 }

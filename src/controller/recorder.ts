@@ -38,6 +38,11 @@ export interface GrantRecorderOptions {
   sleep: (ms: number, signal: AbortSignal) => Promise<void>;
   /** Attempts per write (default 5). */
   maxAttempts?: number;
+  /**
+   * After each successful write: the record before (undefined when new) and as written. The
+   * notifier hangs here, so notifications are exactly the record transitions. Must not block.
+   */
+  onWritten?: (before: GrantRecord | undefined, after: GrantRecord) => void;
 }
 
 type Transform = (current: GrantRecord | undefined) => GrantRecord | undefined;
@@ -203,6 +208,7 @@ export class GrantRecorder implements GrantObserver {
         const written = current?.metadata.resourceVersion ? await this.opts.client.update(next) : await this.opts.client.create(next);
         this.records.set(uid, written);
         this.opts.logger.info({ record: written.metadata.name, state: written.status.state, policy: written.spec.policy }, current === undefined ? 'grant record opened' : 'grant record written');
+        this.announce(current, written);
         return;
       } catch (err) {
         const status = err instanceof GrantRecordApiError ? err.status : undefined;
@@ -222,6 +228,14 @@ export class GrantRecorder implements GrantObserver {
         }
         await this.opts.sleep(Math.min(200 * 2 ** (attempt - 1), 5_000), signal);
       }
+    }
+  }
+
+  private announce(before: GrantRecord | undefined, after: GrantRecord): void {
+    try {
+      this.opts.onWritten?.(before, after);
+    } catch (err) {
+      this.opts.logger.error({ error: (err as Error).message }, 'grant record listener failed');
     }
   }
 

@@ -394,7 +394,7 @@ describe('sweeper-cronjob component', () => {
     assert.deepEqual(cronPodSpec.containers[0]?.args, ['sweep', '--once']);
   });
 
-  it('its patch deletes the sidecar and the sidecar-only token volume by name', () => {
+  it('its patch deletes the sidecar and every sidecar-only volume (token, webhook URLs) by name', () => {
     const patches = readKustomization(componentDir('sweeper-cronjob')).patches ?? [];
     const docs = patches.flatMap((p) => readYamlDocuments(path.join(componentDir('sweeper-cronjob'), p.path!))) as V1Deployment[];
     const patch = docs.find((d) => d.kind === 'Deployment' && d.metadata?.name === deployment.metadata?.name);
@@ -402,7 +402,10 @@ describe('sweeper-cronjob component', () => {
     const spec = patch.spec!.template.spec! as unknown as { containers: Record<string, unknown>[]; volumes: Record<string, unknown>[] };
     assert.deepEqual(spec.containers, [{ name: 'sweeper', $patch: 'delete' }]);
     const tokenVolume = sweeperContainer.volumeMounts!.find((m) => m.mountPath === SA_TOKEN_DIR)!.name;
-    assert.deepEqual(spec.volumes, [{ name: tokenVolume, $patch: 'delete' }]);
+    const otherMounts = new Set(podSpec.containers.filter((c) => c !== sweeperContainer).flatMap((c) => (c.volumeMounts ?? []).map((m) => m.name)));
+    const sidecarOnly = sweeperContainer.volumeMounts!.map((m) => m.name).filter((name) => !otherMounts.has(name));
+    assert.ok(sidecarOnly.includes(tokenVolume));
+    assert.deepEqual(spec.volumes, sidecarOnly.map((name) => ({ name, $patch: 'delete' })));
   });
 });
 
