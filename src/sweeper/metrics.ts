@@ -16,8 +16,34 @@ export interface SweeperMetrics {
   clockSkew: Gauge;
 }
 
-export function createSweeperMetrics(registry: Registry): SweeperMetrics {
+/** Read at scrape time: the temporary policies the watch holds now (none in once mode). */
+export type GrantsSource = () => readonly { metadata?: { namespace?: string } }[];
+
+/** Pure: how many grants each namespace holds. */
+export function countByNamespace(grants: readonly { metadata?: { namespace?: string } }[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const grant of grants) {
+    const namespace = grant.metadata?.namespace ?? '';
+    counts.set(namespace, (counts.get(namespace) ?? 0) + 1);
+  }
+  return counts;
+}
+
+export function createSweeperMetrics(registry: Registry, grants?: GrantsSource): SweeperMetrics {
   const registers = [registry];
+  if (grants !== undefined) {
+    new Gauge({
+      name: 'netpol_guard_sweeper_grants_by_namespace',
+      help: 'Temporary policies the watch holds now, by namespace (what the dashboard splits live grants by).',
+      labelNames: ['namespace'],
+      registers,
+      collect() {
+        // Rebuilt at each scrape so a namespace whose last grant went disappears.
+        this.reset();
+        for (const [namespace, count] of countByNamespace(grants())) this.set({ namespace }, count);
+      },
+    });
+  }
   return {
     deletions: new Counter({
       name: 'netpol_guard_sweeper_deletions_total',

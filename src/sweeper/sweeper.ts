@@ -70,7 +70,7 @@ export class Sweeper {
     const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
     if (!Number.isInteger(pageSize) || pageSize < 1) throw new RangeError(`pageSize must be a positive integer, got ${pageSize}`);
     this.labelSelector = `${options.config.keys.temporaryLabel}=${TEMPORARY_LABEL_VALUE}`;
-    this.metrics = createSweeperMetrics(options.registry);
+    this.metrics = createSweeperMetrics(options.registry, () => this.informer.list());
     this.skew = new ClockSkewReport(this.serverClock, this.metrics.clockSkew, this.logger, options.clockSkewToleranceMs ?? DEFAULT_SKEW_TOLERANCE_MS);
     this.limiter = createLimiter(options.concurrency ?? DEFAULT_CONCURRENCY);
     const sleep = options.sleep ?? realSleep;
