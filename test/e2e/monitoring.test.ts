@@ -18,8 +18,8 @@ import { parseExposition } from '../helpers/metricsText.js';
 import { alertRules, dashboardAsRulesFile, dashboardExpressions, metricNamesIn, promtoolRulesFile } from '../helpers/monitoring.js';
 import { findRepoRoot, startControlPlane, type ControlPlane } from './harness/controlPlane.js';
 import { startNetpolGuard, type NetpolGuard } from './harness/guard.js';
-import { narrowPolicy } from './harness/policies.js';
-import { createTenantNamespace } from './harness/tenants.js';
+import { grantAnnotations, narrowPolicy } from './harness/policies.js';
+import { uniqueName } from './harness/tenants.js';
 
 interface Run {
   code: number;
@@ -88,10 +88,11 @@ describe('monitoring: the API server metrics the alerts and panels use exist', (
   before(async () => {
     cp = await startControlPlane();
     guard = await startNetpolGuard(cp, { configYaml: 'mode: enforce\n' });
-    const ns = await createTenantNamespace(cp, 'e2e-monitoring');
+    const ns = uniqueName('e2e-monitoring');
+    await cp.kubectlOk(['create', 'namespace', ns]);
     // One call that succeeds, then one that cannot reach the webhook (failurePolicy Fail): the
     // API server then exports its request, latency and rejection series for our webhooks.
-    const ok = await cp.kubectl(['apply', '-f', '-'], { stdin: narrowPolicy(ns, 'reachable') });
+    const ok = await cp.kubectl(['apply', '-f', '-'], { stdin: narrowPolicy(ns, 'reachable', grantAnnotations('netpol-guard.io', '2h')) });
     assert.equal(ok.code, 0, ok.stderr);
     await guard.webhook.kill();
     const refused = await cp.kubectl(['apply', '-f', '-'], { stdin: narrowPolicy(ns, 'unreachable') });
