@@ -121,6 +121,14 @@ export function checkCaBundle(facts: DoctorFacts): CheckResult[] {
       };
     }
     const served = target.served.value;
+    if (served.chainError === 'CERT_HAS_EXPIRED' || served.chainError === 'CERT_NOT_YET_VALID') {
+      return {
+        id,
+        status: 'problem',
+        detail: `the certificate served at ${served.target} is outside its validity window (${served.chainError}); the caBundle cannot vouch for it`,
+        fix: 'renew it: run `netpol-guard certs` again and apply, or check the cert-manager Certificate',
+      };
+    }
     if (!served.chainVerified) {
       return {
         id,

@@ -1,12 +1,14 @@
 /**
  * `netpol-guard doctor` against the `npm run cluster` setup (the shipped webhook registrations with
  * service → url, the shipped RBAC, `controller --leader-elect`, and the config as the ConfigMap the
- * base makes): all good first; then a wrong caBundle, a stopped controller and a broken config are
- * each named, with exit 1.
+ * base makes): all good first; then a wrong caBundle, an expired certificate, a broken config and a
+ * stopped controller are each named, with exit 1.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { generateCA } from '../../src/tls/certs.js';
+import { createServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { generateCA, generateServingCert } from '../../src/tls/certs.js';
 import { startControlPlane, type ControlPlane } from './harness/controlPlane.js';
 import { cliPath, startNetpolGuard, type NetpolGuard, type SweeperProcess } from './harness/guard.js';
 import { runToCompletion } from './harness/processes.js';
@@ -77,6 +79,28 @@ describe('netpol-guard doctor against a local cluster', () => {
       await plane().kubectlOk(['patch', 'validatingwebhookconfiguration', 'netpol-guard', '--type', 'json', '-p', JSON.stringify(restore)]);
     }
     assert.equal((await report()).exitCode, 0, 'restored');
+  });
+
+  it('an expired certificate is named, exit 1', async () => {
+    // serve refuses an expired pair, so a stand-in server serves one; the validating webhook points at it.
+    const ca = await generateCA({ commonName: 'expired-test-ca' });
+    const expired = await generateServingCert({ ca, dnsNames: ['localhost'], ipAddresses: ['127.0.0.1'], now: new Date(Date.now() - 3 * 86_400_000), validityDays: 1 });
+    const server = createServer({ cert: expired.cert, key: expired.key }, (_req, res) => res.end('{}'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}/validate`;
+    const original = JSON.parse(await plane().kubectlOk(['get', 'validatingwebhookconfiguration', 'netpol-guard', '-o', 'json'])) as { webhooks: { clientConfig: unknown }[] };
+    const point = (clientConfig: unknown) => plane().kubectlOk(['patch', 'validatingwebhookconfiguration', 'netpol-guard', '--type', 'json', '-p', JSON.stringify([{ op: 'replace', path: '/webhooks/0/clientConfig', value: clientConfig }])]);
+    await point({ url, caBundle: Buffer.from(ca.cert).toString('base64') });
+    try {
+      const r = await report();
+      assert.equal(r.exitCode, 1);
+      const port = (server.address() as AddressInfo).port;
+      assert.deepEqual(failing(r), ['problem caBundle validate.netpol-guard.io', `problem certificate 127.0.0.1:${port}`]);
+      assert.match(r.checks.find((c) => c.id === `certificate 127.0.0.1:${port}`)!.detail, /expired at/);
+    } finally {
+      await point(original.webhooks[0]!.clientConfig);
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 
   it('a broken config is named, exit 1', async () => {

@@ -92,6 +92,13 @@ describe('doctor checks', () => {
     assert.match(results[0]!.detail, /does not verify the certificate served at 10\.0\.0\.7:8443 \(UNABLE_TO_VERIFY_LEAF_SIGNATURE/);
   });
 
+  it('an expired served certificate fails the chain check for that reason, and says to renew rather than to change the caBundle', () => {
+    const results = checkCaBundle(edit((f) => f.targets[0]!.served.ok && Object.assign(f.targets[0]!.served.value, { chainVerified: false, chainError: 'CERT_HAS_EXPIRED' })));
+    assert.equal(results[0]!.status, 'problem');
+    assert.match(results[0]!.detail, /outside its validity window \(CERT_HAS_EXPIRED\)/);
+    assert.match(results[0]!.fix ?? '', /^renew it/);
+  });
+
   it('a certificate for another name, an empty caBundle, or an unreachable webhook', () => {
     const wrongName = checkCaBundle(edit((f) => f.targets[0]!.served.ok && (f.targets[0]!.served.value.hostnameError = "Host: x. is not in the cert's altnames")));
     assert.equal(wrongName[0]!.status, 'problem');
