@@ -10,6 +10,7 @@ export interface SweeperMetrics {
   failures: Counter<'operation'>;
   invalidGrants: Counter;
   liveGrants: Gauge;
+  grantsOpened: Counter;
   expiryLag: Histogram;
   lastSuccessfulPass: Gauge;
   relists: Counter<'reason'>;
@@ -65,6 +66,11 @@ export function createSweeperMetrics(registry: Registry, grants?: GrantsSource):
     liveGrants: new Gauge({
       name: 'netpol_guard_sweeper_live_grants',
       help: 'Temporary grants with a valid expiry that are still in force (watch mode: scheduled now; once mode: kept by the last pass).',
+      registers,
+    }),
+    grantsOpened: new Counter({
+      name: 'netpol_guard_sweeper_grants_opened_total',
+      help: 'Temporary grants with a valid expiry that arrived on the watch as new (not the ones a full list found, so a restart or relist counts nothing again; one made during a relist is missed).',
       registers,
     }),
     expiryLag: new Histogram({

@@ -271,6 +271,7 @@ export class Sweeper {
         if (!hasTemporaryLabel(policy, this.opts.config)) warnUnselected(this.logger, policy, decision.reason);
       } else {
         this.reaper.forgetInvalid(uid);
+        if (event.type === 'add' && !this.listing) this.metrics.grantsOpened.inc();
         this.schedule(policy, decision.expiresAt.getTime());
       }
     }

@@ -45,7 +45,7 @@ describe('monitoring component: rules and dashboard', () => {
       'Rule findings by rule id',
       'Admission latency',
       'Live grants by namespace',
-      'Grants closed over time',
+      'Grants opened and closed',
       'Expiry lag',
       'Controller leader',
       'Certificate days left',
