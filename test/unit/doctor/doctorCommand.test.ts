@@ -118,6 +118,46 @@ describe('netpol-guard doctor (command)', () => {
     assert.equal(describePermission(SHIPPED_PERMISSIONS[0]!, 'x'), 'get networking.k8s.io/networkpolicies (all namespaces)');
   });
 
+  it('a Service webhook: its ready EndpointSlice address is dialled with the Service DNS name', async () => {
+    const port = Number(new URL(baseUrl).port);
+    const { mutating, validating } = shippedWebhookConfigurations(Buffer.from(ca.cert).toString('base64'));
+    fake.objects.set(`${ADMISSION}/mutatingwebhookconfigurations/netpol-guard`, mutating);
+    fake.objects.set(`${ADMISSION}/validatingwebhookconfigurations/netpol-guard`, validating);
+    fake.objects.set('/api/v1/namespaces/netpol-guard/services/netpol-guard', {
+      metadata: { name: 'netpol-guard', namespace: 'netpol-guard' },
+      spec: { ports: [{ name: 'https', port: 443, targetPort: 'https' }] },
+    });
+    const slices = (ready: boolean) => ({
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSliceList',
+      metadata: {},
+      items: [
+        {
+          metadata: { name: 'netpol-guard-abcde', labels: { 'kubernetes.io/service-name': 'netpol-guard' } },
+          addressType: 'IPv4',
+          ports: [{ name: 'https', port, protocol: 'TCP' }],
+          endpoints: [{ addresses: ['127.0.0.1'], conditions: { ready } }],
+        },
+      ],
+    });
+    fake.objects.set('/apis/discovery.k8s.io/v1/namespaces/netpol-guard/endpointslices', slices(true));
+    const good = await doctor();
+    assert.equal(good.code, 0, good.out);
+    assert.match(good.out, new RegExp(`✓ endpoints validate\\.netpol-guard\\.io: Service netpol-guard/netpol-guard has 1 ready endpoint\\(s\\): 127\\.0\\.0\\.1:${port}`));
+    assert.match(good.out, /✓ caBundle validate\.netpol-guard\.io: the caBundle verifies the certificate served at 127\.0\.0\.1:\d+ for netpol-guard\.netpol-guard\.svc/);
+
+    fake.objects.set('/apis/discovery.k8s.io/v1/namespaces/netpol-guard/endpointslices', slices(false));
+    const none = await doctor();
+    assert.equal(none.code, 1);
+    assert.match(none.out, /✗ endpoints mutate\.netpol-guard\.io: Service netpol-guard\/netpol-guard has no ready endpoint \(1 not ready\)/);
+    assert.match(none.out, /\? caBundle mutate\.netpol-guard\.io: could not check the served certificate: no ready endpoint to dial/);
+
+    fake.objects.delete('/api/v1/namespaces/netpol-guard/services/netpol-guard');
+    const gone = await doctor();
+    assert.equal(gone.code, 1);
+    assert.match(gone.out, /✗ endpoints mutate\.netpol-guard\.io: Service netpol-guard\/netpol-guard does not exist/);
+  });
+
   it('usage errors exit 2', async () => {
     assert.equal((await doctor('-o', 'yaml')).code, 2);
     assert.equal((await doctor('-n', 'Not_A_Namespace')).code, 2);
