@@ -73,7 +73,7 @@ export class Sweeper {
     const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
     if (!Number.isInteger(pageSize) || pageSize < 1) throw new RangeError(`pageSize must be a positive integer, got ${pageSize}`);
     this.labelSelector = `${options.config.keys.temporaryLabel}=${TEMPORARY_LABEL_VALUE}`;
-    this.metrics = createSweeperMetrics(options.registry);
+    this.metrics = createSweeperMetrics(options.registry, () => this.informer.list());
     this.skew = new ClockSkewReport(this.serverClock, this.metrics.clockSkew, this.logger, options.clockSkewToleranceMs ?? DEFAULT_SKEW_TOLERANCE_MS);
     this.limiter = createLimiter(options.concurrency ?? DEFAULT_CONCURRENCY);
     const sleep = options.sleep ?? realSleep;
@@ -297,6 +297,7 @@ export class Sweeper {
         if (!hasTemporaryLabel(policy, this.opts.config)) warnUnselected(this.logger, policy, decision.reason);
       } else {
         this.reaper.forgetInvalid(uid);
+        if (event.type === 'add' && !this.listing) this.metrics.grantsOpened.inc();
         this.schedule(policy, decision.expiresAt.getTime());
       }
     }
