@@ -7,7 +7,7 @@ import type { ConfigFile } from './types.js';
 
 /**
  * The embedded default: what runs when no config file is given. Every rule takes its catalog
- * default (today all deny); grants may live a day and be extended up to three days from when they were first granted.
+ * default (all deny but target-selects-nothing, a warning); grants may live a day and be extended up to three days from when they were first granted.
  */
 export const DEFAULT_CONFIG: Required<ConfigFile> = {
   mode: 'enforce',

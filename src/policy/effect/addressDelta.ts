@@ -8,7 +8,7 @@ import type { ContainerPortMeta } from '../../cluster/view.js';
 import { type AddressRange, mergeRanges } from '../addressSet.js';
 import type { IpFamily } from '../cidr.js';
 import type { CompiledRule } from './compiledRule.js';
-import { MAX_PORT, NO_PORTS, type PortAllow, PROTOCOLS, type Protocol, type ProtocolPorts, rulePorts } from './portAllow.js';
+import { MAX_PORT, NO_PORTS, type PortAllow, portsAdmit, PROTOCOLS, type Protocol, type ProtocolPorts, rulePorts } from './portAllow.js';
 import type { PortSpan } from '../portSet.js';
 
 export interface AddressPiece {
@@ -37,7 +37,7 @@ export function addressDelta(own: readonly CompiledRule[], before: readonly Comp
       const points = [...cuts].sort((a, b) => a - b);
       let open: { first: number; last: number; ranges: AddressRange[] } | undefined;
       const flush = (): void => {
-        if (open !== undefined) out.push({ family, ranges: open.ranges, ports: onlyPorts(protocol, [[open.first, open.last]], []) });
+        if (open !== undefined) out.push({ family, ranges: open.ranges, ports: onlyPorts(protocol, [[open.first, open.last]], false, []) });
         open = undefined;
       };
       for (let i = 0; i + 1 < points.length; i++) {
@@ -55,19 +55,24 @@ export function addressDelta(own: readonly CompiledRule[], before: readonly Comp
         }
       }
       flush();
-      const names = new Set(mine.flatMap((s) => s.ports[protocol].names));
-      for (const name of [...names].sort()) {
-        const covers = (s: Side): boolean => s.ports[protocol].all || s.ports[protocol].names.includes(name);
+      // Unresolved names: each name either side mentions, and "any other name" (covered only by
+      // sides that admit every name but a few).
+      const mentioned = [...new Set([...mine, ...theirs].flatMap((s) => s.ports[protocol].names))].sort();
+      for (const name of mentioned) {
+        const covers = (s: Side): boolean => portsAdmit(s.ports, protocol, name);
         const added = subtractRanges(union(mine.filter(covers), family), union(theirs.filter(covers), family));
-        if (added.length > 0) out.push({ family, ranges: added, ports: onlyPorts(protocol, [], [name]) });
+        if (added.length > 0) out.push({ family, ranges: added, ports: onlyPorts(protocol, [], false, [name]) });
       }
+      const coversOthers = (s: Side): boolean => s.ports[protocol].anyName;
+      const others = subtractRanges(union(mine.filter(coversOthers), family), union(theirs.filter(coversOthers), family));
+      if (others.length > 0) out.push({ family, ranges: others, ports: onlyPorts(protocol, [], true, mentioned) });
     }
   }
   return out;
 }
 
-function onlyPorts(protocol: Protocol, spans: PortSpan[], names: string[]): PortAllow {
-  return { ...NO_PORTS, [protocol]: spans.length === 1 && spans[0]![0] === 1 && spans[0]![1] === MAX_PORT ? { all: true, spans: [], names: [] } : { all: false, spans, names } };
+function onlyPorts(protocol: Protocol, spans: PortSpan[], anyName: boolean, names: string[]): PortAllow {
+  return { ...NO_PORTS, [protocol]: { all: false, spans, anyName, names } };
 }
 
 function union(sides: readonly Side[], family: IpFamily): AddressRange[] {

@@ -16,16 +16,21 @@ export const MAX_PORT = 65535;
 
 export interface ProtocolPorts {
   readonly all: boolean;
-  /** Disjoint, sorted; empty when `all`. */
+  /** Disjoint, sorted numbered ports; empty when `all`. */
   readonly spans: readonly PortSpan[];
-  /** Named ports not resolved to numbers; empty when `all`. */
+  /**
+   * Named ports that could not be resolved are atoms of their own (a name's number is unknown).
+   * `anyName` false: exactly the names in `names`; true: every name except those in `names` (what
+   * remains of "every port" once some names are taken away).
+   */
+  readonly anyName: boolean;
   readonly names: readonly string[];
 }
 
 export type PortAllow = Readonly<Record<Protocol, ProtocolPorts>>;
 
-const NONE: ProtocolPorts = { all: false, spans: [], names: [] };
-const EVERY: ProtocolPorts = { all: true, spans: [], names: [] };
+const NONE: ProtocolPorts = { all: false, spans: [], anyName: false, names: [] };
+const EVERY: ProtocolPorts = { all: true, spans: [], anyName: true, names: [] };
 
 export const NO_PORTS: PortAllow = { TCP: NONE, UDP: NONE, SCTP: NONE };
 export const ALL_PORTS: PortAllow = { TCP: EVERY, UDP: EVERY, SCTP: EVERY };
@@ -64,17 +69,23 @@ export function rulePorts(ports: readonly V1NetworkPolicyPort[] | null | undefin
     }
   }
   const out = {} as Record<Protocol, ProtocolPorts>;
-  for (const p of PROTOCOLS) out[p] = normalize(all[p], spans[p], names[p]);
+  for (const p of PROTOCOLS) out[p] = all[p] ? EVERY : normalize(spans[p], false, names[p]);
   return out;
 }
 
-function normalize(all: boolean, spans: readonly PortSpan[], names: Iterable<string>): ProtocolPorts {
-  if (all) return EVERY;
+function normalize(spans: readonly PortSpan[], anyName: boolean, names: Iterable<string>): ProtocolPorts {
   const merged = mergePortSpans(spans);
-  if (merged.length === 1 && merged[0]![0] <= 1 && merged[0]![1] >= MAX_PORT) return EVERY;
   const nameList = [...new Set(names)].sort();
-  if (merged.length === 0 && nameList.length === 0) return NONE;
-  return { all: false, spans: merged, names: nameList };
+  const fullNumbers = merged.length === 1 && merged[0]![0] <= 1 && merged[0]![1] >= MAX_PORT;
+  if (fullNumbers && anyName && nameList.length === 0) return EVERY;
+  if (merged.length === 0 && !anyName && nameList.length === 0) return NONE;
+  return { all: false, spans: merged, anyName, names: nameList };
+}
+
+const FULL: readonly PortSpan[] = [[1, MAX_PORT]];
+
+function numbers(p: ProtocolPorts): readonly PortSpan[] {
+  return p.all ? FULL : p.spans;
 }
 
 export function unionPorts(a: PortAllow, b: PortAllow): PortAllow {
@@ -84,12 +95,20 @@ export function unionPorts(a: PortAllow, b: PortAllow): PortAllow {
   for (const p of PROTOCOLS) {
     const x = a[p];
     const y = b[p];
-    out[p] = x.all || y.all ? EVERY : normalize(false, [...x.spans, ...y.spans], [...x.names, ...y.names]);
+    if (x.all || y.all) {
+      out[p] = EVERY;
+      continue;
+    }
+    const spans = [...x.spans, ...y.spans];
+    if (x.anyName && y.anyName) out[p] = normalize(spans, true, x.names.filter((n) => y.names.includes(n)));
+    else if (x.anyName) out[p] = normalize(spans, true, x.names.filter((n) => !y.names.includes(n)));
+    else if (y.anyName) out[p] = normalize(spans, true, y.names.filter((n) => !x.names.includes(n)));
+    else out[p] = normalize(spans, false, [...x.names, ...y.names]);
   }
   return out;
 }
 
-/** Ports in `a` that `b` does not admit. An unresolved name is removed only by the same name or by every port. */
+/** Ports in `a` that `b` does not admit (names as atoms: see ProtocolPorts). */
 export function subtractPorts(a: PortAllow, b: PortAllow): PortAllow {
   if (a === NO_PORTS || b === ALL_PORTS) return NO_PORTS;
   if (b === NO_PORTS) return a;
@@ -97,17 +116,26 @@ export function subtractPorts(a: PortAllow, b: PortAllow): PortAllow {
   for (const p of PROTOCOLS) {
     const x = a[p];
     const y = b[p];
-    if (y.all) out[p] = NONE;
-    else {
-      const from = x.all ? ([[1, MAX_PORT]] as PortSpan[]) : x.spans;
-      out[p] = normalize(
-        false,
-        subtractSpans(from, y.spans),
-        x.names.filter((n) => !y.names.includes(n)),
-      );
+    if (y.all) {
+      out[p] = NONE;
+      continue;
     }
+    const spans = subtractSpans(numbers(x), y.spans);
+    // Names of x that y does not admit: x ∩ ¬y, where ¬y flips y's anyName.
+    if (x.anyName && !y.anyName) out[p] = normalize(spans, true, [...x.names, ...y.names]);
+    else if (x.anyName) out[p] = normalize(spans, false, y.names.filter((n) => !x.names.includes(n)));
+    else if (!y.anyName) out[p] = normalize(spans, false, x.names.filter((n) => !y.names.includes(n)));
+    else out[p] = normalize(spans, false, x.names.filter((n) => y.names.includes(n)));
   }
   return out;
+}
+
+/** Whether `ports` admit port `port` of `protocol`, or the unresolved name `port`. */
+export function portsAdmit(ports: PortAllow, protocol: Protocol, port: number | string): boolean {
+  const p = ports[protocol];
+  if (p.all) return true;
+  if (typeof port === 'number') return p.spans.some(([first, last]) => first <= port && port <= last);
+  return p.anyName ? !p.names.includes(port) : p.names.includes(port);
 }
 
 /** Disjoint sorted `a` minus disjoint sorted `b`. */
@@ -131,17 +159,20 @@ function subtractSpans(a: readonly PortSpan[], b: readonly PortSpan[]): PortSpan
 }
 
 export function isNoPorts(a: PortAllow): boolean {
-  return PROTOCOLS.every((p) => !a[p].all && a[p].spans.length === 0 && a[p].names.length === 0);
+  return PROTOCOLS.every((p) => !a[p].all && a[p].spans.length === 0 && !a[p].anyName && a[p].names.length === 0);
 }
 
 export function isAllPorts(a: PortAllow): boolean {
   return PROTOCOLS.every((p) => a[p].all);
 }
 
-/** Distinct ports admitted, over every protocol; each unresolved name counts one. */
+/**
+ * Distinct ports admitted, over every protocol. Each unresolved name counts one; "every name but
+ * some" counts nothing beyond its numbers (a name is one of the numbers, already counted).
+ */
 export function portCount(a: PortAllow): number {
   let n = 0;
-  for (const p of PROTOCOLS) n += a[p].all ? MAX_PORT : portSpansSize(a[p].spans) + a[p].names.length;
+  for (const p of PROTOCOLS) n += a[p].all ? MAX_PORT : portSpansSize(a[p].spans) + (a[p].anyName ? 0 : a[p].names.length);
   return n;
 }
 
@@ -152,9 +183,13 @@ export function describePorts(a: PortAllow): string {
   const parts: string[] = [];
   for (const p of PROTOCOLS) {
     const ports = a[p];
-    if (ports.all) parts.push(`${p}/any`);
+    if (ports.all) {
+      parts.push(`${p}/any`);
+      continue;
+    }
     for (const [first, last] of ports.spans) parts.push(first === last ? `${p}/${first}` : `${p}/${first}-${last}`);
-    for (const name of ports.names) parts.push(`${p}/${name} (named port, not resolved)`);
+    if (ports.anyName) parts.push(ports.names.length === 0 ? `${p}/any named port` : `${p}/any named port but ${ports.names.join(', ')}`);
+    else for (const name of ports.names) parts.push(`${p}/${name} (named port, not resolved)`);
   }
   return parts.join(', ');
 }
