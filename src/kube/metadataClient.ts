@@ -66,6 +66,15 @@ export class MetadataClient {
     return { items: list.items ?? [], continueToken: token === undefined || token === '' ? undefined : token, resourceVersion: list.metadata?.resourceVersion };
   }
 
+  /** One object or list at `path` as plain JSON (wire field names, e.g. `from`); undefined on 404. */
+  async getJson(path: string): Promise<unknown> {
+    const response = await this.open(path, {}, 'application/json', AbortSignal.timeout(this.timeoutMs));
+    const text = await readBody(response);
+    if (response.statusCode === 404) return undefined;
+    if (response.statusCode !== 200) throw new MetadataRequestError(`get ${path}: HTTP ${response.statusCode}: ${text.slice(0, 200)}`, response.statusCode);
+    return JSON.parse(text) as unknown;
+  }
+
   /** A watch of `path`, metadata only, in the shape the Informer consumes. */
   watch(path: string, params: WatchParams, onEvent: (type: WatchEventType, object: unknown) => void): WatchStream {
     const controller = new AbortController();

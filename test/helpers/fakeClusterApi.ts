@@ -6,7 +6,7 @@
  *               the server), limit + continue, fieldSelector `status.phase!=X[,status.phase!=Y]`
  *               (anything else: 400); a pod leaving the selection is sent as DELETED, like the
  *               watch cache.
- *   namespaces  GET /api/v1/namespaces
+ *   namespaces  GET /api/v1/namespaces (metadata only when asked, like pods; no paging)
  *   policies    GET /apis/networking.k8s.io/v1/namespaces/NS/networkpolicies[/NAME]
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -127,8 +127,10 @@ export class FakeClusterApi {
     if (req.headers.authorization !== 'Bearer fake-token') return json(res, 401, status(401, 'Unauthorized'));
     if (url.pathname === '/api/v1/pods') return this.handlePods(res, query, accept ?? '');
     if (url.pathname === '/api/v1/namespaces') {
+      const metadataOnly = (accept ?? '').includes('as=PartialObjectMetadataList;');
       const items = [...this.namespaces].map(([name, labels]) => ({ metadata: { name, labels } }));
-      return json(res, 200, { kind: 'NamespaceList', apiVersion: 'v1', metadata: { resourceVersion: String(this.rv) }, items });
+      const kind = metadataOnly ? 'PartialObjectMetadataList' : 'NamespaceList';
+      return json(res, 200, { kind, apiVersion: metadataOnly ? 'meta.k8s.io/v1' : 'v1', metadata: { resourceVersion: String(this.rv) }, items });
     }
     const policyPath = /^\/apis\/networking\.k8s\.io\/v1\/namespaces\/([^/]+)\/networkpolicies(?:\/([^/]+))?$/.exec(url.pathname);
     if (policyPath) {

@@ -95,8 +95,8 @@ describe('PodSource against the fake API server', () => {
     const client = new MetadataClient(fake.kubeConfig());
     // Asking for a path the fake answers with full objects: the check is on the answer's kind.
     await assert.rejects(
-      () => client.listPage('/api/v1/namespaces', { limit: 10, continueToken: undefined }),
-      /expected PartialObjectMetadataList, got NamespaceList/,
+      () => client.listPage('/apis/networking.k8s.io/v1/namespaces/shop/networkpolicies', { limit: 10, continueToken: undefined }),
+      /expected PartialObjectMetadataList, got NetworkPolicyList/,
     );
   });
 });
