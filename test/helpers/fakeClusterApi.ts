@@ -44,6 +44,8 @@ export class FakeClusterApi {
   private readonly policies: V1NetworkPolicy[] = [];
   private readonly watchers = new Set<Watcher>();
   private rv = 100;
+  private sorted: StoredPod[] | undefined;
+  private readonly selections = new Map<string, StoredPod[]>();
   private port = 0;
   private readonly record: boolean;
 
@@ -90,6 +92,8 @@ export class FakeClusterApi {
     const previous = this.pods.get(key);
     const stored: StoredPod = { ...pod, resourceVersion: ++this.rv };
     this.pods.set(key, stored);
+    this.sorted = undefined;
+    this.selections.clear();
     for (const w of this.watchers) {
       const was = previous !== undefined && !w.excluded.includes(previous.phase ?? '');
       const is = !w.excluded.includes(stored.phase ?? '');
@@ -103,8 +107,30 @@ export class FakeClusterApi {
     const pod = this.pods.get(key);
     if (pod === undefined) return;
     this.pods.delete(key);
+    this.sorted = undefined;
+    this.selections.clear();
     const gone = { ...pod, resourceVersion: ++this.rv };
     for (const w of this.watchers) if (!w.excluded.includes(pod.phase ?? '')) this.send(w, 'DELETED', gone);
+  }
+
+  /** Pods in key order, sorted once per change rather than once per page (benchmarks list 100k). */
+  private sortedPods(): StoredPod[] {
+    if (this.sorted === undefined) {
+      const keys = [...this.pods.keys()].sort();
+      this.sorted = keys.map((k) => this.pods.get(k)!);
+    }
+    return this.sorted;
+  }
+
+  /** sortedPods without the excluded phases, kept per selector until the next change. */
+  private selectedPods(excluded: string[]): StoredPod[] {
+    const key = excluded.join(',');
+    let selected = this.selections.get(key);
+    if (selected === undefined) {
+      selected = this.sortedPods().filter((p) => !excluded.includes(p.phase ?? ''));
+      this.selections.set(key, selected);
+    }
+    return selected;
   }
 
   private send(w: Watcher, type: string, pod: StoredPod): void {
@@ -146,7 +172,7 @@ export class FakeClusterApi {
   private handlePods(res: ServerResponse, query: Record<string, string>, accept: string): void {
     const excluded = parsePhaseSelector(query.fieldSelector ?? '');
     if (excluded === undefined) return json(res, 400, status(400, 'BadRequest'));
-    const selected = [...this.pods.values()].filter((p) => !excluded.includes(p.phase ?? '')).sort((a, b) => (a.namespace + '/' + a.name < b.namespace + '/' + b.name ? -1 : 1));
+    const selected = this.selectedPods(excluded);
     if (query.watch === 'true') {
       const metadataOnly = accept.includes('as=PartialObjectMetadata;');
       res.writeHead(200, { 'content-type': 'application/json' });

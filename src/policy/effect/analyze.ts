@@ -38,10 +38,10 @@ export interface TargetGroup {
   acceptsAfter: string;
 }
 
-/** Connections the policy newly allows from one peer pod to a group of targets (ingress; reversed for egress). */
+/** Connections the policy newly allows from each of `peers` to each of `targets` (ingress; reversed for egress). */
 export interface PodDelta {
   targets: PodRef[];
-  peer: PodRef;
+  peers: PodRef[];
   ports: PortAllow;
 }
 
@@ -129,9 +129,12 @@ function analyzeDirection(policy: V1NetworkPolicy, others: readonly V1NetworkPol
     existing.push({ name: other.metadata?.name ?? '<unnamed>', policy: other, rules: [] });
   }
   const targets = livePods(cluster.podsMatching(namespace, policy.spec?.podSelector ?? {}));
-
   const peerPods = uniquePods(own.flatMap((rule) => rule.peerPods()));
-  const groups = groupTargets(targets, existing, direction, cluster);
+  const groups = groupTargets(targets, existing, direction, namespace, cluster);
+  // Every rule that can matter: the policy's own, and those of the policies selecting a target.
+  const relevant: CompiledRule[] = [...own];
+  for (const group of groups) for (const e of group.selectedBy) for (const rule of e.rules) if (!relevant.includes(rule)) relevant.push(rule);
+  const peerClasses = classifyPeers(peerPods, relevant, direction);
 
   const groupViews: TargetGroup[] = [];
   const newlyIsolated: PodRef[] = [];
@@ -153,12 +156,19 @@ function analyzeDirection(policy: V1NetworkPolicy, others: readonly V1NetworkPol
     });
     // A pod that accepts everything today gains nothing from the grant (it only loses).
     if (!isolated) continue;
-    for (const peer of peerPods) {
-      const destination = direction === 'ingress' ? targetPorts : peer.containerPorts;
-      const added = subtractPorts(admittedPorts(own, peer, destination), admittedPorts(before, peer, destination));
+    const beforeSet = new Set(before);
+    for (const peerClass of peerClasses) {
+      const destination = direction === 'ingress' ? targetPorts : peerClass.containerPorts;
+      let mine: PortAllow = NO_PORTS;
+      let theirs: PortAllow = NO_PORTS;
+      for (const rule of peerClass.admittedBy) {
+        if (own.includes(rule)) mine = unionPorts(mine, rule.portsToward(destination));
+        if (beforeSet.has(rule)) theirs = unionPorts(theirs, rule.portsToward(destination));
+      }
+      const added = subtractPorts(mine, theirs);
       if (isNoPorts(added)) continue;
-      podDeltas.push({ targets: refs, peer: podRef(peer), ports: added });
-      podConnections += refs.length * portCount(added);
+      podDeltas.push({ targets: refs, peers: peerClass.pods.map(podRef), ports: added });
+      podConnections += refs.length * peerClass.pods.length * portCount(added);
     }
     for (const piece of addressDelta(own, before, targetPorts)) {
       addressDeltas.push({ targets: refs, ...piece });
@@ -197,20 +207,36 @@ interface Group {
   containerPorts: readonly ContainerPortMeta[] | undefined;
 }
 
-/** Targets grouped by which existing policies select them (and their container ports for ingress). */
-function groupTargets(targets: readonly PodMeta[], existing: ExistingPolicy[], direction: Direction, cluster: ClusterView): Group[] {
+/**
+ * Targets grouped by which existing policies select them (and their container ports for ingress).
+ * Each policy's selection is one lookup through the view (indexed in the webhook), so the cost is
+ * the pods those policies select, not targets × policies.
+ */
+function groupTargets(targets: readonly PodMeta[], existing: ExistingPolicy[], direction: Direction, namespace: string, cluster: ClusterView): Group[] {
+  const selectedBy = new Map<string, number[]>(targets.map((pod) => [podKey(pod), []]));
+  if (targets.length <= FEW_TARGETS) {
+    // A few targets: matching their labels directly is cheaper than one lookup per policy.
+    for (const pod of targets) {
+      const indices = selectedBy.get(podKey(pod))!;
+      existing.forEach((e, i) => {
+        if (selectorMatches(e.policy.spec?.podSelector ?? {}, pod.labels)) indices.push(i);
+      });
+    }
+  } else {
+    existing.forEach((e, i) => {
+      for (const pod of cluster.podsMatching(namespace, e.policy.spec?.podSelector ?? {})) selectedBy.get(podKey(pod))?.push(i);
+    });
+  }
   const byKey = new Map<string, Group>();
   for (const pod of targets) {
-    // Targets are usually few and policies many: matching each target's labels is the cheap way round.
-    const indices: number[] = [];
-    for (let i = 0; i < existing.length; i++) if (selectorMatches(existing[i]!.policy.spec?.podSelector ?? {}, pod.labels)) indices.push(i);
+    const indices = selectedBy.get(podKey(pod))!;
     const portsKey = direction === 'ingress' && pod.containerPorts !== undefined ? JSON.stringify(pod.containerPorts) : '-';
     const groupKey = `${indices.join(',')}|${portsKey}`;
     let group = byKey.get(groupKey);
     if (group === undefined) {
-      const selectedBy = indices.map((i) => existing[i]!);
-      for (const e of selectedBy) if (e.rules.length === 0) e.rules = compileRules(e.policy, direction, cluster);
-      group = { pods: [], selectedBy, containerPorts: direction === 'ingress' ? pod.containerPorts : undefined };
+      const policies = indices.map((i) => existing[i]!);
+      for (const e of policies) if (e.rules.length === 0) e.rules = compileRules(e.policy, direction, cluster);
+      group = { pods: [], selectedBy: policies, containerPorts: direction === 'ingress' ? pod.containerPorts : undefined };
       byKey.set(groupKey, group);
     }
     group.pods.push(pod);
@@ -218,14 +244,51 @@ function groupTargets(targets: readonly PodMeta[], existing: ExistingPolicy[], d
   return [...byKey.values()];
 }
 
-/** The ports `rules` admit from (ingress) or to (egress) `peer`, resolved against `destination`. */
-function admittedPorts(rules: readonly CompiledRule[], peer: PodMeta, destination: readonly ContainerPortMeta[] | undefined): PortAllow {
-  let out: PortAllow = NO_PORTS;
-  for (const rule of rules) if (rule.admitsPod(peer)) out = unionPorts(out, rulePorts(rule.ports, destination));
-  return out;
+interface PeerClass {
+  pods: PodMeta[];
+  /** The relevant rules that admit every pod of the class (and no other relevant rule does). */
+  admittedBy: CompiledRule[];
+  containerPorts: readonly ContainerPortMeta[] | undefined;
+}
+
+/**
+ * Peer pods grouped by which relevant rules admit them (and, for egress, their container ports,
+ * against which named ports resolve): pods of one class are admitted alike before and after.
+ * Built from each rule's own peer lookup, so the cost is the pods the rules select.
+ */
+function classifyPeers(peers: readonly PodMeta[], rules: readonly CompiledRule[], direction: Direction): PeerClass[] {
+  const admitting = new Map<string, number[]>(peers.map((pod) => [podKey(pod), []]));
+  rules.forEach((rule, i) => {
+    if (rule.anyPeer) {
+      for (const list of admitting.values()) list.push(i);
+      return;
+    }
+    const seen = new Set<string>();
+    for (const pod of rule.peerPods()) {
+      const key = podKey(pod);
+      if (seen.has(key)) continue;
+      seen.add(key);
+      admitting.get(key)?.push(i);
+    }
+  });
+  const classes = new Map<string, PeerClass>();
+  for (const pod of peers) {
+    const indices = admitting.get(podKey(pod))!;
+    const portsKey = direction === 'egress' && pod.containerPorts !== undefined ? JSON.stringify(pod.containerPorts) : '-';
+    const key = `${indices.join(',')}|${portsKey}`;
+    let peerClass = classes.get(key);
+    if (peerClass === undefined) {
+      peerClass = { pods: [], admittedBy: indices.map((i) => rules[i]!), containerPorts: direction === 'egress' ? pod.containerPorts : undefined };
+      classes.set(key, peerClass);
+    }
+    peerClass.pods.push(pod);
+  }
+  return [...classes.values()];
 }
 
 const MAX_DESCRIBED_RULES = 4;
+/** Up to this many targets, groupTargets matches labels directly (measured in bench/effect). */
+const FEW_TARGETS = 64;
 
 /** "198.51.100.0/24 on TCP/5432; pods app=web in namespace shop on any port". */
 function describeAccepts(rules: readonly CompiledRule[], targetPorts: readonly ContainerPortMeta[] | undefined, direction: Direction): string {

@@ -11,13 +11,14 @@
  *   ipBlock also matches a pod's IP is left to the network plugin by the API, so it is not counted.
  */
 import type { V1LabelSelector, V1NetworkPolicy, V1NetworkPolicyPeer, V1NetworkPolicyPort } from '@kubernetes/client-node';
-import type { ClusterView, PodMeta } from '../../cluster/view.js';
+import type { ClusterView, ContainerPortMeta, PodMeta } from '../../cluster/view.js';
 import { formatSelector } from '../../operator/selectors.js';
 import { type AddressRange, ipBlockAdmits, mergeRanges } from '../addressSet.js';
 import { directionsInEffect, rulePeers } from '../breadth.js';
 import { type IpFamily, parseCidr } from '../cidr.js';
 import type { Direction } from '../rules/types.js';
 import { selectorMatches } from '../selector.js';
+import { type PortAllow, rulePorts } from './portAllow.js';
 
 interface PodPeer {
   /** Undefined: the policy's own namespace. */
@@ -50,6 +51,8 @@ export class CompiledRule {
   private readonly view: ClusterView;
   /** Namespace name → whether peer k's namespace side admits it (labels do not change during one analysis). */
   private readonly namespaceMemo: Map<string, boolean>[];
+  private portsTowardUnknown: PortAllow | undefined;
+  private peerPodsMemo: PodMeta[] | undefined;
 
   constructor(policy: V1NetworkPolicy, direction: Direction, index: number, view: ClusterView) {
     const rule = policy.spec?.[direction]?.[index] ?? {};
@@ -83,6 +86,13 @@ export class CompiledRule {
           6: mergeRanges(ipBlocks.filter((b) => b.family === 6).flatMap((b) => b.ranges)),
         };
     this.namespaceMemo = podPeers.map(() => new Map());
+  }
+
+  /** The ports this rule admits toward a destination with these container ports (undefined: unknown). */
+  portsToward(destination: readonly ContainerPortMeta[] | undefined): PortAllow {
+    if (destination !== undefined) return rulePorts(this.ports, destination);
+    if (this.portsTowardUnknown === undefined) this.portsTowardUnknown = rulePorts(this.ports, undefined);
+    return this.portsTowardUnknown;
   }
 
   /** Whether this rule admits `pod` as a peer. */
@@ -120,8 +130,13 @@ export class CompiledRule {
     return [...out];
   }
 
-  /** Live pods this rule admits as peers, through the view's selector lookup. */
+  /** Live pods this rule admits as peers, through the view's selector lookup (once per analysis). */
   peerPods(): PodMeta[] {
+    if (this.peerPodsMemo === undefined) this.peerPodsMemo = this.lookUpPeerPods();
+    return this.peerPodsMemo;
+  }
+
+  private lookUpPeerPods(): PodMeta[] {
     if (this.anyPeer) return this.view.namespaceNames().flatMap((ns) => livePods(this.view.podsMatching(ns, {})));
     const out: PodMeta[] = [];
     for (let k = 0; k < this.podPeers.length; k++) {

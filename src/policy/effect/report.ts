@@ -58,8 +58,8 @@ function directionText(d: DirectionEffect, ns: string): string[] {
     out.push(`  ${label}: ${listPods(g.pods, ns)}`, `    today: ${g.acceptsBefore}`, `    after: ${g.acceptsAfter}`);
   }
   out.push(`  newly allowed: ${formatCount(d.delta.podConnections)} pod connection(s), ${formatCount(d.delta.addressConnections)} address connection(s) (target × peer × port)`);
-  for (const p of d.delta.pods.slice(0, LISTED)) out.push(`    ${podName(p.peer, ns)} ${arrow} ${listPods(p.targets, ns)} on ${describePorts(p.ports)}`);
-  if (d.delta.pods.length > LISTED) out.push(`    … and ${d.delta.pods.length - LISTED} more peer pods`);
+  for (const p of d.delta.pods.slice(0, LISTED)) out.push(`    ${listPods(p.peers, ns)} ${arrow} ${listPods(p.targets, ns)} on ${describePorts(p.ports)}`);
+  if (d.delta.pods.length > LISTED) out.push(`    … and ${d.delta.pods.length - LISTED} more`);
   for (const a of d.delta.addresses.slice(0, LISTED)) {
     const ranges = a.ranges.map(([first, last]) => (first === last ? formatAddress(a.family, first) : `${formatAddress(a.family, first)}-${formatAddress(a.family, last)}`));
     out.push(`    ${ranges.join(', ')} ${arrow} ${listPods(a.targets, ns)} on ${describePorts(a.ports)}`);
@@ -91,7 +91,7 @@ export function effectJson(effect: PolicyEffect, evaluation: Evaluation): unknow
       delta: {
         podConnections: d.delta.podConnections,
         addressConnections: d.delta.addressConnections.toString(),
-        pods: d.delta.pods.map((p) => ({ peer: p.peer, targets: p.targets, ports: describePorts(p.ports) })),
+        pods: d.delta.pods.map((p) => ({ peers: p.peers, targets: p.targets, ports: describePorts(p.ports) })),
         addresses: d.delta.addresses.map((a) => ({
           targets: a.targets,
           ranges: a.ranges.map(([first, last]) => [formatAddress(a.family, first), formatAddress(a.family, last)]),

@@ -82,7 +82,7 @@ describe('effect analysis on hand-checked namespaces', () => {
     assert.deepEqual(d.newlyIsolated, []);
     // Peers: every live pod of payments (job-0 has Succeeded and does not count).
     assert.deepEqual(names(d.peers.pods), ['payments/api-0', 'payments/db-0', 'payments/db-1']);
-    const byPeer = new Map(d.delta.pods.map((p) => [p.peer.name, describePorts(p.ports)]));
+    const byPeer = new Map(d.delta.pods.flatMap((p) => p.peers.map((q) => [q.name, describePorts(p.ports)] as const)));
     assert.equal(byPeer.get('api-0'), 'TCP/5433-5434', 'api-0 already reached 5432');
     assert.equal(byPeer.get('db-0'), 'TCP/5432-5434');
     // 2 targets × (api-0: 2 ports + db-0: 3 + db-1: 3).

@@ -152,7 +152,7 @@ function portsHave(ports: PortAllow, probe: Probe): boolean {
 
 function analysisNewForPod(d: DirectionEffect, target: Pod, peer: Pod, probe: Probe): boolean {
   return d.delta.pods.some(
-    (e) => e.peer.namespace === peer.namespace && e.peer.name === peer.name && e.targets.some((t) => t.name === target.name) && portsHave(e.ports, probe),
+    (e) => e.peers.some((q) => q.namespace === peer.namespace && q.name === peer.name) && e.targets.some((t) => t.name === target.name) && portsHave(e.ports, probe),
   );
 }
 
