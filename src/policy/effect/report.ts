@@ -58,13 +58,18 @@ function directionText(d: DirectionEffect, ns: string): string[] {
     out.push(`  ${label}: ${listPods(g.pods, ns)}`, `    today: ${g.acceptsBefore}`, `    after: ${g.acceptsAfter}`);
   }
   out.push(`  newly allowed: ${formatCount(d.delta.podConnections)} pod connection(s), ${formatCount(d.delta.addressConnections)} address connection(s) (target × peer × port)`);
-  for (const p of d.delta.pods.slice(0, LISTED)) out.push(`    ${listPods(p.peers, ns)} ${arrow} ${listPods(p.targets, ns)} on ${describePorts(p.ports)}`);
+  for (const p of d.delta.pods.slice(0, LISTED)) out.push(`    ${flow(d, listPods(p.peers, ns), listPods(p.targets, ns))} on ${describePorts(p.ports)}`);
   if (d.delta.pods.length > LISTED) out.push(`    … and ${d.delta.pods.length - LISTED} more`);
   for (const a of d.delta.addresses.slice(0, LISTED)) {
     const ranges = a.ranges.map(([first, last]) => (first === last ? formatAddress(a.family, first) : `${formatAddress(a.family, first)}-${formatAddress(a.family, last)}`));
-    out.push(`    ${ranges.join(', ')} ${arrow} ${listPods(a.targets, ns)} on ${describePorts(a.ports)}`);
+    out.push(`    ${flow(d, ranges.join(', '), listPods(a.targets, ns))} on ${describePorts(a.ports)}`);
   }
   return out;
+}
+
+/** "peers → targets" for ingress, "targets → peers" for egress: the way the connection goes. */
+function flow(d: DirectionEffect, peers: string, targets: string): string {
+  return d.direction === 'ingress' ? `${peers} → ${targets}` : `${targets} → ${peers}`;
 }
 
 /** The effect and findings as plain JSON (bigints as decimal strings, ports as text). */
