@@ -103,6 +103,8 @@ export interface AdmissionDecision {
   /** Ticket and expiry of the grant when present, for the audit log line. */
   ticket?: string;
   expiresAt?: string;
+  /** What the policy opens (effect summary), when a cluster view was present; for the audit line. */
+  effect?: string;
 }
 
 /** `cluster`: the read-only cluster view when the server has one (none today). */

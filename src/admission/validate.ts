@@ -1,3 +1,4 @@
+import { effectSummary } from '../policy/effect/summary.js';
 import { type EvaluationInput, evaluatePolicy } from '../policy/evaluate.js';
 import type { Finding } from '../policy/findings.js';
 import { admissionSubject } from './review.js';
@@ -26,6 +27,9 @@ export const validateHandler: AdmissionHandler = (request, config, now, cluster)
   const auditAnnotations: Record<string, string> = { verdict: evaluation.allowed ? 'allowed' : 'denied' };
   if (evaluation.findings.length > 0) auditAnnotations.rules = distinctRuleIds(evaluation.findings);
   if (evaluation.disposition === 'break-glass') auditAnnotations['break-glass'] = 'true';
+  // What the grant opens, when the server has a cluster view (key: validate.<webhook>/effect).
+  const summary = evaluation.effect === undefined ? undefined : effectSummary(evaluation.effect);
+  if (summary !== undefined) auditAnnotations.effect = summary;
   const decision: AdmissionDecision = {
     allowed: evaluation.allowed,
     warnings: evaluation.warnings,
@@ -37,6 +41,7 @@ export const validateHandler: AdmissionHandler = (request, config, now, cluster)
   if (evaluation.message !== undefined) decision.message = evaluation.message;
   if (evaluation.ticket !== undefined) decision.ticket = evaluation.ticket;
   if (evaluation.expiresAt !== undefined) decision.expiresAt = evaluation.expiresAt;
+  if (summary !== undefined) decision.effect = summary;
   return decision;
 };
 

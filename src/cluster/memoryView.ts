@@ -29,6 +29,10 @@ export class MemoryClusterView implements ClusterView {
     return Object.prototype.hasOwnProperty.call(namespaces, namespace) ? namespaces[namespace] : undefined;
   }
 
+  namespaceNames(): readonly string[] {
+    return Object.keys(this.snapshot.namespaces ?? {});
+  }
+
   podsMatching(namespace: string, selector: V1LabelSelector): readonly PodMeta[] {
     return (this.snapshot.pods ?? []).filter((pod) => pod.namespace === namespace && selectorMatches(selector, pod.labels));
   }

@@ -8,6 +8,8 @@ import type { V1LabelSelector, V1NetworkPolicy } from '@kubernetes/client-node';
 export interface ClusterView {
   /** Labels of the namespace, or undefined when the namespace is not known to the view. */
   namespaceLabels(namespace: string): Readonly<Record<string, string>> | undefined;
+  /** Every namespace the view knows (namespaceSelector peers are resolved against these). */
+  namespaceNames(): readonly string[];
   /** Pods of `namespace` whose labels the selector matches (Kubernetes label-selector semantics). */
   podsMatching(namespace: string, selector: V1LabelSelector): readonly PodMeta[];
   /** NetworkPolicies stored in `namespace`. */
@@ -26,6 +28,24 @@ export interface PodMeta {
   namespace: string;
   name: string;
   labels: Readonly<Record<string, string>>;
+  /**
+   * status.phase when the source knows it. Partial-metadata lists carry no status, so the
+   * webhook's pod source leaves it out and excludes Succeeded/Failed pods server-side instead.
+   */
+  phase?: string;
+  /**
+   * The pod's container ports, when the source has the spec (a file, a test, a full list). Absent:
+   * unknown, and a named port in a policy stays unresolved for this pod.
+   */
+  containerPorts?: readonly ContainerPortMeta[];
+}
+
+/** One container port, as named ports in a NetworkPolicy resolve against it. */
+export interface ContainerPortMeta {
+  name?: string;
+  containerPort: number;
+  /** TCP when absent, as the API server defaults it. */
+  protocol?: string;
 }
 
 /** What a grant-record lookup may filter on; every given field must match. */

@@ -7,7 +7,7 @@ import type { ConfigFile } from './types.js';
 
 /**
  * The embedded default: what runs when no config file is given. Every rule takes its catalog
- * default (today all deny); grants may live a day and be extended up to three days from when they were first granted.
+ * default (all deny but target-selects-nothing, a warning); grants may live a day and be extended up to three days from when they were first granted.
  */
 export const DEFAULT_CONFIG: Required<ConfigFile> = {
   mode: 'enforce',
@@ -23,6 +23,10 @@ export const DEFAULT_CONFIG: Required<ConfigFile> = {
     // Real policies have tens of elements, generated allowlists hundreds; judging one element costs
     // about 3 µs, so the largest policy evaluated costs about 6 ms (README: "Server bounds").
     maxPolicyElements: 2_000,
+    // What one grant may reach among live pods (rules blast-radius-targets and blast-radius-peers).
+    maxTargetPods: 50,
+    maxPeerPods: 200,
+    maxPeerNamespaces: 10,
   },
   defaultTTL: null,
   ticket: {

@@ -15,6 +15,9 @@ export interface ConfigFile {
     maxTTL?: string;
     maxLifetime?: string;
     maxPolicyElements?: number;
+    maxTargetPods?: number;
+    maxPeerPods?: number;
+    maxPeerNamespaces?: number;
   };
   defaultTTL?: string | null;
   ticket?: { pattern?: string; urlTemplate?: string | null };
@@ -64,6 +67,11 @@ export interface GuardConfig {
      * or rule work.
      */
     maxPolicyElements: number;
+    /** Most live pods a grant may target (rule blast-radius-targets). */
+    maxTargetPods: number;
+    /** Most live peer pods / namespaces one direction may admit (rule blast-radius-peers). */
+    maxPeerPods: number;
+    maxPeerNamespaces: number;
   };
   /** Injected by the mutator when a grant names neither ttl nor expires-at. */
   defaultTTL: { text: string; ms: number } | undefined;

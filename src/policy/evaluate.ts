@@ -7,6 +7,7 @@ import { normalizeTicket } from '../lifecycle/ticket.js';
 import { formatTimestamp } from '../lifecycle/timestamp.js';
 import { sameButRevocation } from '../lifecycle/updateChanges.js';
 import { grantsAccess } from './breadth.js';
+import type { PolicyEffect } from './effect/analyze.js';
 import { isExemptNamespace } from './exempt.js';
 import { type Finding, formatFinding, type RuleAction } from './findings.js';
 import type { RuleId } from './rules/index.js';
@@ -68,6 +69,8 @@ export interface Evaluation {
   ticket?: string;
   /** Rules that did not run for lack of a usable cluster view; present only when there are any. */
   skippedRules?: SkippedRule[];
+  /** What admitting the policy changes; present when a usable cluster view was given and the policy was judged. */
+  effect?: PolicyEffect;
 }
 
 /**
@@ -85,6 +88,7 @@ export function evaluatePolicy(input: EvaluationInput): Evaluation {
   // Every return goes through here, so each verdict carries the same grant details. Built field
   // by field: an object spread here measured as the costliest line of a whole admission request.
   let skipped: readonly SkippedRule[] = [];
+  let effect: PolicyEffect | undefined;
   const verdict = (fields: Omit<Evaluation, 'grantsAccess' | 'ticket' | 'expiresAt'>): Evaluation => {
     const { allowed, disposition, findings, warnings, message } = fields;
     const evaluation: Evaluation = { allowed, disposition, grantsAccess: granting, findings, warnings };
@@ -92,6 +96,7 @@ export function evaluatePolicy(input: EvaluationInput): Evaluation {
     if (ticket !== undefined) evaluation.ticket = ticket;
     if (expiresAt !== undefined) evaluation.expiresAt = expiresAt;
     if (skipped.length > 0) evaluation.skippedRules = [...skipped];
+    if (effect !== undefined) evaluation.effect = effect;
     return evaluation;
   };
 
@@ -112,6 +117,7 @@ export function evaluatePolicy(input: EvaluationInput): Evaluation {
   const walk = new PolicyWalk(input, input.rules ?? CATALOG_RULES);
   skipped = walk.skipped;
   walk.walkPolicy();
+  effect = walk.effect();
   if (!permanent) walk.checkLifecycle({ grant, expiry, ticket });
 
   const findings: Finding[] = [];

@@ -2,6 +2,7 @@ import type { V1NetworkPolicy, V1NetworkPolicyPeer, V1NetworkPolicyPort } from '
 import type { ClusterView } from '../cluster/view.js';
 import type { GuardConfig } from '../config/types.js';
 import { type Cidr, parseCidr } from './cidr.js';
+import { analyzeEffect, type PolicyEffect } from './effect/analyze.js';
 import { directionsInEffect, rulePeers } from './breadth.js';
 import { RULES, type RuleId } from './rules/index.js';
 import type { Direction, LifecycleFacts, RuleCheck, RuleContext, RuleDefinition } from './rules/types.js';
@@ -133,6 +134,8 @@ class RuleRun implements RuleContext {
   readonly states: unknown[];
   /** The rule whose hook runs now; report() stamps it. */
   current: RuleId | undefined = undefined;
+  /** The effect analysis once computed (null: no usable view). */
+  private computedEffect: PolicyEffect | null | undefined = undefined;
 
   constructor(input: RuleRunInput, slots: number) {
     this.policy = input.policy;
@@ -143,6 +146,14 @@ class RuleRun implements RuleContext {
     this.now = input.now;
     this.cluster = input.cluster;
     this.states = slots === 0 ? EMPTY_STATES : new Array<unknown>(slots);
+  }
+
+  effect(): PolicyEffect | undefined {
+    if (this.computedEffect === undefined) {
+      const cluster = this.cluster;
+      this.computedEffect = cluster === undefined || cluster.stale() ? null : analyzeEffect({ policy: this.policy, namespace: this.namespace, cluster });
+    }
+    return this.computedEffect ?? undefined;
   }
 
   report(path: string, reason: string, hint: string): void {
@@ -276,6 +287,11 @@ export class PolicyWalk {
 
   get findings(): RawFinding[] {
     return this.run.findings;
+  }
+
+  /** The effect analysis of this evaluation (shared with the rules that read it); undefined without a usable view. */
+  effect(): PolicyEffect | undefined {
+    return this.run.effect();
   }
 
   /** start, the policy walk and finish: every hook but lifecycle. */

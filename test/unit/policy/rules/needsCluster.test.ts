@@ -11,8 +11,8 @@ import { config, egressPolicy, evaluate, NOW, TCP_5432 } from '../support.js';
 
 /**
  * The skip-and-note mechanism for rules that need a cluster view, shown with a demonstration
- * rule defined here only (no catalog rule needs the view yet): it denies a policy whose namespace
- * the view does not know.
+ * rule defined here only: it denies a policy whose namespace the view does not know. The rule set
+ * is the catalog without its own cluster rules (tested in test/unit/policy/effect/) plus the demo.
  */
 const DEMO_ID = 'demo-namespace-unknown' as RuleId;
 const demo = defineRule({
@@ -31,7 +31,8 @@ const demo = defineRule({
     },
   },
 });
-const RULE_SET = compileRules([...(RULES as readonly RuleDefinition<RuleId>[]), demo]);
+const CATALOG_CLUSTER_RULES: RuleId[] = ['target-selects-nothing', 'isolates-pods', 'blast-radius-targets', 'blast-radius-peers'];
+const RULE_SET = compileRules([...(RULES as readonly RuleDefinition<RuleId>[]).filter((r) => r.needs !== 'cluster'), demo]);
 const GOOD = () => egressPolicy([{ to: [{ podSelector: { matchLabels: { app: 'api' } } }], ports: [TCP_5432] }]);
 const KNOWS_PAYMENTS = new MemoryClusterView({ namespaces: { payments: {} } });
 const KNOWS_NOTHING = new MemoryClusterView({ namespaces: {} });
@@ -67,11 +68,15 @@ describe('rules that need a cluster view', () => {
     assert.equal(evaluate(GOOD(), { rules: RULE_SET, clusterViewRequired: true, cluster: KNOWS_PAYMENTS }).allowed, true);
   });
 
-  it('leave the catalog evaluation untouched: no catalog rule needs the view today', () => {
-    assert.ok((RULES as readonly RuleDefinition[]).every((r) => r.needs !== 'cluster'));
-    const evaluation = evaluate(GOOD(), { clusterViewRequired: true });
+  it('the catalog rules that need the view are the effect rules; without a view they are skipped and listed', () => {
+    assert.deepEqual(
+      (RULES as readonly RuleDefinition[]).filter((r) => r.needs === 'cluster').map((r) => r.id),
+      CATALOG_CLUSTER_RULES,
+    );
+    const evaluation = evaluate(GOOD());
     assert.equal(evaluation.allowed, true);
-    assert.equal('skippedRules' in evaluation, false);
+    assert.deepEqual(evaluation.skippedRules?.map((r) => r.ruleId), CATALOG_CLUSTER_RULES);
+    assert.equal(evaluate(GOOD(), { clusterViewRequired: true }).allowed, false, 'a required view that is missing denies');
   });
 
   it('check notes each skipped rule once, in text and JSON', () => {
@@ -105,7 +110,6 @@ spec:
     assert.ok(!formatText(withView).includes('note:'));
 
     const catalogOnly = checkSources([{ name: 'p.yaml', text: yaml }], { config: config(), now: NOW, user });
-    assert.equal('skippedRules' in catalogOnly, false);
-    assert.equal('skippedRules' in (JSON.parse(formatJson(catalogOnly, { toolVersion: '0', now: NOW.toISOString(), user })) as object), false);
+    assert.deepEqual(catalogOnly.skippedRules?.map((r) => r.ruleId), CATALOG_CLUSTER_RULES);
   });
 });
