@@ -230,6 +230,7 @@ export async function runController(flags: ControllerFlags, say: (text: string) 
       shutdown: AbortSignal.any([shutdown.signal, restart.signal]),
       logger,
     });
+    generation.close();
     if (shutdown.signal.aborted || !restart.signal.aborted || end.reason === 'lost') break;
     restart = new AbortController();
     generation = startGeneration(flags, store.current(), kube.context.kubeConfig, notifier, () => store.current(), logger, aliasOf);
@@ -271,6 +272,8 @@ interface Generation {
   sweeper: Sweeper;
   recorder: GrantRecorder | undefined;
   elector: LeaderElector | undefined;
+  /** Close what the generation holds open beyond the Sweeper (pooled GrantRecord connections). */
+  close(): void;
 }
 
 function startGeneration(
@@ -285,10 +288,11 @@ function startGeneration(
   const registry = new Registry();
   // `sweep --watch` keeps its old permissions (no grantrecords), so the alias does not record.
   let serverNow: () => Date = () => new Date();
+  const recordClient = aliasOf === undefined ? KubeGrantRecordClient.fromKubeConfig(kubeConfig) : undefined;
   const recorder =
-    aliasOf === undefined
+    recordClient !== undefined
       ? new GrantRecorder({
-          client: KubeGrantRecordClient.fromKubeConfig(kubeConfig),
+          client: recordClient,
           config,
           now: () => serverNow(),
           logger,
@@ -333,7 +337,7 @@ function startGeneration(
         onError: (err, during) => logger.warn({ during, error: describeApiError(err) }, 'leader election call failed'),
       })
     : undefined;
-  return { config, registry, sweeper, recorder, elector };
+  return { config, registry, sweeper, recorder, elector, close: () => recordClient?.close() };
 }
 
 /** The `expiring` notification for a grant as the informer holds it (labels, annotations, spec). */

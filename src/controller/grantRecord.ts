@@ -247,10 +247,14 @@ export function recordClosed(record: GrantRecord, how: CloseHow, at: Date, by?: 
 
 /** Closed records older than the retention go; an open one, or one without a readable closedAt, stays. */
 export function shouldPrune(record: GrantRecord, now: Date, retentionMs: number): boolean {
+  const closed = record.status.state === 'Open' || record.status.closedAt === undefined ? undefined : parseTimestamp(record.status.closedAt);
+  return isPastRetention(closed?.ok ? closed.date.getTime() : undefined, now, retentionMs);
+}
+
+/** Closed at `closedAtMs`, at least `retentionMs` before `now` (never when the close time is unknown). */
+export function isPastRetention(closedAtMs: number | undefined, now: Date, retentionMs: number): boolean {
   if (!(retentionMs > 0)) throw new RangeError(`history retention must be positive, got ${retentionMs} ms`);
-  if (record.status.state === 'Open' || record.status.closedAt === undefined) return false;
-  const closed = parseTimestamp(record.status.closedAt);
-  return closed.ok && now.getTime() - closed.date.getTime() >= retentionMs;
+  return closedAtMs !== undefined && now.getTime() - closedAtMs >= retentionMs;
 }
 
 /** The spec as canonical JSON, cut at the limit on a character boundary, with the hash of the whole. */
