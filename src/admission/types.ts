@@ -82,6 +82,7 @@ export type Disposition =
   | 'break-glass'
   | 'permanent-principal'
   | 'no-access-granted'
+  | 'revocation-only'
   /** Denied by size (policy-too-large) before anything else was checked. */
   | 'policy-too-large';
 
@@ -104,6 +105,8 @@ export interface AdmissionDecision {
   expiresAt?: string;
   /** The profile whose config judged the request, when a handler chose one. */
   profile?: string;
+  /** What the policy opens (effect summary), when a cluster view was present; for the audit line. */
+  effect?: string;
 }
 
 /** `cluster`: the read-only cluster view when the server has one (absent: no view, its rules skipped). */

@@ -1,4 +1,5 @@
 import { chooseProfile } from '../config/profiles.js';
+import { effectSummary } from '../policy/effect/summary.js';
 import { type EvaluationInput, evaluatePolicy } from '../policy/evaluate.js';
 import type { Finding } from '../policy/findings.js';
 import { admissionSubject } from './review.js';
@@ -35,6 +36,9 @@ export const validateHandler: AdmissionHandler = (request, config, now, cluster)
   if (evaluation.disposition === 'break-glass') auditAnnotations['break-glass'] = 'true';
   // Only where profiles exist: a config without them has one judge, and the audit stays as it was.
   if (config.profiles.length > 0) auditAnnotations.profile = evaluation.profile;
+  // What the grant opens, when the server has a cluster view (key: validate.<webhook>/effect).
+  const summary = evaluation.effect === undefined ? undefined : effectSummary(evaluation.effect);
+  if (summary !== undefined) auditAnnotations.effect = summary;
   const decision: AdmissionDecision = {
     allowed: evaluation.allowed,
     warnings: evaluation.warnings,
@@ -47,6 +51,7 @@ export const validateHandler: AdmissionHandler = (request, config, now, cluster)
   if (evaluation.message !== undefined) decision.message = evaluation.message;
   if (evaluation.ticket !== undefined) decision.ticket = evaluation.ticket;
   if (evaluation.expiresAt !== undefined) decision.expiresAt = evaluation.expiresAt;
+  if (summary !== undefined) decision.effect = summary;
   return decision;
 };
 

@@ -1,7 +1,16 @@
 import { readFileSync } from 'node:fs';
-import { pino } from 'pino';
+import type { KubeConfig, V1NetworkPolicy } from '@kubernetes/client-node';
+import { type Logger, pino } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { leaderWork, runControllerLoop } from '../controller/controllerLoop.js';
+import { defaultConfig } from '../config/load.js';
+import { ConfigStore } from '../config/store.js';
+import type { GuardConfig } from '../config/types.js';
+import { type ControllerEnd, leaderWork, runControllerLoop } from '../controller/controllerLoop.js';
+import { expiringNotification, type GrantNotification, transitionNotifications } from '../controller/notification.js';
+import { Notifier } from '../controller/notifier.js';
+import { loadKubeContext } from '../kube/kubeConfig.js';
+import { readGrantAnnotations, stringEntry } from '../lifecycle/annotations.js';
+import { summarizeAccess } from '../operator/describe.js';
 import { KubeGrantRecordClient } from '../controller/grantRecordClient.js';
 import { GrantRecorder } from '../controller/recorder.js';
 import { realSleep } from '../kube/clock.js';
@@ -12,7 +21,6 @@ import { describeApiError } from '../kube/apiErrors.js';
 import { formatDuration, parseDuration } from '../lifecycle/duration.js';
 import { startHealthServer } from '../sweeper/healthServer.js';
 import { Sweeper } from '../sweeper/sweeper.js';
-import { loadComponentSetup } from './componentSetup.js';
 import { defineCommand, type FlagValues, type Validated } from './command.js';
 import { SWEEP_OPTIONS, sweepFlagsFrom, type SweepFlags } from './sweep.js';
 
@@ -23,6 +31,8 @@ Run until SIGTERM: list and watch temporary NetworkPolicy grants and delete each
 With --leader-elect, replicas elect one leader on a coordination.k8s.io/v1 Lease; only the
 leader deletes and writes Events, standbys keep their cache warm and take over within a second.
 A leader that cannot renew in time stops at once and exits 1 (the kubelet restarts it).
+The leader also writes an ExpiringSoon Event notify.beforeExpiry ahead of each expiry and sends
+notify.webhooks. The config file is re-read when it changes; an invalid edit keeps the last good one.
 
 options:
   --leader-elect         elect a leader (the manifests turn this on; off for a local run)
@@ -147,80 +157,45 @@ export const controllerCommand = defineCommand({
 /**
  * The controller process: config, kube context, /healthz and /metrics, then runControllerLoop
  * until SIGTERM (exit 0) or a lost leadership (exit 1). `sweep --watch` comes here too.
+ *
+ * The config file is watched like serve's. A reload applies at once to the notification targets
+ * and notify.beforeExpiry; one that changes annotationPrefix or history.retention restarts the
+ * work in-process (informer, schedule, recorder, election: the Lease is released and competed
+ * for again) with the new config. An invalid edit keeps the last good config and logs its errors.
  */
 export async function runController(flags: ControllerFlags, say: (text: string) => void, aliasOf?: string): Promise<number> {
-  const setup = loadComponentSetup(flags, say);
-  if (setup === undefined) return 2;
-  const { config, kube } = setup;
   const logger = pino({
     level: flags.logLevel,
     base: { component: aliasOf === undefined ? 'netpol-guard-controller' : 'netpol-guard-sweeper' },
     timestamp: pino.stdTimeFunctions.isoTime,
   });
+  const store = openConfigStore(flags.configPath, logger, say);
+  if (store === undefined) return 2;
+  const kube = loadKubeContext(flags.kubeconfig);
+  if (!kube.ok) {
+    say(kube.error);
+    store.close();
+    return 2;
+  }
   if (aliasOf !== undefined) logger.warn(`"${aliasOf}" is an alias of "controller" and will be removed; run "controller" instead`);
-  const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
-  // `sweep --watch` keeps its old permissions (no grantrecords), so the alias does not record.
-  let serverNow: () => Date = () => new Date();
-  const recorder =
-    aliasOf === undefined
-      ? new GrantRecorder({
-          client: KubeGrantRecordClient.fromKubeConfig(kube.kubeConfig),
-          config: config,
-          now: () => serverNow(),
-          logger,
-          retentionMs: config.history.retentionMs,
-          ...(flags.namespace !== undefined ? { namespace: flags.namespace } : {}),
-          sleep: realSleep,
-        })
-      : undefined;
-  const sweeper = new Sweeper({
-    ...(recorder ? { observer: recorder } : {}),
-    kubeConfig: kube.kubeConfig,
-    config: config,
-    registry,
-    logger,
-    namespace: flags.namespace,
-    dryRun: flags.dryRun,
-    concurrency: flags.concurrency,
-    resyncMs: flags.resyncMs,
-    standby: flags.leaderElect,
-  });
-  serverNow = () => sweeper.serverNow();
-  const identity = defaultIdentity();
-  const elector = flags.leaderElect
-    ? new LeaderElector({
-        client: KubeLeaseClient.fromKubeConfig(kube.kubeConfig),
-        lease: { namespace: flags.leaseNamespace!, name: flags.leaseName },
-        identity,
-        timing: flags.timing,
-        registry,
-        onStartedLeading: leaderWork(sweeper, recorder),
-        onNewLeader: (holder) => logger.info({ leader: holder, self: holder === identity }, 'new leader observed'),
-        onError: (err, during) => logger.warn({ during, error: describeApiError(err) }, 'leader election call failed'),
-      })
-    : undefined;
-  logger.info(
-    {
-      dryRun: flags.dryRun,
-      namespace: flags.namespace ?? null,
-      labelSelector: `${config.keys.temporaryLabel}=true`,
-      config: flags.configPath ?? 'built-in defaults',
-      apiServer: kube.server,
-      concurrency: flags.concurrency,
-      resync: formatDuration(flags.resyncMs),
-      leaderElection: flags.leaderElect
-        ? { identity, lease: `${flags.leaseNamespace}/${flags.leaseName}`, ...flags.timing }
-        : false,
-    },
-    'controller starting',
-  );
+  // Process-wide metrics live here; each generation's sweeper and election metrics in their own registry.
+  const processRegistry = new Registry();
+  collectDefaultMetrics({ register: processRegistry });
+  const notifier = new Notifier({ targets: () => store.current().notify.webhooks, registry: processRegistry, logger, sleep: realSleep });
+  let generation = startGeneration(flags, store.current(), kube.context.kubeConfig, notifier, () => store.current(), logger, aliasOf);
+  logGeneration(logger, flags, store.current(), kube.context.server);
 
   let server;
   try {
-    server = await startHealthServer({ host: flags.metricsHost, port: flags.metricsPort, registry, health: () => sweeper.health() });
+    server = await startHealthServer({
+      host: flags.metricsHost,
+      port: flags.metricsPort,
+      registry: () => Registry.merge([processRegistry, generation.registry]),
+      health: () => generation.sweeper.health(),
+    });
   } catch (err) {
     logger.error({ host: flags.metricsHost, port: flags.metricsPort, error: (err as Error).message }, 'cannot serve /healthz and /metrics');
+    store.close();
     return 1;
   }
   logger.info({ host: server.address.address, port: server.address.port }, 'serving /healthz and /metrics');
@@ -231,10 +206,176 @@ export async function runController(flags: ControllerFlags, say: (text: string) 
   };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
-  const end = await runControllerLoop({ sweeper, ...(elector ? { elector } : {}), ...(recorder ? { recorder } : {}), shutdown: shutdown.signal, logger });
+  let restart = new AbortController();
+  store.onReload((event) => {
+    if (!event.ok) return;
+    const before = generation.config;
+    if (needsRestart(before, event.value)) {
+      logger.info({ annotationPrefix: event.value.annotationPrefix }, 'config reloaded: annotation keys or history retention changed; restarting the controller work');
+      restart.abort();
+      return;
+    }
+    if (event.value.notify.beforeExpiryMs !== before.notify.beforeExpiryMs) generation.sweeper.rescheduleWarnings();
+    generation.config = event.value;
+    void notifier.reconcileTargets();
+  });
+  store.start();
+
+  let end: ControllerEnd;
+  for (;;) {
+    end = await runControllerLoop({
+      sweeper: generation.sweeper,
+      ...(generation.elector ? { elector: generation.elector } : {}),
+      ...(generation.recorder ? { recorder: generation.recorder } : {}),
+      shutdown: AbortSignal.any([shutdown.signal, restart.signal]),
+      logger,
+    });
+    generation.close();
+    if (shutdown.signal.aborted || !restart.signal.aborted || end.reason === 'lost') break;
+    restart = new AbortController();
+    generation = startGeneration(flags, store.current(), kube.context.kubeConfig, notifier, () => store.current(), logger, aliasOf);
+    logGeneration(logger, flags, store.current(), kube.context.server);
+  }
   process.off('SIGTERM', onSignal);
   process.off('SIGINT', onSignal);
+  store.close();
+  // What the last moments queued (an `expired`, say) gets a short chance to go out.
+  await Promise.race([notifier.idle(), new Promise((resolve) => setTimeout(resolve, NOTIFY_FLUSH_MS).unref())]);
+  await notifier.close();
   await server.close();
   return end.exitCode;
 }
 
+/** How long a stopping controller waits for queued notifications (well inside the pod's grace period). */
+const NOTIFY_FLUSH_MS = 3_000;
+
+/** The config store: the file (watched) or the embedded default; undefined after saying why not. */
+function openConfigStore(path: string | undefined, logger: Logger, say: (text: string) => void): ConfigStore | undefined {
+  if (path === undefined) return ConfigStore.fromConfig(defaultConfig());
+  const opened = ConfigStore.fromFile(path, { logger });
+  if (!opened.ok) {
+    say(`invalid config:\n${opened.errors.map((e) => `  ${e}`).join('\n')}`);
+    return undefined;
+  }
+  return opened.store;
+}
+
+/** A reload that changes what the informer selects or the recorder keeps needs fresh ones. */
+export function needsRestart(before: GuardConfig, after: GuardConfig): boolean {
+  return before.annotationPrefix !== after.annotationPrefix || before.history.retentionMs !== after.history.retentionMs;
+}
+
+/** One run of the controller's work under one config (see runController). */
+interface Generation {
+  config: GuardConfig;
+  registry: Registry;
+  sweeper: Sweeper;
+  recorder: GrantRecorder | undefined;
+  elector: LeaderElector | undefined;
+  /** Close what the generation holds open beyond the Sweeper (pooled GrantRecord connections). */
+  close(): void;
+}
+
+function startGeneration(
+  flags: ControllerFlags,
+  config: GuardConfig,
+  kubeConfig: KubeConfig,
+  notifier: Notifier,
+  currentConfig: () => GuardConfig,
+  logger: Logger,
+  aliasOf: string | undefined,
+): Generation {
+  const registry = new Registry();
+  // `sweep --watch` keeps its old permissions (no grantrecords), so the alias does not record.
+  let serverNow: () => Date = () => new Date();
+  const recordClient = aliasOf === undefined ? KubeGrantRecordClient.fromKubeConfig(kubeConfig) : undefined;
+  const recorder =
+    recordClient !== undefined
+      ? new GrantRecorder({
+          client: recordClient,
+          config,
+          now: () => serverNow(),
+          logger,
+          retentionMs: config.history.retentionMs,
+          ...(flags.namespace !== undefined ? { namespace: flags.namespace } : {}),
+          sleep: realSleep,
+          onWritten: (before, after) => {
+            for (const notification of transitionNotifications(before, after, serverNow())) notifier.notify(notification);
+          },
+        })
+      : undefined;
+  const sweeper = new Sweeper({
+    ...(recorder ? { observer: recorder } : {}),
+    kubeConfig,
+    config,
+    registry,
+    logger,
+    namespace: flags.namespace,
+    dryRun: flags.dryRun,
+    concurrency: flags.concurrency,
+    resyncMs: flags.resyncMs,
+    standby: flags.leaderElect,
+    expiryWarning: {
+      beforeMs: () => currentConfig().notify.beforeExpiryMs,
+      onWarned: (policy, expiresAt, at) => {
+        const notification = expiringFor(policy, expiresAt, at, config);
+        if (notification !== undefined) notifier.notify(notification);
+      },
+    },
+  });
+  serverNow = () => sweeper.serverNow();
+  const identity = defaultIdentity();
+  const elector = flags.leaderElect
+    ? new LeaderElector({
+        client: KubeLeaseClient.fromKubeConfig(kubeConfig),
+        lease: { namespace: flags.leaseNamespace!, name: flags.leaseName },
+        identity,
+        timing: flags.timing,
+        registry,
+        onStartedLeading: leaderWork(sweeper, recorder),
+        onNewLeader: (holder) => logger.info({ leader: holder, self: holder === identity }, 'new leader observed'),
+        onError: (err, during) => logger.warn({ during, error: describeApiError(err) }, 'leader election call failed'),
+      })
+    : undefined;
+  return { config, registry, sweeper, recorder, elector, close: () => recordClient?.close() };
+}
+
+/** The `expiring` notification for a grant as the informer holds it (labels, annotations, spec). */
+function expiringFor(policy: V1NetworkPolicy, expiresAt: Date, at: Date, config: GuardConfig): GrantNotification | undefined {
+  const m = policy.metadata;
+  if (m?.namespace === undefined || m.name === undefined || m.uid === undefined) return undefined;
+  const grant = readGrantAnnotations(policy, config.keys);
+  return expiringNotification(
+    {
+      namespace: m.namespace,
+      name: m.name,
+      uid: m.uid,
+      ticket: grant.ticket,
+      ticketUrl: stringEntry(m.annotations, config.keys.ticketUrl),
+      requester: grant.requestedBy,
+      access: summarizeAccess(policy),
+    },
+    expiresAt,
+    at,
+  );
+}
+
+function logGeneration(logger: Logger, flags: ControllerFlags, config: GuardConfig, apiServer: string): void {
+  logger.info(
+    {
+      dryRun: flags.dryRun,
+      namespace: flags.namespace ?? null,
+      labelSelector: `${config.keys.temporaryLabel}=true`,
+      config: flags.configPath ?? 'built-in defaults',
+      apiServer,
+      concurrency: flags.concurrency,
+      resync: formatDuration(flags.resyncMs),
+      // Names only: a target's URL is a credential and stays in its file.
+      notify: { beforeExpiry: formatDuration(config.notify.beforeExpiryMs), webhooks: config.notify.webhooks.map((t) => t.name) },
+      leaderElection: flags.leaderElect
+        ? { identity: defaultIdentity(), lease: `${flags.leaseNamespace}/${flags.leaseName}`, ...flags.timing }
+        : false,
+    },
+    'controller starting',
+  );
+}

@@ -12,12 +12,14 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
   check: { summary: 'evaluate NetworkPolicy manifests offline', load: async () => (await import('./check.js')).checkCommand },
   sweep: { summary: 'delete expired temporary grants (--once or --watch)', load: async () => (await import('./sweep.js')).sweepCommand },
   controller: { summary: 'expire grants at their expiry, one leader among replicas (--leader-elect)', load: async () => (await import('./controller.js')).controllerCommand },
+  explain: { summary: 'show what a NetworkPolicy opens and isolates in the live cluster', load: async () => (await import('./explain.js')).explainCommand },
   history: { summary: 'export the recorded grants: who, ticket, opened, changed, closed, how', load: async () => (await import('./history.js')).historyCommand },
   certs: { summary: 'create or rotate the webhook certificates (Secret, caBundle)', load: async () => (await import('./certs.js')).certsCommand },
   grant: { summary: 'create a narrow, ticketed, temporary NetworkPolicy grant', load: async () => (await import('./grant.js')).grantCommand },
   list: { summary: 'show the live temporary grants, soonest expiry first', load: async () => (await import('./list.js')).listCommand },
   extend: { summary: 'give a temporary grant a new expiry', load: async () => (await import('./extend.js')).extendCommand },
   revoke: { summary: 'close a temporary grant now', load: async () => (await import('./revoke.js')).revokeCommand },
+  doctor: { summary: 'check an installation: webhooks, certificate, controller lease, config, RBAC', load: async () => (await import('./doctor.js')).doctorCommand },
 };
 
 export function mainUsage(prog: string): string {

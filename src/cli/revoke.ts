@@ -1,18 +1,24 @@
 import type { V1NetworkPolicy } from '@kubernetes/client-node';
-import { readGrantAnnotations, TEMPORARY_LABEL_VALUE } from '../lifecycle/annotations.js';
+import { readGrantAnnotations, type Stamp, TEMPORARY_LABEL_VALUE } from '../lifecycle/annotations.js';
 import { formatTimestamp } from '../lifecycle/timestamp.js';
-import { reportFailure } from '../operator/apiFailure.js';
+import { httpStatusOf } from '../kube/apiErrors.js';
+import { describeFailure, reportFailure } from '../operator/apiFailure.js';
 import { summarizeAccess } from '../operator/describe.js';
 import { createGrantApi } from '../operator/kube.js';
+import { revocationRequestPatch, stampedRevocation } from '../operator/revocation.js';
 import { grantNameFrom, openSession } from '../operator/runtime.js';
 import { CONFIG_OPTION, defineCommand, KUBECONFIG_OPTION, NAMESPACE_OPTION } from './command.js';
 
 function usage(prog: string): string {
   return `usage: ${prog} revoke NAME [-n NAMESPACE] [--force]
 
-Close a temporary grant now, before it expires. The grant is read first and deleted only if it
-is still that same object (uid and resourceVersion preconditions), so a policy recreated under
-the same name in between is never removed by mistake.
+Close a temporary grant now, before it expires. The grant is read, then updated once to ask the
+netpol-guard mutating webhook to stamp who revokes it and when (revoked-by/revoked-at, taken from
+your credentials as the API server authenticated them), then deleted only if it is still that same
+object (uid and resourceVersion preconditions from that update), so a policy recreated or changed
+under the same name in between is never removed by mistake. When the stamp cannot be written (the
+webhook is not installed, the namespace is exempt, or you may delete but not patch), the grant is
+deleted anyway with a warning: its history record then says Deleted, not Revoked.
 
 options:
   -n, --namespace NS     namespace of the grant (default: the kubeconfig context's)
@@ -70,17 +76,52 @@ export const revokeCommand = defineCommand({
         say(`the API server returned ${namespace}/${name} without uid or resourceVersion; refusing to delete without preconditions`);
         return 2;
       }
+
+      // Ask for the revocation stamp; the delete below must hit exactly the object that carries it.
+      let target = { uid, resourceVersion };
+      let stamp: Stamp | undefined;
+      try {
+        const updated = await api.mergePatch(namespace, name, revocationRequestPatch({ uid, resourceVersion }, keys));
+        stamp = stampedRevocation(updated, keys);
+        const updatedVersion = updated.metadata?.resourceVersion;
+        if (updated.metadata?.uid !== uid || updatedVersion === undefined) {
+          say(`the API server answered the update of ${namespace}/${name} without its uid or resourceVersion; refusing to delete without preconditions`);
+          return 2;
+        }
+        target = { uid, resourceVersion: updatedVersion };
+        if (stamp === undefined) {
+          say(
+            `warning: the revocation of ${namespace}/${name} could not be stamped: the update came back without a ${keys.revokedBy} stamp ` +
+              '(is the netpol-guard mutating webhook installed, and the namespace not exempt?); deleting anyway. ' +
+              'Its history record will say Deleted; the API server audit log has who deleted it.',
+          );
+        }
+      } catch (err) {
+        const status = httpStatusOf(err);
+        if (status === 409) continue; // changed since the read: look again
+        if (status === 404) return gone();
+        const failure = describeFailure(err, { verb: 'patch', resource: 'networkpolicies', namespace, name }, api.server);
+        // Unreachable or not authenticated: the delete would fail the same way.
+        if (failure.kind === 'unreachable' || failure.kind === 'unauthorized') return reportFailure(err, { verb: 'patch', resource: 'networkpolicies', namespace, name }, api.server, say);
+        // Revoking takes access away: a refused stamp must not keep a grant alive.
+        say(
+          `warning: the revocation of ${namespace}/${name} could not be stamped (${failure.lines[0] ?? 'the update failed'}); deleting anyway. ` +
+            'Its history record will say Deleted; the API server audit log has who deleted it.',
+        );
+      }
+
       let result;
       try {
-        result = await api.deleteWithPreconditions({ namespace, name, uid, resourceVersion });
+        result = await api.deleteWithPreconditions({ namespace, name, ...target });
       } catch (err) {
         return reportFailure(err, { verb: 'delete', resource: 'networkpolicies', namespace, name }, api.server, say);
       }
       if (result === 'gone') return gone();
-      if (result === 'conflict') continue; // changed since the read: look again before deleting
+      if (result === 'conflict') continue; // changed since the update: look again before deleting
       const lines = [`revoked ${namespace}/${name}`, `  access:   ${summarizeAccess(current)} (closed)`];
       if (grant.ticket !== undefined) lines.push(`  ticket:   ${grant.ticket}`);
       if (grant.expiresAt.state === 'valid') lines.push(`  was due:  ${formatTimestamp(grant.expiresAt.value)}`);
+      if (stamp !== undefined) lines.push(`  by:       ${stamp.by} (stamped ${formatTimestamp(stamp.at)})`);
       io.stdout(`${lines.join('\n')}\n`);
       return 0;
     }

@@ -21,6 +21,8 @@ options:
   --host ADDR              listen address (env HOST; default 0.0.0.0)
   --tls-cert FILE          serving certificate, PEM (env TLS_CERT_FILE)
   --tls-key FILE           its private key, PEM (env TLS_KEY_FILE)
+  --tls-ca FILE            the CA certificate in the caBundle, PEM (env TLS_CA_FILE): read for its
+                           expiry only (metric netpol_guard_tls_not_after_timestamp_seconds)
                            Both files are re-read when they change; a usable new pair is served to
                            new connections without a restart.
   --certs-dir DIR          without --tls-cert/--tls-key: where a CA and serving certificate are
@@ -58,6 +60,7 @@ export interface ServeOptions {
   host: string;
   tlsCert: string | undefined;
   tlsKey: string | undefined;
+  tlsCa: string | undefined;
   certsDir: string;
   service: string;
   namespace: string;
@@ -79,6 +82,7 @@ const SERVE_OPTIONS = {
   host: { type: 'string' },
   'tls-cert': { type: 'string' },
   'tls-key': { type: 'string' },
+  'tls-ca': { type: 'string' },
   'certs-dir': { type: 'string' },
   service: { type: 'string' },
   ...COMPONENT_OPTIONS,
@@ -168,6 +172,7 @@ function serveOptionsFrom(values: FlagValues<typeof SERVE_OPTIONS>, env: NodeJS.
     host: pick(values.host, 'HOST') ?? '0.0.0.0',
     tlsCert,
     tlsKey,
+    tlsCa: pick(values['tls-ca'], 'TLS_CA_FILE'),
     certsDir: path.resolve(values['certs-dir'] ?? 'certs'),
     service: values.service ?? DEFAULT_SERVICE,
     namespace: values.namespace ?? DEFAULT_NAMESPACE,
@@ -232,12 +237,14 @@ async function serve(options: ServeOptions, logger: Logger, say: (text: string) 
 
   let certFile = options.tlsCert;
   let keyFile = options.tlsKey;
+  let caFile = options.tlsCa;
   if (certFile === undefined || keyFile === undefined) {
     const names = servingNames({ service: options.service, namespace: options.namespace });
     try {
       const ensured = await ensureCertificates({ dir: options.certsDir, ...names });
       certFile = ensured.paths.cert;
       keyFile = ensured.paths.key;
+      caFile = ensured.paths.caCert;
       logger.info(
         { certsDir: options.certsDir, ca: ensured.ca, serving: ensured.serving, reasons: ensured.reasons, caBundle: ensured.paths.caCert },
         'using a certificate from the certs directory',
@@ -248,7 +255,7 @@ async function serve(options: ServeOptions, logger: Logger, say: (text: string) 
       return fail(`cannot prepare certificates in ${options.certsDir}`, [(err as Error).message]);
     }
   }
-  const opened = TlsFileSource.open({ certFile, keyFile, logger, pollIntervalMs: options.reloadIntervalMs });
+  const opened = TlsFileSource.open({ certFile, keyFile, ...(caFile !== undefined ? { caFile } : {}), logger, pollIntervalMs: options.reloadIntervalMs });
   if (!opened.ok) {
     config.close();
     return fail('unusable TLS certificate or key', opened.errors);

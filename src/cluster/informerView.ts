@@ -6,7 +6,7 @@ import type { Clock } from '../kube/clock.js';
 import { type AnnotationKeys, readGrantAnnotations, stringEntry, stringMap, TEMPORARY_LABEL_VALUE } from '../lifecycle/annotations.js';
 import { normalizeTicket } from '../lifecycle/ticket.js';
 import { parseTimestamp } from '../lifecycle/timestamp.js';
-import type { ClusterView, EndedGrant, LiveGrant, PodMeta, PodMetaSource } from './view.js';
+import type { ClusterView, ClusterViewPart, EndedGrant, LiveGrant, NetworkPolicySource, PodMeta, PodMetaSource } from './view.js';
 
 /** Where the view's three resources come from (the API server in the webhook, fakes in tests). */
 export interface ClusterViewSources {
@@ -29,6 +29,11 @@ export interface InformerClusterViewOptions {
    * that reads pods must not receive "no pods" for "nobody asked".
    */
   pods?: PodMetaSource;
+  /**
+   * Every NetworkPolicy (full spec), when plugged in; the view's own policy informer keeps only
+   * temporary ones. Without it policiesIn throws and provides('policies') is false.
+   */
+  allPolicies?: NetworkPolicySource;
   clock?: Clock;
   logger?: Logger;
   /** Per-informer progress (metrics). */
@@ -40,7 +45,7 @@ export interface InformerClusterViewOptions {
 export type ViewInformerName = 'namespaces' | 'grants' | 'grantrecords';
 
 export interface ViewInformerStatus {
-  name: ViewInformerName | 'pods';
+  name: ViewInformerName | 'pods' | 'policies';
   synced: boolean;
   stale: boolean;
   cached: number;
@@ -66,6 +71,7 @@ export class InformerClusterView implements ClusterView {
   private readonly grants: Informer<V1NetworkPolicy, LiveGrant>;
   private readonly records: Informer<GrantRecord, EndedGrant | null>;
   private readonly pods: PodMetaSource | undefined;
+  private readonly allPolicies: NetworkPolicySource | undefined;
   private readonly liveByNamespace = new Index<LiveGrant>();
   private readonly liveByRequester = new Index<LiveGrant>();
   private readonly endedByName = new Index<EndedGrant>();
@@ -113,6 +119,7 @@ export class InformerClusterView implements ClusterView {
       project: (r) => projectEndedGrant(r, (clock?.now() ?? new Date()).getTime() - guardWindowMs),
     });
     this.pods = options.pods;
+    this.allPolicies = options.allPolicies;
     this.grants.subscribe((event) => {
       applyEvent(this.liveByNamespace, event, (g) => g.namespace);
       applyEvent(this.liveByRequester, event, (g) => g.requestedBy);
@@ -145,6 +152,19 @@ export class InformerClusterView implements ClusterView {
   podsMatching(namespace: string, selector: V1LabelSelector): readonly PodMeta[] {
     if (this.pods === undefined) throw new Error('this cluster view has no pod source; a rule that reads pods needs one plugged in');
     return this.pods.podsMatching(namespace, selector);
+  }
+
+  namespaceNames(): readonly string[] {
+    return this.namespaces.keys();
+  }
+
+  policiesIn(namespace: string): readonly V1NetworkPolicy[] {
+    if (this.allPolicies === undefined) throw new Error('this cluster view has no source of every NetworkPolicy; a rule that reads them needs one plugged in');
+    return this.allPolicies.policiesIn(namespace);
+  }
+
+  provides(part: ClusterViewPart): boolean {
+    return part === 'pods' ? this.pods !== undefined : this.allPolicies !== undefined;
   }
 
   liveGrantsIn(namespace: string): readonly LiveGrant[] {
@@ -182,6 +202,7 @@ export class InformerClusterView implements ClusterView {
     });
     const list = [of('namespaces', this.namespaces), of('grants', this.grants), of('grantrecords', this.records)];
     if (this.pods !== undefined) list.push({ name: 'pods', synced: this.pods.synced(), stale: this.pods.stale(), cached: 0 });
+    if (this.allPolicies !== undefined) list.push({ name: 'policies', synced: this.allPolicies.synced(), stale: this.allPolicies.stale(), cached: 0 });
     return list;
   }
 }

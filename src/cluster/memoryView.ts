@@ -1,14 +1,21 @@
-import type { V1LabelSelector } from '@kubernetes/client-node';
+import type { V1LabelSelector, V1NetworkPolicy } from '@kubernetes/client-node';
 import { selectorMatches } from '../policy/selector.js';
-import type { ClusterView, EndedGrant, LiveGrant, PodMeta } from './view.js';
+import type { ClusterView, ClusterViewPart, EndedGrant, LiveGrant, PodMeta } from './view.js';
 
 /** Plain data a MemoryClusterView answers from: what a test, a file or `grant`'s flags provide. */
 export interface ClusterSnapshot {
   /** Namespace name → its labels. */
   namespaces?: Readonly<Record<string, Readonly<Record<string, string>>>>;
   pods?: readonly PodMeta[];
+  /** Every NetworkPolicy of the snapshot (the effect analysis reads a namespace's others). */
+  policies?: readonly V1NetworkPolicy[];
   liveGrants?: readonly LiveGrant[];
   endedGrants?: readonly EndedGrant[];
+  /**
+   * The optional parts the snapshot stands for (default both): `[]` models the webhook's view,
+   * which holds neither pods nor every NetworkPolicy, so the rules reading them are skipped.
+   */
+  holds?: readonly ClusterViewPart[];
   /** Mark the snapshot as out of date (tests of the stale path). */
   stale?: boolean;
 }
@@ -29,8 +36,21 @@ export class MemoryClusterView implements ClusterView {
     return Object.prototype.hasOwnProperty.call(namespaces, namespace) ? namespaces[namespace] : undefined;
   }
 
+  namespaceNames(): readonly string[] {
+    return Object.keys(this.snapshot.namespaces ?? {});
+  }
+
   podsMatching(namespace: string, selector: V1LabelSelector): readonly PodMeta[] {
     return (this.snapshot.pods ?? []).filter((pod) => pod.namespace === namespace && selectorMatches(selector, pod.labels));
+  }
+
+  policiesIn(namespace: string): readonly V1NetworkPolicy[] {
+    return (this.snapshot.policies ?? []).filter((policy) => (policy.metadata?.namespace ?? 'default') === namespace);
+  }
+
+  /** By default a snapshot holds every part: what it does not list is known to be absent. */
+  provides(part: ClusterViewPart): boolean {
+    return this.snapshot.holds === undefined || this.snapshot.holds.includes(part);
   }
 
   liveGrantsIn(namespace: string): readonly LiveGrant[] {

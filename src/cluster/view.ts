@@ -1,4 +1,4 @@
-import type { V1LabelSelector } from '@kubernetes/client-node';
+import type { V1LabelSelector, V1NetworkPolicy } from '@kubernetes/client-node';
 import type { CloseHow } from '../controller/grantRecord.js';
 
 /**
@@ -6,14 +6,26 @@ import type { CloseHow } from '../controller/grantRecord.js';
  * synchronous lookup in memory (an informer cache in the webhook, files or flags in `check` and
  * `grant`), so a rule that consults the cluster stays pure and fast: no I/O inside a decision.
  */
+/** Optional parts of a view: pods, and every NetworkPolicy (not only the live grants). */
+export type ClusterViewPart = 'pods' | 'policies';
+
 export interface ClusterView {
   /** Labels of the namespace, or undefined when the namespace is not known to the view. */
   namespaceLabels(namespace: string): Readonly<Record<string, string>> | undefined;
+  /** Every namespace the view knows (namespaceSelector peers are resolved against these). */
+  namespaceNames(): readonly string[];
   /**
    * Pods of `namespace` whose labels the selector matches (Kubernetes label-selector semantics).
-   * The webhook's view answers only with a pod source plugged in (see PodMetaSource).
+   * Only when provides('pods'): the webhook's view answers only with a pod source plugged in (see PodMetaSource).
    */
   podsMatching(namespace: string, selector: V1LabelSelector): readonly PodMeta[];
+  /** Every NetworkPolicy stored in `namespace`, full spec. Only when provides('policies'). */
+  policiesIn(namespace: string): readonly V1NetworkPolicy[];
+  /**
+   * Whether the view holds this optional part. A view without it throws when asked, and the rules
+   * that need it (RuleDefinition.viewParts) are skipped, as without a view, never run on "nothing".
+   */
+  provides(part: ClusterViewPart): boolean;
   /** Live grants (NetworkPolicies labelled temporary) in `namespace`. */
   liveGrantsIn(namespace: string): readonly LiveGrant[];
   /** Live grants stamped as requested by `requestedBy`, in every namespace. */
@@ -34,6 +46,24 @@ export interface PodMeta {
   namespace: string;
   name: string;
   labels: Readonly<Record<string, string>>;
+  /**
+   * status.phase when the source knows it. Partial-metadata lists carry no status, so the
+   * webhook's pod source leaves it out and excludes Succeeded/Failed pods server-side instead.
+   */
+  phase?: string;
+  /**
+   * The pod's container ports, when the source has the spec (a file, a test, a full list). Absent:
+   * unknown, and a named port in a policy stays unresolved for this pod.
+   */
+  containerPorts?: readonly ContainerPortMeta[];
+}
+
+/** One container port, as named ports in a NetworkPolicy resolve against it. */
+export interface ContainerPortMeta {
+  name?: string;
+  containerPort: number;
+  /** TCP when absent, as the API server defaults it. */
+  protocol?: string;
 }
 
 /**
@@ -42,6 +72,16 @@ export interface PodMeta {
  */
 export interface PodMetaSource {
   podsMatching(namespace: string, selector: V1LabelSelector): readonly PodMeta[];
+  synced(): boolean;
+  stale(): boolean;
+}
+
+/**
+ * Where a view's complete NetworkPolicies come from (every policy of a namespace, not only the
+ * temporary ones the webhook's view watches). Optional, like PodMetaSource.
+ */
+export interface NetworkPolicySource {
+  policiesIn(namespace: string): readonly V1NetworkPolicy[];
   synced(): boolean;
   stale(): boolean;
 }

@@ -7,7 +7,7 @@ import type { ConfigFile } from './types.js';
 
 /**
  * The embedded default: what runs when no config file is given. Every rule takes its catalog
- * default (today all deny); grants may live a day and be extended up to three days from when they were first granted.
+ * default (all deny but target-selects-nothing, a warning); grants may live a day and be extended up to three days from when they were first granted.
  */
 export const DEFAULT_CONFIG: Required<ConfigFile> = {
   mode: 'enforce',
@@ -25,6 +25,10 @@ export const DEFAULT_CONFIG: Required<ConfigFile> = {
     maxPolicyElements: 2_000,
     // null: as long as maxLifetime, so an ended grant cannot come back before it could have lived out its whole lifetime.
     recreateCooldown: null,
+    // What one grant may reach among live pods (rules blast-radius-targets and blast-radius-peers).
+    maxTargetPods: 50,
+    maxPeerPods: 200,
+    maxPeerNamespaces: 10,
   },
   defaultTTL: null,
   ticket: {
@@ -40,4 +44,5 @@ export const DEFAULT_CONFIG: Required<ConfigFile> = {
   // onUnavailable null: deny in enforce mode, warn in warn mode.
   clusterView: { maxStaleness: '30s', onUnavailable: null },
   profiles: [],
+  notify: { beforeExpiry: '10m', webhooks: [] },
 };

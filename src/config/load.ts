@@ -116,6 +116,7 @@ function mergeOverDefaults(file: ConfigFile): Required<ConfigFile> {
     quotas: { ...DEFAULT_CONFIG.quotas, ...file.quotas },
     clusterView: { ...DEFAULT_CONFIG.clusterView, ...file.clusterView },
     profiles: file.profiles ?? DEFAULT_CONFIG.profiles,
+    notify: { ...DEFAULT_CONFIG.notify, ...file.notify },
   };
 }
 
@@ -220,6 +221,14 @@ function compileLevel(written: ConfigFile, merged: Required<ConfigFile>, origin:
   }
   const retentionMs = durationMs('/history/retention', merged.history.retention!);
   const maxStalenessMs = durationMs('/clusterView/maxStaleness', merged.clusterView.maxStaleness!);
+  const beforeExpiryMs = durationMs('/notify/beforeExpiry', merged.notify.beforeExpiry!);
+  const webhooks = merged.notify.webhooks ?? [];
+  const seenNames = new Set<string>();
+  webhooks.forEach((target, i) => {
+    // Names label the counter and the log lines: two targets with one name could not be told apart.
+    if (seenNames.has(target.name)) errors.push(`${origin}: /notify/webhooks/${i}/name: "${target.name}" is already the name of another webhook`);
+    seenNames.add(target.name);
+  });
   if (errors.length > before) return undefined;
 
   const rules = {} as Record<RuleId, RuleAction>;
@@ -238,6 +247,9 @@ function compileLevel(written: ConfigFile, merged: Required<ConfigFile>, origin:
       maxLifetimeMs,
       maxPolicyElements: limits.maxPolicyElements!,
       recreateCooldownMs,
+      maxTargetPods: limits.maxTargetPods!,
+      maxPeerPods: limits.maxPeerPods!,
+      maxPeerNamespaces: limits.maxPeerNamespaces!,
     },
     defaultTTL,
     ticket: { pattern, urlTemplate: merged.ticket.urlTemplate ?? undefined },
@@ -263,6 +275,7 @@ function compileLevel(written: ConfigFile, merged: Required<ConfigFile>, origin:
       maxStalenessMs,
       onUnavailable: merged.clusterView.onUnavailable ?? (merged.mode === 'enforce' ? 'deny' : 'warn'),
     },
+    notify: { beforeExpiryMs, webhooks: webhooks.map((target) => ({ ...target, events: [...target.events] })) },
     profile,
     profiles: [],
     source: merged,

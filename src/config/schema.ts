@@ -1,4 +1,5 @@
 import { RULE_IDS } from '../policy/ruleIds.js';
+import { NOTIFICATION_EVENTS } from './types.js';
 
 const duration = {
   type: 'string',
@@ -26,6 +27,9 @@ const limits = {
     maxLifetime: duration,
     maxPolicyElements: { type: 'integer', minimum: 1, maximum: 1_000_000 },
     recreateCooldown: { anyOf: [duration, { type: 'null' }] },
+    maxTargetPods: { type: 'integer', minimum: 0 },
+    maxPeerPods: { type: 'integer', minimum: 0 },
+    maxPeerNamespaces: { type: 'integer', minimum: 0 },
   },
 } as const;
 
@@ -148,6 +152,36 @@ export const CONFIG_SCHEMA = {
     },
     rules,
     quotas,
+    notify: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        beforeExpiry: duration,
+        webhooks: {
+          type: 'array',
+          maxItems: 20,
+          items: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['name', 'urlFile', 'format', 'events'],
+            properties: {
+              // A label value: it names the target in logs and in the notifications counter.
+              name: { type: 'string', maxLength: 63, pattern: '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$' },
+              // The URL is a credential (a Slack webhook URL is one): only its file's path is configured.
+              urlFile: { type: 'string', minLength: 1, maxLength: 4096 },
+              caFile: { type: 'string', minLength: 1, maxLength: 4096 },
+              format: { enum: ['json', 'slack'] },
+              events: {
+                type: 'array',
+                minItems: 1,
+                uniqueItems: true,
+                items: { enum: NOTIFICATION_EVENTS },
+              },
+            },
+          },
+        },
+      },
+    },
     clusterView: {
       type: 'object',
       additionalProperties: false,

@@ -18,6 +18,9 @@ export interface ConfigFile {
     maxPolicyElements?: number;
     /** A CREATE matching a grant that ended within this is denied (grant-recreated); null: maxLifetime. */
     recreateCooldown?: string | null;
+    maxTargetPods?: number;
+    maxPeerPods?: number;
+    maxPeerNamespaces?: number;
   };
   defaultTTL?: string | null;
   ticket?: { pattern?: string; urlTemplate?: string | null };
@@ -33,6 +36,8 @@ export interface ConfigFile {
   clusterView?: { maxStaleness?: string; onUnavailable?: 'deny' | 'warn' | null };
   /** Ordered overrides for matching namespaces; the first match wins, none: the top level. */
   profiles?: ProfileFile[];
+  /** The controller's ExpiringSoon Event and outbound webhooks (README: Notifications). */
+  notify?: { beforeExpiry?: string; webhooks?: WebhookTargetFile[] };
 }
 
 export interface QuotasFile {
@@ -63,6 +68,20 @@ export interface Profile {
   config: GuardConfig;
 }
 
+/** What a grant notification is about: one per GrantRecord transition, plus `expiring`. */
+export const NOTIFICATION_EVENTS = ['opened', 'changed', 'expiring', 'expired', 'revoked', 'deleted'] as const;
+export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];
+
+/** One outbound webhook as configured: the URL itself lives in a mounted Secret file, never in the config. */
+export interface WebhookTargetFile {
+  name: string;
+  urlFile: string;
+  /** PEM bundle of the CA(s) that sign the receiver's certificate, for a private CA; verification is always on. */
+  caFile?: string;
+  format: 'json' | 'slack';
+  events: NotificationEvent[];
+}
+
 /**
  * The effective config the engine runs on: defaults merged in, durations parsed to milliseconds,
  * the ticket pattern compiled. Immutable once built; a reload builds a new one.
@@ -87,6 +106,11 @@ export interface GuardConfig {
     maxPolicyElements: number;
     /** grant-recreated looks this far back for an ended grant. */
     recreateCooldownMs: number;
+    /** Most live pods a grant may target (rule blast-radius-targets). */
+    maxTargetPods: number;
+    /** Most live peer pods / namespaces one direction may admit (rule blast-radius-peers). */
+    maxPeerPods: number;
+    maxPeerNamespaces: number;
   };
   /** Injected by the mutator when a grant names neither ttl nor expires-at. */
   defaultTTL: { text: string; ms: number } | undefined;
@@ -111,6 +135,7 @@ export interface GuardConfig {
   profile: string;
   /** The top level's profiles in order (empty inside a profile's own config). */
   profiles: readonly Profile[];
+  notify: { beforeExpiryMs: number; webhooks: readonly WebhookTargetFile[] };
   /** The merged file form, for `/readyz` detail and for printing the effective config. */
   source: Required<ConfigFile>;
 }

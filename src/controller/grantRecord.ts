@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { V1NetworkPolicy, V1ObjectMeta } from '@kubernetes/client-node';
-import { type AnnotationKeys, readGrantAnnotations, stringEntry } from '../lifecycle/annotations.js';
+import { type AnnotationKeys, readGrantAnnotations, readStamp, type Stamp, stringEntry } from '../lifecycle/annotations.js';
 import { formatDuration } from '../lifecycle/duration.js';
 import { formatTimestamp, parseTimestamp } from '../lifecycle/timestamp.js';
 import { summarizeAccess } from '../operator/describe.js';
-import { type HistoryAnnotationKeys, historyAnnotationKeys, readStamp, type Stamp } from './historyAnnotations.js';
 
 /**
  * The history of one grant as a cluster-scoped GrantRecord (grantrecords.netpol-guard.io,
@@ -114,7 +113,6 @@ export interface GrantRecord {
 /** What the record functions need of the config: the annotation keys (GuardConfig fits). */
 export interface RecordConfig {
   keys: AnnotationKeys;
-  annotationPrefix?: string;
 }
 
 /**
@@ -177,8 +175,7 @@ export function recordChanged(
   if (uid !== record.spec.policy.uid) {
     throw new RangeError(`policy uid ${String(uid)} does not belong to record ${String(record.metadata.name)} (uid ${record.spec.policy.uid})`);
   }
-  const history = historyKeys(config);
-  const stamp = freshStamp(record, oldPolicy, newPolicy, history);
+  const stamp = freshStamp(record, oldPolicy, newPolicy, config.keys);
   const base = { observedAt: formatTimestamp(at), ...(stamp ? { by: clip(stamp.by), stampedAt: formatTimestamp(stamp.at) } : {}) };
   const changes: GrantChange[] = [];
   const status: GrantRecordStatus = { ...record.status };
@@ -217,8 +214,7 @@ export function closeReason(
   config: RecordConfig,
 ): { how: CloseHow; by?: string } {
   if (deletedByController) return { how: 'Expired' };
-  const history = historyKeys(config);
-  const revoked = readStamp(lastSeen, history.revokedBy, history.revokedAt);
+  const revoked = readStamp(lastSeen, config.keys.revokedBy, config.keys.revokedAt);
   return revoked ? { how: 'Revoked', by: revoked.by } : { how: 'Deleted' };
 }
 
@@ -251,10 +247,14 @@ export function recordClosed(record: GrantRecord, how: CloseHow, at: Date, by?: 
 
 /** Closed records older than the retention go; an open one, or one without a readable closedAt, stays. */
 export function shouldPrune(record: GrantRecord, now: Date, retentionMs: number): boolean {
+  const closed = record.status.state === 'Open' || record.status.closedAt === undefined ? undefined : parseTimestamp(record.status.closedAt);
+  return isPastRetention(closed?.ok ? closed.date.getTime() : undefined, now, retentionMs);
+}
+
+/** Closed at `closedAtMs`, at least `retentionMs` before `now` (never when the close time is unknown). */
+export function isPastRetention(closedAtMs: number | undefined, now: Date, retentionMs: number): boolean {
   if (!(retentionMs > 0)) throw new RangeError(`history retention must be positive, got ${retentionMs} ms`);
-  if (record.status.state === 'Open' || record.status.closedAt === undefined) return false;
-  const closed = parseTimestamp(record.status.closedAt);
-  return closed.ok && now.getTime() - closed.date.getTime() >= retentionMs;
+  return closedAtMs !== undefined && now.getTime() - closedAtMs >= retentionMs;
 }
 
 /** The spec as canonical JSON, cut at the limit on a character boundary, with the hash of the whole. */
@@ -284,7 +284,7 @@ function canonical(value: unknown): unknown {
   return out;
 }
 
-function freshStamp(record: GrantRecord, oldPolicy: V1NetworkPolicy | undefined, newPolicy: V1NetworkPolicy, keys: HistoryAnnotationKeys): Stamp | undefined {
+function freshStamp(record: GrantRecord, oldPolicy: V1NetworkPolicy | undefined, newPolicy: V1NetworkPolicy, keys: AnnotationKeys): Stamp | undefined {
   const stamp = readStamp(newPolicy, keys.changedBy, keys.changedAt);
   if (stamp === undefined) return undefined;
   const before = readStamp(oldPolicy, keys.changedBy, keys.changedAt);
@@ -300,12 +300,6 @@ function expiryText(policy: V1NetworkPolicy, keys: AnnotationKeys): string | und
   const expiresAt = readGrantAnnotations(policy, keys).expiresAt;
   if (expiresAt.state === 'absent') return undefined;
   return expiresAt.state === 'valid' ? formatTimestamp(expiresAt.value) : clip(expiresAt.raw);
-}
-
-function historyKeys(config: RecordConfig): HistoryAnnotationKeys {
-  if (config.annotationPrefix !== undefined) return historyAnnotationKeys(config.annotationPrefix);
-  // Derive the prefix from a contract key (`<prefix>/ttl`) so the two sets can never disagree.
-  return historyAnnotationKeys(config.keys.ttl.slice(0, config.keys.ttl.lastIndexOf('/')));
 }
 
 function withState(metadata: V1ObjectMeta, state: GrantRecordState): V1ObjectMeta {

@@ -10,9 +10,11 @@ import {
   recordClosed,
   recordName,
   recordOpened,
-  shouldPrune,
+  isPastRetention,
 } from './grantRecord.js';
 import { GrantRecordApiError, type GrantRecordClient } from './grantRecordClient.js';
+import { parseTimestamp } from '../lifecycle/timestamp.js';
+import { createLimiter, type Limiter } from '../sweeper/limiter.js';
 
 /** How the Sweeper tells the recorder what it saw and did (see Sweeper's `observer` option). */
 export interface GrantObserver {
@@ -36,8 +38,19 @@ export interface GrantRecorderOptions {
   namespace?: string;
   /** Between failed writes (attempt 1, 2, …); resolves early when the signal aborts. */
   sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  /**
+   * API calls in flight at once (default 8). A takeover or a first install queues a write per
+   * grant; sent all at once they were a connection storm (10,000 sockets, 1.3 GB, writes timing
+   * out), so they wait their turn instead. Order per record is kept either way.
+   */
+  writeConcurrency?: number;
   /** Attempts per write (default 5). */
   maxAttempts?: number;
+  /**
+   * After each successful write: the record before (undefined when new) and as written. The
+   * notifier hangs here, so notifications are exactly the record transitions. Must not block.
+   */
+  onWritten?: (before: GrantRecord | undefined, after: GrantRecord) => void;
 }
 
 type Transform = (current: GrantRecord | undefined) => GrantRecord | undefined;
@@ -52,8 +65,15 @@ type Transform = (current: GrantRecord | undefined) => GrantRecord | undefined;
  */
 export class GrantRecorder implements GrantObserver {
   private readonly opts: GrantRecorderOptions;
-  /** uid → the record as last written or read (closed ones too, so a late DELETED cannot reopen or re-close). */
+  /** uid → the open record as last written or read. */
   private readonly records = new Map<string, GrantRecord>();
+  /**
+   * uid → what is kept of a closed record: enough to prune it and to know it is closed (a late
+   * DELETED must not reopen or re-close it). A closed record never changes again, so holding it
+   * whole would only cost memory: 100,000 closed records are a normal quarter's history.
+   */
+  private readonly closed = new Map<string, ClosedRecord>();
+  private readonly limiter: Limiter;
   private readonly chains = new Map<string, Promise<void>>();
   /** Grants whose DELETED arrived while this process was reaping them. */
   private readonly goneWhileReaping = new Map<string, V1NetworkPolicy>();
@@ -61,9 +81,12 @@ export class GrantRecorder implements GrantObserver {
   private readonly expiredBeforeLoad = new Map<string, { deletedAt: Date; policy: V1NetworkPolicy }>();
   private leadership: AbortSignal | undefined;
   private loaded = false;
+  /** whenLoaded() callers of this term, told after the first reconcile. */
+  private loadedWaiters: (() => void)[] = [];
 
   constructor(options: GrantRecorderOptions) {
     this.opts = options;
+    this.limiter = createLimiter(options.writeConcurrency ?? DEFAULT_WRITE_CONCURRENCY);
   }
 
   /**
@@ -76,13 +99,15 @@ export class GrantRecorder implements GrantObserver {
       const all = await this.opts.client.list();
       if (signal.aborted) return;
       this.records.clear();
-      for (const record of all) this.records.set(record.spec.policy.uid, record);
+      this.closed.clear();
+      for (const record of all) this.remember(record.spec.policy.uid, record);
       this.loaded = true;
       this.opts.logger.info({ records: all.length }, 'grant records loaded');
       // A takeover deletes what is already due at once, usually before the records are in.
       for (const [uid, expired] of this.expiredBeforeLoad) this.reaped(uid, expired);
       this.expiredBeforeLoad.clear();
       this.reconcile(live());
+      for (const tell of this.loadedWaiters.splice(0)) tell();
     } catch (err) {
       this.opts.logger.error({ error: describeApiError(err) }, 'could not load grant records; recording resumes after the next list');
     }
@@ -90,6 +115,16 @@ export class GrantRecorder implements GrantObserver {
     this.loaded = false;
     this.expiredBeforeLoad.clear();
     await this.idle();
+  }
+
+  /**
+   * Resolves once this leadership term has loaded the records and queued what reconciling them with
+   * the live grants calls for (the point from which every event is recorded; the takeover benchmark
+   * measures up to here, then up to idle()).
+   */
+  whenLoaded(): Promise<void> {
+    if (this.acting) return Promise.resolve();
+    return new Promise((resolve) => this.loadedWaiters.push(resolve));
   }
 
   /** Every write queued so far has finished (or given up). */
@@ -156,16 +191,15 @@ export class GrantRecorder implements GrantObserver {
       const uid = policy.metadata?.uid;
       if (uid === undefined) continue;
       liveUids.add(uid);
-      if (!this.records.has(uid)) this.mutate(uid, (current) => current ?? recordOpened(policy, this.opts.now(), this.opts.config, { late: true }));
+      if (!this.records.has(uid) && !this.closed.has(uid)) this.mutate(uid, (current) => current ?? recordOpened(policy, this.opts.now(), this.opts.config, { late: true }));
     }
     const now = this.opts.now();
     for (const [uid, record] of this.records) {
       const inScope = this.opts.namespace === undefined || record.spec.policy.namespace === this.opts.namespace;
-      if (record.status.state === 'Open' && inScope && !liveUids.has(uid) && !this.goneWhileReaping.has(uid)) {
-        this.close(uid, 'DeletedNotObserved');
-      } else if (shouldPrune(record, now, this.opts.retentionMs)) {
-        this.prune(uid, record);
-      }
+      if (inScope && !liveUids.has(uid) && !this.goneWhileReaping.has(uid)) this.close(uid, 'DeletedNotObserved');
+    }
+    for (const [uid, record] of this.closed) {
+      if (isPastRetention(record.closedAtMs, now, this.opts.retentionMs)) this.prune(uid, record);
     }
   }
 
@@ -194,24 +228,29 @@ export class GrantRecorder implements GrantObserver {
   private async write(uid: string, transform: Transform): Promise<void> {
     const signal = this.leadership;
     const maxAttempts = this.opts.maxAttempts ?? 5;
+    // Every transform leaves a closed record as it is: nothing to write.
+    if (this.closed.has(uid)) return;
     let current = this.records.get(uid);
     for (let attempt = 1; ; attempt++) {
       if (signal === undefined || signal.aborted) return;
       const next = transform(current);
       if (next === undefined || next === current) return;
       try {
-        const written = current?.metadata.resourceVersion ? await this.opts.client.update(next) : await this.opts.client.create(next);
-        this.records.set(uid, written);
+        const update = current?.metadata.resourceVersion !== undefined;
+        const written = await this.limiter.run(() => (update ? this.opts.client.update(next) : this.opts.client.create(next)));
+        this.remember(uid, written);
         this.opts.logger.info({ record: written.metadata.name, state: written.status.state, policy: written.spec.policy }, current === undefined ? 'grant record opened' : 'grant record written');
+        this.announce(current, written);
         return;
       } catch (err) {
         const status = err instanceof GrantRecordApiError ? err.status : undefined;
         if (status === 409 || status === 404) {
           // Someone (a previous leader) wrote it since: start again from the stored copy.
           try {
-            current = await this.opts.client.get(recordName(uid));
-            if (current !== undefined) this.records.set(uid, current);
+            current = await this.limiter.run(() => this.opts.client.get(recordName(uid)));
+            if (current !== undefined) this.remember(uid, current);
             else this.records.delete(uid);
+            if (this.closed.has(uid)) return;
           } catch {
             // Counted as this attempt's failure; the next attempt reads again.
           }
@@ -225,19 +264,43 @@ export class GrantRecorder implements GrantObserver {
     }
   }
 
-  private prune(uid: string, record: GrantRecord): void {
-    const name = record.metadata.name;
-    const rv = record.metadata.resourceVersion;
-    if (name === undefined || rv === undefined) return;
+  private announce(before: GrantRecord | undefined, after: GrantRecord): void {
+    try {
+      this.opts.onWritten?.(before, after);
+    } catch (err) {
+      this.opts.logger.error({ error: (err as Error).message }, 'grant record listener failed');
+    }
+  }
+
+  /** Keep `record` as the latest state of `uid`: whole while open, as a ClosedRecord once closed. */
+  private remember(uid: string, record: GrantRecord): void {
+    if (record.status.state === 'Open') {
+      this.records.set(uid, record);
+      this.closed.delete(uid);
+      return;
+    }
     this.records.delete(uid);
+    const closedAt = record.status.closedAt === undefined ? undefined : parseTimestamp(record.status.closedAt);
+    this.closed.set(uid, {
+      name: record.metadata.name,
+      resourceVersion: record.metadata.resourceVersion,
+      closedAtMs: closedAt?.ok ? closedAt.date.getTime() : undefined,
+    });
+  }
+
+  private prune(uid: string, record: ClosedRecord): void {
+    const { name, resourceVersion: rv } = record;
+    if (name === undefined || rv === undefined) return;
+    this.closed.delete(uid);
     const previous = this.chains.get(uid) ?? Promise.resolve();
     const next = previous.then(async () => {
+      const closedAt = record.closedAtMs === undefined ? undefined : new Date(record.closedAtMs).toISOString();
       try {
-        await this.opts.client.delete(name, rv);
-        this.opts.logger.info({ record: name, closedAt: record.status.closedAt }, 'grant record pruned (past retention)');
+        await this.limiter.run(() => this.opts.client.delete(name, rv));
+        this.opts.logger.info({ record: name, closedAt }, 'grant record pruned (past retention)');
       } catch (err) {
         this.opts.logger.warn({ record: name, error: describeApiError(err) }, 'could not prune grant record; trying after the next list');
-        if (!this.records.has(uid)) this.records.set(uid, record);
+        if (!this.records.has(uid) && !this.closed.has(uid)) this.closed.set(uid, record);
       }
     });
     this.chains.set(uid, next);
@@ -246,3 +309,14 @@ export class GrantRecorder implements GrantObserver {
     });
   }
 }
+
+const DEFAULT_WRITE_CONCURRENCY = 8;
+
+/** What the recorder keeps of a closed record (see GrantRecorder.closed). */
+interface ClosedRecord {
+  name: string | undefined;
+  resourceVersion: string | undefined;
+  /** Undefined when closedAt is missing or unreadable: such a record is never pruned. */
+  closedAtMs: number | undefined;
+}
+

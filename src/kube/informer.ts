@@ -158,6 +158,11 @@ export class Informer<R extends HasResourceVersion, T> {
     return [...this.store.values()];
   }
 
+  /** The keys of every cached object. */
+  keys(): string[] {
+    return [...this.store.keys()];
+  }
+
   get size(): number {
     return this.store.size;
   }

@@ -16,6 +16,19 @@ export interface AnnotationKeys {
   ticketUrl: string;
   requestedBy: string;
   grantedAt: string;
+  /**
+   * Who last moved the expiry or the spec, and when. Like requested-by, written only by the
+   * mutating webhook from the request's userInfo; whatever a client writes there is replaced.
+   */
+  changedBy: string;
+  changedAt: string;
+  /**
+   * Who revoked the grant, and when. A client asks for the stamp by writing any value into
+   * revoked-by (`revoke` does, then deletes); the mutator replaces it with the request's user and
+   * the time (see revocationRequested in mutation.ts). Never taken from the object.
+   */
+  revokedBy: string;
+  revokedAt: string;
   /** Label (not annotation) that lets the sweeper list grants with a label selector. */
   temporaryLabel: string;
 }
@@ -28,6 +41,10 @@ export function annotationKeys(prefix: string = DEFAULT_ANNOTATION_PREFIX): Anno
     ticketUrl: `${prefix}/ticket-url`,
     requestedBy: `${prefix}/requested-by`,
     grantedAt: `${prefix}/granted-at`,
+    changedBy: `${prefix}/changed-by`,
+    changedAt: `${prefix}/changed-at`,
+    revokedBy: `${prefix}/revoked-by`,
+    revokedAt: `${prefix}/revoked-at`,
     temporaryLabel: `${prefix}/temporary`,
   };
 }
@@ -66,6 +83,23 @@ export function readGrantAnnotations(policy: V1NetworkPolicy | undefined, keys: 
 /** Only the granted-at stamp, for callers that need nothing else of a (stored) policy. */
 export function readGrantedAt(policy: V1NetworkPolicy | undefined, keys: AnnotationKeys): Parsed<Date> {
   return parseField(stringEntry(policy?.metadata?.annotations, keys.grantedAt), parseDate);
+}
+
+/** Who stamped a change or a revocation, and when (both present and the time valid, else absent). */
+export interface Stamp {
+  by: string;
+  at: Date;
+  /** The annotation text of `at`, to compare stamps without re-formatting. */
+  atRaw: string;
+}
+
+/** The changed-by/changed-at or revoked-by/revoked-at pair of a policy, when whole and valid. */
+export function readStamp(policy: V1NetworkPolicy | undefined, byKey: string, atKey: string): Stamp | undefined {
+  const annotations = policy?.metadata?.annotations;
+  const by = stringEntry(annotations, byKey);
+  const at = parseField(stringEntry(annotations, atKey), parseDate);
+  if (by === undefined || by.trim() === '' || at.state !== 'valid') return undefined;
+  return { by, at: at.value, atRaw: at.raw };
 }
 
 function parseTtl(raw: string): { ok: true; value: number } | { ok: false; error: string } {

@@ -2,12 +2,13 @@ import type { V1NetworkPolicy } from '@kubernetes/client-node';
 import type { GuardConfig } from '../config/types.js';
 import { grantsAccess } from '../policy/breadth.js';
 import { isExemptNamespace } from '../policy/exempt.js';
-import { type GrantAnnotations, readGrantAnnotations, TEMPORARY_LABEL_VALUE } from './annotations.js';
+import { type AnnotationKeys, type GrantAnnotations, readGrantAnnotations, stringEntry, TEMPORARY_LABEL_VALUE } from './annotations.js';
 import { addMs } from './expiry.js';
 import { type JsonPatchOperation, mapPatch } from './patch.js';
 import { normalizeTicket, ticketUrl } from './ticket.js';
 import { formatTimestamp } from './timestamp.js';
 import { gitOpsWarning } from './gitops.js';
+import { onlyRevocationChanged, revocationRequested, sameExpiry, sameSpec } from './updateChanges.js';
 import { isJsonObject } from '../schema/json.js';
 
 export interface MutationInput {
@@ -34,13 +35,19 @@ const EMPTY: MutationPlan = { patch: [], warnings: [], auditAnnotations: {} };
 /**
  * Plan the patch that turns what a person wrote into what the cluster can enforce and audit:
  * an absolute expiry, the requester and grant time (never taken from the user), a normalized
- * ticket and the temporary label. Pure, and idempotent: planning again on the patched object
- * with the same `now` yields an empty patch (safe under reinvocationPolicy IfNeeded).
+ * ticket and the temporary label; on UPDATE the changed-by/revoked-by stamps (historyStamps).
+ * Pure, and idempotent: planning again on the patched object with the same `now` yields an empty
+ * patch (safe under reinvocationPolicy IfNeeded).
  */
 export function planMutation(input: MutationInput): MutationPlan {
   const { policy, config, now } = input;
   if (isExemptNamespace(config, input.namespace)) return EMPTY;
   const keys = config.keys;
+  if (input.operation === 'UPDATE' && input.oldPolicy !== undefined && onlyRevocationChanged(input.oldPolicy, policy, keys)) {
+    // `revoke`'s UPDATE: stamp it and touch nothing else, so the validator sees a revocation-only
+    // UPDATE even of a grant written before this mutator ran (no granted-at, an old ticket form).
+    return revocationPlan(input);
+  }
   const grant = readGrantAnnotations(policy, keys);
   const old = input.operation === 'UPDATE' && input.oldPolicy ? readGrantAnnotations(input.oldPolicy, keys) : undefined;
   const granting = grantsAccess(policy);
@@ -53,18 +60,28 @@ export function planMutation(input: MutationInput): MutationPlan {
     if (gitOps !== undefined) warnings.push(gitOps);
   }
   const hasLifecycle = expiry !== undefined || grant.ttl.state !== 'absent' || grant.ticket !== undefined;
-  // Deny-only policies without any lifecycle annotation are none of our business.
-  if (!granting && !hasLifecycle) return EMPTY;
+  // Deny-only policies without any lifecycle annotation are none of our business, unless they
+  // carry (or carried) a history stamp: those are restored or removed whatever the policy is.
+  const lifecycle = granting || hasLifecycle;
+  if (!lifecycle && !mentionsStamps(policy, keys) && !mentionsStamps(input.oldPolicy, keys)) return EMPTY;
 
-  // Entries are added in key order (expires-at, granted-at, requested-by, ticket, ticket-url, ttl
-  // under any prefix), which spares mapPatch a sort on every request; it still sorts if not.
+  const stamps = historyStamps(input, expiry?.expiresAt ?? stringEntry(policy.metadata?.annotations, keys.expiresAt));
+  // Entries are added in key order (changed-*, expires-at, granted-at, requested-by, revoked-*,
+  // ticket, ticket-url, ttl under any prefix), which spares mapPatch a sort on every request; it
+  // still sorts if not.
   const annotations: Record<string, string> = {};
+  copyEntry(stamps.set, annotations, keys.changedAt);
+  copyEntry(stamps.set, annotations, keys.changedBy);
   if (expiry !== undefined) annotations[keys.expiresAt] = expiry.expiresAt;
-  // Stamps are never trusted from the request: on UPDATE they come back from the stored object.
-  const restoredBy = old?.requestedBy;
-  const restoredAt = old?.grantedAt.state === 'valid' ? old.grantedAt.raw : undefined;
-  annotations[keys.grantedAt] = restoredAt ?? formatTimestamp(now);
-  annotations[keys.requestedBy] = restoredBy ?? input.username;
+  if (lifecycle) {
+    // Stamps are never trusted from the request: on UPDATE they come back from the stored object.
+    const restoredBy = old?.requestedBy;
+    const restoredAt = old?.grantedAt.state === 'valid' ? old.grantedAt.raw : undefined;
+    annotations[keys.grantedAt] = restoredAt ?? formatTimestamp(now);
+    annotations[keys.requestedBy] = restoredBy ?? input.username;
+  }
+  copyEntry(stamps.set, annotations, keys.revokedAt);
+  copyEntry(stamps.set, annotations, keys.revokedBy);
 
   let ticket: string | undefined;
   if (grant.ticket !== undefined) {
@@ -84,20 +101,94 @@ export function planMutation(input: MutationInput): MutationPlan {
   const metadata = policy.metadata as Record<string, unknown> | undefined;
   let patch: JsonPatchOperation[];
   if (metadata === undefined) {
-    patch = [{ op: 'add', path: '/metadata', value: { annotations: sortMap(annotations), ...(Object.keys(labels).length > 0 && { labels }) } }];
+    patch = Object.keys(annotations).length === 0 && Object.keys(labels).length === 0 ? [] : [{ op: 'add', path: '/metadata', value: { annotations: sortMap(annotations), ...(Object.keys(labels).length > 0 && { labels }) } }];
   } else {
-    patch = mapPatch('/metadata', 'annotations', asMap(metadata.annotations), annotations);
+    patch = mapPatch('/metadata', 'annotations', asMap(metadata.annotations), annotations, stamps.remove);
     patch.push(...mapPatch('/metadata', 'labels', asMap(metadata.labels), labels));
   }
 
-  const auditAnnotations: Record<string, string> = { 'requested-by': annotations[keys.requestedBy]! };
+  const auditAnnotations: Record<string, string> = {};
+  const requestedBy = annotations[keys.requestedBy];
+  if (requestedBy !== undefined) auditAnnotations['requested-by'] = requestedBy;
   if (ticket !== undefined) auditAnnotations.ticket = ticket;
   if (expiry !== undefined) auditAnnotations['expires-at'] = expiry.expiresAt;
+  if (stamps.changed) auditAnnotations['changed-by'] = input.username;
+  if (stamps.revoked) auditAnnotations['revoked-by'] = input.username;
   // Optional fields are assigned, not spread in: spreads measured as a large share of a request.
   const plan: MutationPlan = { patch, warnings, auditAnnotations };
   if (expiry !== undefined) plan.expiresAt = expiry.expiresAt;
   if (ticket !== undefined) plan.ticket = ticket;
   return plan;
+}
+
+interface StampPlan {
+  /** Stamp annotations to write (fresh, or restored from the stored object). */
+  set: Record<string, string>;
+  /** Stamp annotations to remove: the stored object has none, so the client's must go. */
+  remove: string[];
+  /** This UPDATE moved the expiry or the spec: changed-by/changed-at are fresh. */
+  changed: boolean;
+  /** This UPDATE asked for the revocation stamp: revoked-by/revoked-at are fresh. */
+  revoked: boolean;
+}
+
+/**
+ * The changed-by/changed-at and revoked-by/revoked-at annotations after this request. None of them
+ * is ever taken from the request: on CREATE there is nothing to stamp (all four are removed); on
+ * UPDATE changed-* is the request's user and `now` when the expiry (as stamped, `expiresAt`) or the
+ * spec moved, revoked-* is the request's user and `now` when revocationRequested; otherwise each is
+ * restored from the stored object, or removed when it has none.
+ */
+function historyStamps(input: MutationInput, expiresAt: string | undefined): StampPlan {
+  const keys = input.config.keys;
+  const stored = input.operation === 'UPDATE' ? input.oldPolicy : undefined;
+  const plan: StampPlan = { set: {}, remove: [], changed: false, revoked: false };
+  if (stored === undefined) {
+    plan.remove.push(keys.changedAt, keys.changedBy, keys.revokedAt, keys.revokedBy);
+    return plan;
+  }
+  const storedAnnotations = stored.metadata?.annotations;
+  const restore = (key: string): void => {
+    const value = stringEntry(storedAnnotations, key);
+    if (value === undefined) plan.remove.push(key);
+    else plan.set[key] = value;
+  };
+  const stampedNow = formatTimestamp(input.now);
+  plan.changed = !sameExpiry(stringEntry(storedAnnotations, keys.expiresAt), expiresAt) || !sameSpec(stored, input.policy);
+  if (plan.changed) {
+    plan.set[keys.changedBy] = input.username;
+    plan.set[keys.changedAt] = stampedNow;
+  } else {
+    restore(keys.changedAt);
+    restore(keys.changedBy);
+  }
+  plan.revoked = revocationRequested(stored, input.policy, keys);
+  if (plan.revoked) {
+    plan.set[keys.revokedBy] = input.username;
+    plan.set[keys.revokedAt] = stampedNow;
+  } else {
+    restore(keys.revokedAt);
+    restore(keys.revokedBy);
+  }
+  return plan;
+}
+
+function revocationPlan(input: MutationInput): MutationPlan {
+  const keys = input.config.keys;
+  const annotations = { [keys.revokedAt]: formatTimestamp(input.now), [keys.revokedBy]: input.username };
+  const patch = mapPatch('/metadata', 'annotations', asMap(input.policy.metadata?.annotations), annotations);
+  return { patch, warnings: [], auditAnnotations: { 'revoked-by': input.username } };
+}
+
+function mentionsStamps(policy: V1NetworkPolicy | undefined, keys: AnnotationKeys): boolean {
+  const annotations = policy?.metadata?.annotations;
+  if (!isJsonObject(annotations)) return false;
+  return [keys.changedBy, keys.changedAt, keys.revokedBy, keys.revokedAt].some((k) => Object.prototype.hasOwnProperty.call(annotations, k));
+}
+
+function copyEntry(from: Record<string, string>, to: Record<string, string>, key: string): void {
+  const value = from[key];
+  if (value !== undefined) to[key] = value;
 }
 
 interface ExpiryDecision {

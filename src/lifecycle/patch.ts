@@ -22,15 +22,16 @@ export function escapePointerSegment(segment: string): string {
 
 /**
  * Operations that turn `current` (a metadata string map, possibly absent) into one that also holds
- * every entry of `wanted`. A missing map is created with one `add` of the whole map, because a
- * pointer into a missing parent is an error in RFC 6902. Keys are visited sorted so the same input
- * always gives the same patch.
+ * every entry of `wanted` and none of `unwanted`. A missing map is created with one `add` of the
+ * whole map, because a pointer into a missing parent is an error in RFC 6902. Keys are visited
+ * sorted (removals after the rest, in the order given) so the same input always gives the same patch.
  */
 export function mapPatch(
   parentPointer: string,
   field: 'annotations' | 'labels',
   current: Record<string, unknown> | undefined,
   wanted: Record<string, string>,
+  unwanted: readonly string[] = [],
 ): JsonPatchOperation[] {
   const keys = sortedKeys(wanted);
   const pointer = `${parentPointer}/${field}`;
@@ -46,6 +47,10 @@ export function mapPatch(
       path: `${pointer}/${escapePointerSegment(k)}`,
       value: wanted[k],
     });
+  }
+  for (const k of unwanted) {
+    if (Object.prototype.hasOwnProperty.call(wanted, k) || !Object.prototype.hasOwnProperty.call(current, k)) continue;
+    operations.push({ op: 'remove', path: `${pointer}/${escapePointerSegment(k)}` });
   }
   return operations;
 }

@@ -1,11 +1,13 @@
 import type { V1NetworkPolicy } from '@kubernetes/client-node';
 import type { ClusterView } from '../cluster/view.js';
 import type { GuardConfig } from '../config/types.js';
-import { readGrantAnnotations } from '../lifecycle/annotations.js';
+import { readGrantAnnotations, stringEntry } from '../lifecycle/annotations.js';
 import { resolveExpiry } from '../lifecycle/expiry.js';
 import { normalizeTicket } from '../lifecycle/ticket.js';
 import { formatTimestamp } from '../lifecycle/timestamp.js';
+import { sameButRevocation } from '../lifecycle/updateChanges.js';
 import { grantsAccess } from './breadth.js';
+import type { PolicyEffect } from './effect/analyze.js';
 import { isExemptNamespace } from './exempt.js';
 import { type Finding, formatFinding, type RuleAction } from './findings.js';
 import type { RuleId } from './rules/index.js';
@@ -61,7 +63,9 @@ export type EvaluationDisposition =
   | 'exempt-namespace'
   | 'break-glass'
   | 'permanent-principal'
-  | 'no-access-granted';
+  | 'no-access-granted'
+  /** An UPDATE that only carries the requesting user's revocation stamp (`revoke`, before it deletes). */
+  | 'revocation-only';
 
 export interface Evaluation {
   allowed: boolean;
@@ -79,6 +83,8 @@ export interface Evaluation {
   skippedRules?: SkippedRule[];
   /** The profile whose config judged the request (`default`: the top level). */
   profile: string;
+  /** What admitting the policy changes; present when a usable cluster view was given and the policy was judged. */
+  effect?: PolicyEffect;
 }
 
 /**
@@ -96,6 +102,7 @@ export function evaluatePolicy(input: EvaluationInput): Evaluation {
   // Every return goes through here, so each verdict carries the same grant details. Built field
   // by field: an object spread here measured as the costliest line of a whole admission request.
   let skipped: readonly SkippedRule[] = [];
+  let effect: PolicyEffect | undefined;
   const verdict = (fields: Omit<Evaluation, 'grantsAccess' | 'ticket' | 'expiresAt' | 'profile'>): Evaluation => {
     const { allowed, disposition, findings, warnings, message } = fields;
     const evaluation: Evaluation = { allowed, disposition, grantsAccess: granting, findings, warnings, profile: config.profile };
@@ -103,11 +110,18 @@ export function evaluatePolicy(input: EvaluationInput): Evaluation {
     if (ticket !== undefined) evaluation.ticket = ticket;
     if (expiresAt !== undefined) evaluation.expiresAt = expiresAt;
     if (skipped.length > 0) evaluation.skippedRules = [...skipped];
+    if (effect !== undefined) evaluation.effect = effect;
     return evaluation;
   };
 
   if (isExemptNamespace(config, namespace)) {
     return verdict({ allowed: true, disposition: 'exempt-namespace', findings: [], warnings: [] });
+  }
+  if (isRevocationOnly(input)) {
+    // Revoking only takes access away, so it is never judged: a grant past its expiry, or one the
+    // config has since tightened against, must still be revocable. Any other change in the same
+    // UPDATE makes it an ordinary one, judged below.
+    return verdict({ allowed: true, disposition: 'revocation-only', findings: [], warnings: [] });
   }
   if (!granting) {
     return verdict({ allowed: true, disposition: 'no-access-granted', findings: [], warnings: [] });
@@ -117,6 +131,7 @@ export function evaluatePolicy(input: EvaluationInput): Evaluation {
   const walk = new PolicyWalk(input, input.rules ?? CATALOG_RULES);
   skipped = activeSkipped(walk.skipped, config, input.rules, permanent);
   walk.walkPolicy();
+  effect = walk.effect();
   if (!permanent) walk.checkLifecycle({ grant, expiry, ticket });
 
   const findings: Finding[] = [];
@@ -171,6 +186,8 @@ function uncheckedLines(input: EvaluationInput, skipped: readonly SkippedRule[])
   const lines: string[] = [];
   if (input.profileUndetermined === true) lines.push(profileLine(input));
   for (const rule of skipped) {
+    // A part the view was built without is not a moment's staleness: listed in skippedRules only.
+    if (rule.reason !== 'needs a cluster view') continue;
     lines.push(
       stale
         ? `[${rule.ruleId}] not checked: netpol-guard's cluster view is stale (not yet synced, or a watch broken longer than clusterView.maxStaleness); nothing is known to be wrong with the grant: retry in a moment`
@@ -206,6 +223,19 @@ function ruleDefault(rules: RuleSet | undefined, id: RuleId): RuleAction {
 
 function withAction(finding: RawFinding, action: Finding['action']): Finding {
   return { ruleId: finding.ruleId, path: finding.path, reason: finding.reason, hint: finding.hint, action };
+}
+
+/**
+ * The UPDATE `revoke` sends, as the mutator left it: nothing changed but the revocation stamps, and
+ * revoked-by names the requesting user. A stamp naming anyone else, which only a missing mutator
+ * lets through, gets no free pass. (An UPDATE that changes nothing at all on an object this user
+ * revoked passes too: it changes nothing.)
+ */
+function isRevocationOnly(input: EvaluationInput): boolean {
+  if (input.operation !== 'UPDATE' || input.oldPolicy === undefined) return false;
+  const keys = input.config.keys;
+  if (stringEntry(input.policy.metadata?.annotations, keys.revokedBy) !== input.user.username) return false;
+  return sameButRevocation(input.oldPolicy, input.policy, keys);
 }
 
 export function isPermanentPrincipal(user: RequestUser, config: GuardConfig): boolean {

@@ -1,7 +1,9 @@
+// Over 400 lines: the rule tables and the single-pass walk share private types and must stay one hot-path module.
 import type { V1NetworkPolicy, V1NetworkPolicyPeer, V1NetworkPolicyPort } from '@kubernetes/client-node';
-import type { ClusterView } from '../cluster/view.js';
+import type { ClusterView, ClusterViewPart } from '../cluster/view.js';
 import type { GuardConfig } from '../config/types.js';
 import { type Cidr, parseCidr } from './cidr.js';
+import { analyzeEffect, type PolicyEffect } from './effect/analyze.js';
 import { directionsInEffect, rulePeers } from './breadth.js';
 import { RULES, type RuleId } from './rules/index.js';
 import type { Direction, LifecycleFacts, RuleCheck, RuleContext, RuleDefinition } from './rules/types.js';
@@ -14,10 +16,14 @@ export interface RawFinding {
   hint: string;
 }
 
-/** A rule that did not run, and why (today only: it needs a cluster view and none is usable). */
+/**
+ * A rule that did not run, and why: it needs a cluster view and none is usable, or the view it was
+ * given lacks a part it reads (pods, every NetworkPolicy). Only the first follows onUnavailable:
+ * the second is how the view was built, not a moment's staleness, so "retry" would never help.
+ */
 export interface SkippedRule {
   ruleId: RuleId;
-  reason: 'needs a cluster view';
+  reason: 'needs a cluster view' | 'needs pods and every NetworkPolicy in the cluster view, which this one does not hold';
 }
 
 type Hooks = Required<RuleCheck<unknown>>;
@@ -60,19 +66,43 @@ export interface RuleSet {
   readonly withCluster: HookTable;
   /** Rules that need a cluster view are left out (and listed as skipped). */
   readonly withoutCluster: HookTable;
+  /** A view lacking some optional parts: the table per (usable, missing parts), built on first use. */
+  readonly partialCluster: Map<string, HookTable>;
 }
 
 export function compileRules(rules: readonly RuleDefinition<RuleId>[]): RuleSet {
-  return { rules, withCluster: hookTable(rules, true), withoutCluster: hookTable(rules, false) };
+  return { rules, withCluster: hookTable(rules, true), withoutCluster: hookTable(rules, false), partialCluster: new Map() };
+}
+
+const VIEW_PARTS: readonly ClusterViewPart[] = ['pods', 'policies'];
+
+/**
+ * The table for a given view: every rule when it is usable and whole; a rule reading a part the
+ * view does not hold is skipped for that (even when the view is stale: retrying would not help).
+ */
+function clusterTable(rules: RuleSet, cluster: ClusterView, usable: boolean): HookTable {
+  const missing = VIEW_PARTS.filter((part) => !cluster.provides(part));
+  if (missing.length === 0) return usable ? rules.withCluster : rules.withoutCluster;
+  const key = `${usable ? 'usable' : 'stale'}:${missing.join(',')}`;
+  let table = rules.partialCluster.get(key);
+  if (table === undefined) {
+    table = hookTable(rules.rules, usable, new Set(missing));
+    rules.partialCluster.set(key, table);
+  }
+  return table;
 }
 
 export const CATALOG_RULES: RuleSet = compileRules(RULES as readonly RuleDefinition<RuleId>[]);
 
-function hookTable(rules: readonly RuleDefinition<RuleId>[], clusterUsable: boolean): HookTable {
+function hookTable(rules: readonly RuleDefinition<RuleId>[], clusterUsable: boolean, missingParts: ReadonlySet<ClusterViewPart> = new Set()): HookTable {
   const skipped: SkippedRule[] = [];
   const running: { id: RuleId; check: RuleCheck<unknown>; slot: number }[] = [];
   let slots = 0;
   for (const rule of rules) {
+    if ((rule.viewParts ?? []).some((part) => missingParts.has(part))) {
+      skipped.push({ ruleId: rule.id, reason: 'needs pods and every NetworkPolicy in the cluster view, which this one does not hold' });
+      continue;
+    }
     if (rule.needs === 'cluster' && !clusterUsable) {
       skipped.push({ ruleId: rule.id, reason: 'needs a cluster view' });
       continue;
@@ -133,6 +163,8 @@ class RuleRun implements RuleContext {
   readonly states: unknown[];
   /** The rule whose hook runs now; report() stamps it. */
   current: RuleId | undefined = undefined;
+  /** The effect analysis once computed (null: no usable view). */
+  private computedEffect: PolicyEffect | null | undefined = undefined;
 
   constructor(input: RuleRunInput, slots: number) {
     this.policy = input.policy;
@@ -143,6 +175,15 @@ class RuleRun implements RuleContext {
     this.now = input.now;
     this.cluster = input.cluster;
     this.states = slots === 0 ? EMPTY_STATES : new Array<unknown>(slots);
+  }
+
+  effect(): PolicyEffect | undefined {
+    if (this.computedEffect === undefined) {
+      const cluster = this.cluster;
+      const partial = cluster === undefined || !cluster.provides('pods') || !cluster.provides('policies');
+      this.computedEffect = partial || cluster.stale() ? null : analyzeEffect({ policy: this.policy, namespace: this.namespace, cluster });
+    }
+    return this.computedEffect ?? undefined;
   }
 
   report(path: string, reason: string, hint: string): void {
@@ -265,7 +306,7 @@ export class PolicyWalk {
 
   constructor(input: RuleRunInput, rules: RuleSet = CATALOG_RULES) {
     const usable = input.cluster !== undefined && !input.cluster.stale();
-    this.table = usable ? rules.withCluster : rules.withoutCluster;
+    this.table = input.cluster === undefined ? rules.withoutCluster : clusterTable(rules, input.cluster, usable);
     this.run = new RuleRun(input, this.table.slots);
   }
 
@@ -276,6 +317,11 @@ export class PolicyWalk {
 
   get findings(): RawFinding[] {
     return this.run.findings;
+  }
+
+  /** The effect analysis of this evaluation (shared with the rules that read it); undefined without a usable view. */
+  effect(): PolicyEffect | undefined {
+    return this.run.effect();
   }
 
   /** start, the policy walk and finish: every hook but lifecycle. */

@@ -78,6 +78,7 @@ export async function buildServer(options: BuildServerOptions): Promise<GuardSer
     {
       configStale: () => options.config.status().stale,
       certificateNotAfter: () => options.tls.current().info.notAfter,
+      caNotAfter: () => options.tls.caNotAfter?.(),
       tlsStale: () => options.tls.status().stale,
       ...(options.clusterView !== undefined && { clusterView: () => options.clusterView!.status() }),
     },

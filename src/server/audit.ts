@@ -37,6 +37,7 @@ export function auditFields(
     fields.rules = distinctRuleIds(decision);
     if (decision.ticket !== undefined) fields.ticket = decision.ticket;
     if (decision.expiresAt !== undefined) fields.expiresAt = decision.expiresAt;
+    if (decision.effect !== undefined) fields.effect = decision.effect;
     if (decision.warnings.length > 0) fields.warnings = decision.warnings.length;
     if (decision.patch.length > 0) fields.patchOperations = decision.patch.length;
   }

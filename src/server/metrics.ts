@@ -20,6 +20,8 @@ export interface MetricsSources {
   configStale: () => boolean;
   /** Expiry of the certificate being served. */
   certificateNotAfter: () => Date;
+  /** Expiry of the CA in the caBundle, when the server knows its file. */
+  caNotAfter?: () => Date | undefined;
   /** Whether the certificate files on disk are refused and the previous pair is still served. */
   tlsStale: () => boolean;
   /** The cluster view's state; absent when the webhook runs without one (its gauges are then not exported). */
@@ -91,10 +93,22 @@ export class GuardMetrics {
     });
     new Gauge({
       name: 'netpol_guard_tls_certificate_not_after_seconds',
-      help: 'Expiry of the serving certificate in use, as a Unix timestamp.',
+      help: 'Deprecated: netpol_guard_tls_not_after_timestamp_seconds{certificate="serving"}. Expiry of the serving certificate in use, as a Unix timestamp.',
       registers,
       collect() {
         this.set(Math.floor(sources.certificateNotAfter().getTime() / 1000));
+      },
+    });
+    new Gauge({
+      name: 'netpol_guard_tls_not_after_timestamp_seconds',
+      help: 'Expiry (notAfter) as a Unix timestamp, by certificate: serving (the pair in use) and ca (the CA file beside it, when given with --tls-ca or generated).',
+      labelNames: ['certificate'],
+      registers,
+      collect() {
+        this.reset();
+        this.set({ certificate: 'serving' }, Math.floor(sources.certificateNotAfter().getTime() / 1000));
+        const ca = sources.caNotAfter?.();
+        if (ca !== undefined) this.set({ certificate: 'ca' }, Math.floor(ca.getTime() / 1000));
       },
     });
     new Gauge({

@@ -7,6 +7,7 @@ export const SWEEPER_COMPONENT = 'netpol-guard-sweeper';
 
 export const EVENT_REASON_EXPIRED = 'Expired';
 export const EVENT_REASON_INVALID_EXPIRY = 'InvalidExpiry';
+export const EVENT_REASON_EXPIRING_SOON = 'ExpiringSoon';
 
 /** The policy an Event is about: exactly what involvedObject needs, nothing more. */
 export interface PolicyRef {
@@ -59,6 +60,27 @@ export function buildInvalidExpiryEvent(policy: PolicyRef, problem: string, now:
     type: 'Warning',
     reason: EVENT_REASON_INVALID_EXPIRY,
     action: 'Skip',
+    message,
+    at: now,
+    instance,
+  });
+}
+
+/**
+ * The warning that a grant expires soon. Named from uid and expiry, so it is written once per
+ * expiry across restarts and takeovers (a second create gets 409), and an extension that moves
+ * the expiry gets a fresh one.
+ */
+export function buildExpiringSoonEvent(policy: PolicyRef, details: { expiresAt: Date; ticket: string | undefined }, now: Date, instance: string): CoreV1Event {
+  const ticket = details.ticket === undefined ? '' : ` (ticket ${clip(details.ticket, 100)})`;
+  const inSeconds = Math.max(0, Math.round((details.expiresAt.getTime() - now.getTime()) / 1_000));
+  const message =
+    `Temporary grant expires at ${formatTimestamp(details.expiresAt)}, in ${inSeconds}s${ticket}; ` +
+    `${SWEEPER_COMPONENT} deletes it then unless it is extended.`;
+  return buildEvent(policy, eventName(policy.name, policy.uid, String(details.expiresAt.getTime()), EVENT_REASON_EXPIRING_SOON), {
+    type: 'Warning',
+    reason: EVENT_REASON_EXPIRING_SOON,
+    action: 'Warn',
     message,
     at: now,
     instance,

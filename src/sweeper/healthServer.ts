@@ -11,7 +11,8 @@ import type { SweeperHealth } from './sweeper.js';
 export interface HealthServerOptions {
   host: string;
   port: number;
-  registry: Registry;
+  /** A function when the registry is rebuilt over time (the controller's restarts on a config change). */
+  registry: Registry | (() => Registry);
   health: () => SweeperHealth;
 }
 
@@ -36,9 +37,10 @@ export async function startHealthServer(options: HealthServerOptions): Promise<H
       return;
     }
     if (path === '/metrics') {
-      options.registry.metrics().then(
+      const registry = typeof options.registry === 'function' ? options.registry() : options.registry;
+      registry.metrics().then(
         (text) => {
-          res.writeHead(200, { 'content-type': options.registry.contentType, 'cache-control': 'no-store' });
+          res.writeHead(200, { 'content-type': registry.contentType, 'cache-control': 'no-store' });
           res.end(req.method === 'HEAD' ? undefined : text);
         },
         (err: unknown) => {

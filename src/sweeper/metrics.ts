@@ -10,14 +10,41 @@ export interface SweeperMetrics {
   failures: Counter<'operation'>;
   invalidGrants: Counter;
   liveGrants: Gauge;
+  grantsOpened: Counter;
   expiryLag: Histogram;
   lastSuccessfulPass: Gauge;
   relists: Counter<'reason'>;
   clockSkew: Gauge;
 }
 
-export function createSweeperMetrics(registry: Registry): SweeperMetrics {
+/** Read at scrape time: the temporary policies the watch holds now (none in once mode). */
+export type GrantsSource = () => readonly { metadata?: { namespace?: string } }[];
+
+/** Pure: how many grants each namespace holds. */
+export function countByNamespace(grants: readonly { metadata?: { namespace?: string } }[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const grant of grants) {
+    const namespace = grant.metadata?.namespace ?? '';
+    counts.set(namespace, (counts.get(namespace) ?? 0) + 1);
+  }
+  return counts;
+}
+
+export function createSweeperMetrics(registry: Registry, grants?: GrantsSource): SweeperMetrics {
   const registers = [registry];
+  if (grants !== undefined) {
+    new Gauge({
+      name: 'netpol_guard_sweeper_grants_by_namespace',
+      help: 'Temporary policies the watch holds now, by namespace (what the dashboard splits live grants by).',
+      labelNames: ['namespace'],
+      registers,
+      collect() {
+        // Rebuilt at each scrape so a namespace whose last grant went disappears.
+        this.reset();
+        for (const [namespace, count] of countByNamespace(grants())) this.set({ namespace }, count);
+      },
+    });
+  }
   return {
     deletions: new Counter({
       name: 'netpol_guard_sweeper_deletions_total',
@@ -39,6 +66,11 @@ export function createSweeperMetrics(registry: Registry): SweeperMetrics {
     liveGrants: new Gauge({
       name: 'netpol_guard_sweeper_live_grants',
       help: 'Temporary grants with a valid expiry that are still in force (watch mode: scheduled now; once mode: kept by the last pass).',
+      registers,
+    }),
+    grantsOpened: new Counter({
+      name: 'netpol_guard_sweeper_grants_opened_total',
+      help: 'Temporary grants with a valid expiry that arrived on the watch as new (not the ones a full list found, so a restart or relist counts nothing again; one made during a relist is missed).',
       registers,
     }),
     expiryLag: new Histogram({

@@ -10,6 +10,7 @@ import { ServerClock } from '../kube/serverClock.js';
 import { ClockSkewReport } from './clockSkew.js';
 import { decisionFields, hasTemporaryLabel, recordFields, sweepDecisionFor } from './decide.js';
 import { ExpiryQueue } from './expiryQueue.js';
+import { ExpiryWarnings } from './expiryWarnings.js';
 import { createPolicyApi, policySource, type PolicyApi } from './kubeApi.js';
 import { createLimiter, type Limiter } from './limiter.js';
 import { createSweeperMetrics, type SweeperMetrics } from './metrics.js';
@@ -49,6 +50,8 @@ export class Sweeper {
   private readonly shutdown = new AbortController();
   private readonly informer: Informer<V1NetworkPolicy, V1NetworkPolicy>;
   private readonly queue: ExpiryQueue;
+  /** Present when built with `expiryWarning`. */
+  private readonly warnings: ExpiryWarnings | undefined;
   private readonly inFlight = new Set<string>();
   private readonly background = new Set<Promise<unknown>>();
   private readonly syncedPromise: Promise<void>;
@@ -70,7 +73,7 @@ export class Sweeper {
     const pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
     if (!Number.isInteger(pageSize) || pageSize < 1) throw new RangeError(`pageSize must be a positive integer, got ${pageSize}`);
     this.labelSelector = `${options.config.keys.temporaryLabel}=${TEMPORARY_LABEL_VALUE}`;
-    this.metrics = createSweeperMetrics(options.registry);
+    this.metrics = createSweeperMetrics(options.registry, () => this.informer.list());
     this.skew = new ClockSkewReport(this.serverClock, this.metrics.clockSkew, this.logger, options.clockSkewToleranceMs ?? DEFAULT_SKEW_TOLERANCE_MS);
     this.limiter = createLimiter(options.concurrency ?? DEFAULT_CONCURRENCY);
     const sleep = options.sleep ?? realSleep;
@@ -82,10 +85,19 @@ export class Sweeper {
       dryRun: options.dryRun ?? false, instance: options.instance ?? hostname(), mayAct: () => this.mayAct,
     });
     this.queue = new ExpiryQueue({ clock: this.clock, now: () => this.serverClock.now().getTime(), onDue: (grant) => this.dispatch(grant) });
+    const warning = options.expiryWarning;
+    this.warnings = warning && new ExpiryWarnings({
+      clock: this.clock, now: () => this.serverClock.now().getTime(), beforeMs: warning.beforeMs, keys: options.config.keys,
+      mayAct: () => this.mayAct, dryRun: options.dryRun ?? false, createEvent: (event) => this.api.createEvent(event),
+      instance: options.instance ?? hostname(), logger: this.logger, track: (work) => this.track(work),
+      onEventFailed: () => this.metrics.failures.inc({ operation: 'event' }),
+      ...(warning.onWarned ? { onWarned: warning.onWarned } : {}),
+    });
     this.informer = new Informer<V1NetworkPolicy, V1NetworkPolicy>({
       source: policySource(this.api, options.namespace),
       keyOf: (policy) => policyRef(policy)?.uid,
-      project: (policy) => (options.observer ? recordFields(policy) : decisionFields(policy, options.config)),
+      // The recorder and the ExpiringSoon notification need who, ticket and spec; deleting needs only the expiry.
+      project: (policy) => (options.observer || options.expiryWarning ? recordFields(policy) : decisionFields(policy, options.config)),
       labelSelector: this.labelSelector,
       pageSize, resyncMs: this.resyncMs, clock: this.clock, sleep, random, name: 'temporary grants', logger: this.logger,
       ...(options.watchTimeoutSeconds !== undefined ? { watchTimeoutSeconds: options.watchTimeoutSeconds } : {}),
@@ -141,7 +153,10 @@ export class Sweeper {
     this.state = 'starting';
     this.startedAtMs = this.clock.now().getTime();
     // A standby keeps the schedule full but unarmed, so a takeover fires what is due at once.
-    if (!this.opts.standby) this.queue.start();
+    if (!this.opts.standby) {
+      this.queue.start();
+      this.warnings?.start();
+    }
     this.informer.start();
   }
 
@@ -159,11 +174,13 @@ export class Sweeper {
     await new Promise<void>((resolve) => {
       const onEnd = (): void => {
         this.queue.stop();
+        this.warnings?.stop();
         resolve();
       };
       signal.addEventListener('abort', onEnd, { once: true });
       this.shutdown.signal.addEventListener('abort', onEnd, { once: true });
       this.queue.start();
+      this.warnings?.start();
     });
     this.logger.info('no longer leading: stopped acting');
     await this.limiter.idle();
@@ -189,6 +206,7 @@ export class Sweeper {
     if (wasIdle) return;
     this.shutdown.abort();
     this.queue.stop();
+    this.warnings?.stop();
     await this.informer.stop();
     await this.limiter.idle();
     await Promise.all(this.background);
@@ -213,6 +231,11 @@ export class Sweeper {
   /** The API server's time, as estimated from its responses. */
   serverNow(): Date {
     return this.serverClock.now();
+  }
+
+  /** notify.beforeExpiry changed: move every ExpiringSoon warning not yet given. */
+  rescheduleWarnings(): void {
+    this.warnings?.reschedule();
   }
 
   /** The grants the informer holds now (watch mode). */
@@ -257,20 +280,24 @@ export class Sweeper {
     this.opts.observer?.observe(event, { listing: this.listing, reaping: this.inFlight.has(uid) });
     if (event.type === 'delete') {
       this.queue.remove(uid);
+      this.warnings?.remove(uid);
       this.reaper.forgetInvalid(uid);
     } else {
       const policy = event.object;
       const decision = sweepDecisionFor(policy, this.opts.config, this.serverClock.now());
       if (decision.action === 'invalid') {
         this.queue.remove(uid);
+        this.warnings?.remove(uid);
         this.track(this.reaper.reportInvalid(policy, decision, this.pass));
       } else if (decision.expiresAt === undefined) {
         // Unlabelled (the server ignored the selector) or already being deleted: not ours to schedule.
         this.reaper.forgetInvalid(uid);
         this.queue.remove(uid);
+        this.warnings?.remove(uid);
         if (!hasTemporaryLabel(policy, this.opts.config)) warnUnselected(this.logger, policy, decision.reason);
       } else {
         this.reaper.forgetInvalid(uid);
+        if (event.type === 'add' && !this.listing) this.metrics.grantsOpened.inc();
         this.schedule(policy, decision.expiresAt.getTime());
       }
     }
@@ -279,7 +306,9 @@ export class Sweeper {
 
   private schedule(policy: V1NetworkPolicy, expiresAtMs: number, dueMs = expiresAtMs): void {
     const ref = policyRef(policy);
-    if (ref !== undefined) this.queue.put({ ...ref, expiresAtMs, dueMs });
+    if (ref === undefined) return;
+    this.queue.put({ ...ref, expiresAtMs, dueMs });
+    this.warnings?.put(policy, ref, expiresAtMs);
   }
 
   private dispatch(grant: ScheduledGrant): void {

@@ -1,4 +1,4 @@
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig, V1NetworkPolicy } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { GuardConfig } from '../config/types.js';
@@ -52,6 +52,14 @@ export interface SweeperOptions {
    * decision fields.
    */
   observer?: GrantObserver;
+  /**
+   * The ExpiringSoon warning (see ExpiryWarnings): a Warning Event `beforeMs()` ahead of each
+   * expiry, written by the leader only; `onWarned` after this process wrote it.
+   */
+  expiryWarning?: {
+    beforeMs: () => number;
+    onWarned?: (policy: V1NetworkPolicy, expiresAt: Date, at: Date) => void;
+  };
 }
 
 export interface SweeperHealth {

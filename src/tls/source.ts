@@ -1,3 +1,5 @@
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
 import type { FileRead } from '../files/filePoller.js';
 import { WatchedFiles, type ParseResult, type ReloadEvent } from '../files/watchedFiles.js';
@@ -39,11 +41,18 @@ export interface TlsSource {
   status(): TlsStatus;
   /** Listener runs after every reload attempt; returns an unsubscribe function. */
   onReload(listener: (event: TlsReloadEvent) => void): () => void;
+  /** Expiry of the CA that signs the serving certificate (the caBundle), when a CA file is known. */
+  caNotAfter?(): Date | undefined;
 }
 
 export interface TlsFileSourceOptions {
   certFile: string;
   keyFile: string;
+  /**
+   * The CA certificate (ca.crt of the Secret): read at open and after every reload of the pair,
+   * for its expiry only (the CA is not used to serve). Absent or unreadable: no CA expiry.
+   */
+  caFile?: string;
   /** How often to re-read the files; default 2 s. */
   pollIntervalMs?: number;
   logger?: Logger;
@@ -64,7 +73,7 @@ interface ParseNotes {
   refusal: ClockRefusal | undefined;
 }
 
-type ResolvedOptions = Required<Omit<TlsFileSourceOptions, 'logger'>>;
+type ResolvedOptions = Required<Omit<TlsFileSourceOptions, 'logger' | 'caFile'>> & { caFile: string | undefined };
 
 /**
  * A certificate and key read from files and re-read when they change on disk (cert-manager
@@ -89,6 +98,7 @@ export class TlsFileSource implements TlsSource {
   #started = false;
   /** The certificate served before the latest reload, for the log line naming both. */
   #serving: CertificateInfo;
+  #caNotAfter: Date | undefined;
 
   /** Loads the initial pair; fails (naming the files and the problem) when it is not usable. */
   static open(options: TlsFileSourceOptions): { ok: true; source: TlsFileSource } | { ok: false; errors: string[] } {
@@ -96,6 +106,7 @@ export class TlsFileSource implements TlsSource {
     const resolved: ResolvedOptions = {
       certFile: options.certFile,
       keyFile: options.keyFile,
+      caFile: options.caFile,
       pollIntervalMs: options.pollIntervalMs ?? DEFAULT_TLS_POLL_INTERVAL_MS,
       now: options.now ?? (() => new Date()),
     };
@@ -111,6 +122,24 @@ export class TlsFileSource implements TlsSource {
     this.#notes = notes;
     this.#serving = watched.value.info;
     watched.onReload((event) => this.#heard(event));
+    this.#readCa();
+  }
+
+  caNotAfter(): Date | undefined {
+    return this.#caNotAfter;
+  }
+
+  /** cert-manager and `netpol-guard certs` rewrite ca.crt with the pair, so a reload re-reads it. */
+  #readCa(): void {
+    const file = this.#options.caFile;
+    if (file === undefined) return;
+    const read = readCaNotAfter(file);
+    if (read.ok) {
+      this.#caNotAfter = read.notAfter;
+      return;
+    }
+    this.#caNotAfter = undefined;
+    this.#logger.warn({ caFile: file, error: read.error }, 'cannot read the CA certificate; its expiry is not exported');
   }
 
   current(): TlsMaterial {
@@ -175,6 +204,7 @@ export class TlsFileSource implements TlsSource {
   }
 
   #heard(event: TlsReloadEvent): void {
+    this.#readCa();
     const serving = this.#serving;
     if (event.ok) {
       this.#serving = event.value.info;
@@ -244,6 +274,7 @@ export class TlsFileSource implements TlsSource {
     );
     this.#refusal = undefined;
     this.#serving = event.value.info;
+    this.#readCa();
     for (const listener of this.#listeners) {
       try {
         listener(event);
@@ -308,4 +339,14 @@ function parseKeyPairFiles(files: FileRead[], now: Date, notes: ParseNotes): Par
     return { ok: false, errors: [`${certFile.path} / ${keyFile.path}: ${check.error}`] };
   }
   return { ok: true, value: { ...pair, info: check.info } };
+}
+
+/** The notAfter of the first certificate in a PEM file (the current CA; a bundle may append the previous one). */
+export function readCaNotAfter(file: string): { ok: true; notAfter: Date } | { ok: false; error: string } {
+  try {
+    const cert = new X509Certificate(readFileSync(file));
+    return { ok: true, notAfter: new Date(cert.validTo) };
+  } catch (err) {
+    return { ok: false, error: (err as Error).message };
+  }
 }

@@ -21,8 +21,10 @@
  *   events  POST   /api/v1/namespaces/NS/events (core/v1)            409 AlreadyExists on a name clash
  *
  * Differences from a real server, on purpose: no history snapshots (a continued list sees the
- * current state, not the first page's), a single global resourceVersion counter, no admission,
- * no field selectors (400), no namespace objects.
+ * current state, not the first page's), a single global resourceVersion counter, no admission
+ * unless a test installs one for UPDATEs (setUpdateAdmission: the patched or replaced object and
+ * the stored one in, the object to store or a denial out), no field selectors (400), no namespace
+ * objects.
  *
  * Fault injection: failNext(route, {status, headers, body, times, match}) answers the next
  * matching requests with that status instead of handling them; beforeNext(route, fn) runs fn
@@ -78,6 +80,10 @@ export interface FakeApiServerOptions {
   /** First resourceVersion handed out (default 1000). */
   initialResourceVersion?: number;
 }
+
+/** What an admission chain answers for one UPDATE: the object to store, or a denial. */
+export type FakeAdmissionVerdict = { allowed: true; object: V1NetworkPolicy } | { allowed: false; status: number; message: string };
+export type FakeUpdateAdmission = (update: { object: V1NetworkPolicy; oldObject: V1NetworkPolicy }) => FakeAdmissionVerdict;
 
 /** Shorthand for building a grant-shaped NetworkPolicy in tests and benchmarks. */
 export interface GrantPolicySpec {
@@ -228,6 +234,7 @@ export class FakeApiServer {
   private hooks: PendingHook[] = [];
   private ignoreSelector = false;
   private dateSource: (() => Date) | undefined;
+  private updateAdmission: FakeUpdateAdmission | undefined;
   private port = 0;
   private connections = 0;
 
@@ -463,6 +470,14 @@ export class FakeApiServer {
    */
   setDateSource(source: (() => Date) | undefined): void {
     this.dateSource = source;
+  }
+
+  /**
+   * Run `admission` on every UPDATE (patch and replace) after the resourceVersion and uid checks
+   * and before storing, as the API server runs its webhooks; undefined removes it. Kept across reset().
+   */
+  setUpdateAdmission(admission: FakeUpdateAdmission | undefined): void {
+    this.updateAdmission = admission;
   }
 
   /** Send every open watch an ERROR event with this status (e.g. 500) and end it. */
@@ -712,7 +727,9 @@ export class FakeApiServer {
       this.recordAndSend(res, request, 409, 'Conflict', `Operation cannot be fulfilled on networkpolicies.networking.k8s.io "${name}": the object has been modified; please apply your changes to the latest version and try again`);
       return;
     }
-    const stored = this.putPolicy({ ...body, metadata: { ...body.metadata, namespace: ns, uid: current.metadata.uid } });
+    const admitted = this.admitUpdate(res, request, { ...body, metadata: { ...body.metadata, namespace: ns, uid: current.metadata.uid } }, current);
+    if (admitted === undefined) return;
+    const stored = this.putPolicy(admitted);
     this.recordAndSendJson(res, request, 200, stored);
   }
 
@@ -738,10 +755,30 @@ export class FakeApiServer {
       this.recordAndSend(res, request, 409, 'Conflict', `Operation cannot be fulfilled on networkpolicies.networking.k8s.io "${name}": the object has been modified; please apply your changes to the latest version and try again`);
       return;
     }
+    const wantUid = (patch as Policy).metadata?.uid;
+    if (wantUid !== undefined && wantUid !== current.metadata.uid) {
+      this.recordAndSend(res, request, 409, 'Conflict', `Operation cannot be fulfilled on networkpolicies.networking.k8s.io "${name}": Precondition failed: UID in precondition: ${String(wantUid)}, UID in object meta: ${current.metadata.uid}`);
+      return;
+    }
     const merged = mergePatch(clone(current), patch) as Policy;
     merged.metadata = { ...merged.metadata, namespace: ns, name, uid: current.metadata.uid };
-    const stored = this.putPolicy(merged);
+    const admitted = this.admitUpdate(res, request, merged, current);
+    if (admitted === undefined) return;
+    const stored = this.putPolicy(admitted);
     this.recordAndSendJson(res, request, 200, stored);
+  }
+
+  /** The object to store after the installed admission, or undefined when it denied (and answered). */
+  private admitUpdate(res: ServerResponse, request: FakeRequest, object: Policy, stored: Policy): Policy | undefined {
+    if (this.updateAdmission === undefined) return object;
+    const verdict = this.updateAdmission({ object: clone(object), oldObject: clone(stored) });
+    if (!verdict.allowed) {
+      this.recordAndSend(res, request, verdict.status, verdict.status === 403 ? 'Forbidden' : 'Invalid', verdict.message);
+      return undefined;
+    }
+    const admitted = clone(verdict.object) as Policy;
+    admitted.metadata = { ...admitted.metadata, namespace: stored.metadata.namespace, name: stored.metadata.name, uid: stored.metadata.uid };
+    return admitted;
   }
 
   private handleDelete(res: ServerResponse, request: FakeRequest, path: string): void {

@@ -66,6 +66,11 @@ describe('netpol-guard check: exit codes', () => {
       [
         'test/fixtures/grants/expires-at-grant.yaml#0 batch/allow-batch-to-partner-sftp: ALLOWED',
         'test/fixtures/grants/temporary-db-access.yaml#0 payments/allow-reporting-to-orders-db: ALLOWED',
+        // check has no cluster view: the rules that need one are named as not run.
+        'note: rule target-selects-nothing skipped: needs a cluster view',
+        'note: rule isolates-pods skipped: needs a cluster view',
+        'note: rule blast-radius-targets skipped: needs a cluster view',
+        'note: rule blast-radius-peers skipped: needs a cluster view',
         'note: rule grant-recreated skipped: needs a cluster view',
         'checked 2 NetworkPolicies in 2 files: 0 denied, 0 with warnings, 2 allowed; 0 other documents skipped',
         '',
@@ -180,6 +185,11 @@ describe('netpol-guard check: inputs', () => {
         'test/fixtures/check/list.json#0.items[0] monitoring/metrics-scrape: ALLOWED',
         'test/fixtures/check/list.json#0.items[2] monitoring/debug-anything: DENIED',
         'test/fixtures/check/mixed.yaml#1 payments/orders-api-isolation: ALLOWED',
+        // check has no cluster view: the rules that need one are named as not run.
+        'note: rule target-selects-nothing skipped: needs a cluster view',
+        'note: rule isolates-pods skipped: needs a cluster view',
+        'note: rule blast-radius-targets skipped: needs a cluster view',
+        'note: rule blast-radius-peers skipped: needs a cluster view',
         'note: rule grant-recreated skipped: needs a cluster view',
         'checked 3 NetworkPolicies in 2 files: 1 denied, 0 with warnings, 2 allowed; 3 other documents skipped',
       ],
@@ -388,6 +398,6 @@ describe('netpol-guard check: machine formats', () => {
     assert.deepEqual(log.runs[0]!.results, []);
     // Every catalog rule (policy-too-large included) and the invalid-manifest pseudo rule.
     assert.equal(log.runs[0]!.tool.driver.rules.length, RULE_IDS.length + 1);
-    assert.equal(RULE_IDS.length, 22);
+    assert.equal(RULE_IDS.length, 26);
   });
 });

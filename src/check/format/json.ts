@@ -19,7 +19,7 @@ import type { CheckReport } from '../run.js';
  *     "namespace": "payments",                       // metadata.namespace or "default"; absent if unreadable
  *     "name": "allow-db",                            // absent when the document has none
  *     "verdict": "allowed" | "warn" | "denied",      // invalid documents are "denied"
- *     "disposition": "evaluated" | "exempt-namespace" | "break-glass" | "permanent-principal" | "no-access-granted",
+ *     "disposition": "evaluated" | "exempt-namespace" | "break-glass" | "permanent-principal" | "no-access-granted" | "revocation-only",
  *                                                    // absent for invalid documents
  *     "expiresAt": "…Z", "ticket": "INC-1",          // when the grant carries them
  *     "findings": [{ "ruleId", "action": "deny" | "warn", "path", "reason", "hint", "line", "column" }],

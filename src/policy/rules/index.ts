@@ -17,10 +17,13 @@
  *
  * Ids are a public contract (configs, dashboards and alerts key on them): never rename one.
  */
+import { blastRadiusPeers } from './blast-radius-peers.js';
+import { blastRadiusTargets } from './blast-radius-targets.js';
 import { expiryInPast } from './expiry-in-past.js';
 import { expiryInvalid } from './expiry-invalid.js';
 import { expiryMissing } from './expiry-missing.js';
 import { expiryTooFar } from './expiry-too-far.js';
+import { isolatesPods } from './isolates-pods.js';
 import { ipblockAllAddresses } from './ipblock-all-addresses.js';
 import { ipblockForbidden } from './ipblock-forbidden.js';
 import { ipblockTooWide } from './ipblock-too-wide.js';
@@ -34,6 +37,7 @@ import { portAny } from './port-any.js';
 import { portRangeTooWide } from './port-range-too-wide.js';
 import { portsTotalTooWide } from './ports-total-too-wide.js';
 import { targetAllPods } from './target-all-pods.js';
+import { targetSelectsNothing } from './target-selects-nothing.js';
 import { ticketInvalid } from './ticket-invalid.js';
 import { ticketMissing } from './ticket-missing.js';
 import { grantRecreated } from './grant-recreated.js';
@@ -54,6 +58,10 @@ export const RULE_IDS = [
   'port-any',
   'port-range-too-wide',
   'ports-total-too-wide',
+  'target-selects-nothing',
+  'isolates-pods',
+  'blast-radius-targets',
+  'blast-radius-peers',
   'expiry-missing',
   'expiry-invalid',
   'expiry-in-past',
@@ -84,6 +92,10 @@ export const RULES: RuleTable<typeof RULE_IDS> = [
   portAny,
   portRangeTooWide,
   portsTotalTooWide,
+  targetSelectsNothing,
+  isolatesPods,
+  blastRadiusTargets,
+  blastRadiusPeers,
   expiryMissing,
   expiryInvalid,
   expiryInPast,

@@ -5,11 +5,12 @@ import type {
   V1NetworkPolicyPeer,
   V1NetworkPolicyPort,
 } from '@kubernetes/client-node';
-import type { ClusterView } from '../../cluster/view.js';
+import type { ClusterView, ClusterViewPart } from '../../cluster/view.js';
 import type { GuardConfig } from '../../config/types.js';
 import type { GrantAnnotations } from '../../lifecycle/annotations.js';
 import type { ExpirySource } from '../../lifecycle/expiry.js';
 import type { Cidr } from '../cidr.js';
+import type { PolicyEffect } from '../effect/analyze.js';
 import type { RuleAction } from '../findings.js';
 
 export type Direction = 'ingress' | 'egress';
@@ -41,6 +42,11 @@ export interface RuleContext {
   readonly now: Date;
   /** Present only where cluster state is available; rules with `needs: 'cluster'` run only then. */
   readonly cluster: ClusterView | undefined;
+  /**
+   * What admitting the policy changes (src/policy/effect), computed on first use and shared by
+   * every rule of the evaluation; undefined without a usable (present, not stale) cluster view.
+   */
+  effect(): PolicyEffect | undefined;
   /**
    * Records a finding of the rule whose hook is running (the engine stamps its id, so a rule can
    * only ever report itself). Build `path`, `reason` and `hint` only when reporting: hooks run
@@ -120,6 +126,11 @@ export interface RuleDefinition<Id extends string = string> {
   /** `grant` flags that change the offending field, joined with `/` when there are several. */
   readonly grant: readonly GrantFlagRef[];
   readonly needs: RuleNeeds;
+  /**
+   * Optional parts of the cluster view the rule reads (ClusterView.provides); with a view that
+   * lacks one, the rule is skipped as without a view (listed, not run on "no pods").
+   */
+  readonly viewParts?: readonly ClusterViewPart[];
   /** The action when the config does not name the rule. */
   readonly defaultAction: RuleAction;
   /**

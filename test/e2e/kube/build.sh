@@ -19,23 +19,12 @@ cache_root="${NETPOL_GUARD_CACHE:-${HOME}/.cache/netpol-guard}"
 
 log() { printf '[kube-build %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 
-if ! command -v go >/dev/null 2>&1; then
-  if [[ -x /usr/local/go/bin/go ]]; then
-    export PATH="/usr/local/go/bin:${PATH}"
-  else
-    log "error: go toolchain not found on PATH"
-    exit 1
-  fi
-fi
+# shellcheck source=../go-build-cache.sh
+source "${here}/../go-build-cache.sh"
+go_build_cache_find_go
 
 go_version="$(go version)"
-key="$(
-  {
-    printf 'recipe=%s\n' "${RECIPE_VERSION}"
-    printf 'go=%s\n' "${go_version}"
-    sha256sum "${here}/go.mod" "${here}/go.sum" | awk '{print $1}'
-  } | sha256sum | cut -c1-16
-)"
+key="$(go_build_cache_key "${here}" "${RECIPE_VERSION}")"
 bin_dir="${cache_root}/kube-${key}"
 binaries=(kube-apiserver kubectl etcd)
 
@@ -106,16 +95,7 @@ start=$(date +%s)
 log "go build (kube-apiserver, kubectl, etcd) ..."
 # Heartbeat so callers see the cold build is alive (set KUBE_BUILD_VERBOSE=1
 # for go build -v package lines instead).
-(
-  s=""
-  trap '[[ -n "${s}" ]] && kill "${s}" 2>/dev/null; exit 0' TERM
-  while :; do
-    sleep 30 &
-    s=$!
-    wait "${s}"
-    log "still compiling ($(( $(date +%s) - start ))s elapsed)"
-  done
-) >&2 </dev/null &
+go_build_cache_heartbeat "${start}" >&2 </dev/null &
 heartbeat_pid=$!
 verbose=()
 if [[ "${KUBE_BUILD_VERBOSE:-0}" == "1" ]]; then verbose=(-v); fi
@@ -147,19 +127,6 @@ built=${build_date}
 recipe=${RECIPE_VERSION}
 EOF
 
-# Atomic publish: rename the finished directory into place. If a concurrent
-# build won the race, keep theirs.
-if [[ -e "${bin_dir}" ]] && ! complete; then
-  log "removing incomplete ${bin_dir}"
-  rm -rf "${bin_dir}"
-fi
-if ! mv -T "${tmp_dir}" "${bin_dir}" 2>/dev/null; then
-  if complete; then
-    log "another build already published ${bin_dir}"
-  else
-    log "error: could not publish ${bin_dir}"
-    exit 1
-  fi
-fi
-log "published ${bin_dir}"
+# Atomic publish: rename the finished directory into place (a concurrent build's stays).
+go_build_cache_publish "${tmp_dir}" "${bin_dir}" complete
 printf '%s\n' "${bin_dir}"

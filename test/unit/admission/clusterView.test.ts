@@ -31,7 +31,8 @@ const PROFILES = config({
   defaultTTL: '8h',
   profiles: [{ name: 'production', match: { namespaces: ['prod-*'], namespaceSelector: { matchLabels: { env: 'prod' } } }, limits: { maxTTL: '2h' }, defaultTTL: '1h' }],
 });
-const LABELS = new MemoryClusterView({ namespaces: { 'prod-eu': { env: 'prod' }, staging: {} } });
+// `holds: []`: the webhook's view, with neither pods nor every NetworkPolicy (README: "Cluster view").
+const LABELS = new MemoryClusterView({ namespaces: { 'prod-eu': { env: 'prod' }, staging: {} }, holds: [] });
 
 describe('profiles at the webhook', () => {
   it('the same 4h grant: denied under the prod-* profile, admitted under the default; both name their profile', () => {
@@ -66,7 +67,7 @@ describe('profiles at the webhook', () => {
 
 describe('a stale view', () => {
   const QUOTA = config({ quotas: { maxLiveGrantsPerNamespace: 2 } });
-  const stale = new MemoryClusterView({ liveGrants: [live('a')], stale: true });
+  const stale = new MemoryClusterView({ liveGrants: [live('a')], stale: true, holds: [] });
 
   it('deny (the default in enforce mode): the rules that need it fail closed, saying the view is stale, not that the grant is bad', () => {
     const decision = validateHandler(request(narrow()), QUOTA, NOW, stale);
@@ -100,9 +101,9 @@ describe('a stale view', () => {
   });
 
   it('the same request with the view fresh again is judged normally', () => {
-    const fresh = new MemoryClusterView({ liveGrants: [live('a')] });
+    const fresh = new MemoryClusterView({ liveGrants: [live('a')], holds: [] });
     assert.equal(validateHandler(request(narrow()), QUOTA, NOW, fresh).allowed, true);
-    const full = new MemoryClusterView({ liveGrants: [live('a'), live('b')] });
+    const full = new MemoryClusterView({ liveGrants: [live('a'), live('b')], holds: [] });
     assert.deepEqual(validateHandler(request(narrow()), QUOTA, NOW, full).findings.map((f) => f.ruleId), ['quota-namespace-exceeded']);
   });
 

@@ -49,6 +49,11 @@ describe('text format', () => {
         'deploy/egress.yaml#1 default/deny-all: ALLOWED',
         'deploy/typo.yaml#0 default/typo: DENIED',
         '  [invalid-manifest] spec.podSelecter unknown field',
+        // check has no cluster view: the rules that need one are named as not run.
+        'note: rule target-selects-nothing skipped: needs a cluster view',
+        'note: rule isolates-pods skipped: needs a cluster view',
+        'note: rule blast-radius-targets skipped: needs a cluster view',
+        'note: rule blast-radius-peers skipped: needs a cluster view',
         // Offline there is no cluster view: whether a grant re-creates an ended one cannot be judged.
         'note: rule grant-recreated skipped: needs a cluster view',
         'checked 3 NetworkPolicies in 2 files: 2 denied (1 invalid), 0 with warnings, 1 allowed; 1 other document skipped',
@@ -111,7 +116,10 @@ describe('json format', () => {
   it('has the documented structure', () => {
     const doc = JSON.parse(formatJson(MIXED, { toolVersion: '9.9.9', now: '2026-11-23T18:00:00Z', user: USER })) as Record<string, unknown>;
     assert.deepEqual(Object.keys(doc), ['formatVersion', 'tool', 'evaluatedAt', 'user', 'summary', 'policies', 'skipped', 'skippedRules']);
-    assert.deepEqual(doc.skippedRules, [{ ruleId: 'grant-recreated', reason: 'needs a cluster view' }]);
+    assert.deepEqual(
+      doc.skippedRules,
+      ['target-selects-nothing', 'isolates-pods', 'blast-radius-targets', 'blast-radius-peers', 'grant-recreated'].map((ruleId) => ({ ruleId, reason: 'needs a cluster view' })),
+    );
     assert.equal(doc.formatVersion, 1);
     assert.deepEqual(doc.tool, { name: 'netpol-guard', version: '9.9.9' });
     assert.deepEqual(doc.summary, { files: 2, policies: 3, allowed: 1, warned: 0, denied: 2, invalid: 1, skipped: 1 });

@@ -193,17 +193,27 @@ describe('list, extend and revoke against the fake API server', () => {
   });
 
   describe('revoke', () => {
-    it('deletes with the uid and resourceVersion of a fresh read', async () => {
+    it('without the webhook: updates the fresh read (uid and resourceVersion), deletes what the update returned, warns the revocation is unstamped', async () => {
       const stored = fake.putPolicy(grantPolicy({ namespace: 'payments', name: 'g', expiresAt: at(HOUR), ticket: 'INC-1' }));
       const io = captureIo();
       assert.equal(await revokeCommand.run(['g', '-n', 'payments', '--kubeconfig', kubeconfig], io), 0, io.err);
       assert.equal(fake.hasPolicy('payments', 'g'), false);
+      const patches = fake.requestsFor('patch');
+      assert.equal(patches.length, 1);
+      assert.deepEqual(patches[0]!.body, {
+        metadata: {
+          uid: stored.metadata!.uid,
+          resourceVersion: stored.metadata!.resourceVersion,
+          annotations: { 'netpol-guard.io/revoked-by': 'requested', 'netpol-guard.io/revoked-at': null },
+        },
+      });
       const deletes = fake.requestsFor('delete');
       assert.equal(deletes.length, 1);
       assert.deepEqual((deletes[0]!.body as { preconditions: unknown }).preconditions, {
         uid: stored.metadata!.uid,
-        resourceVersion: stored.metadata!.resourceVersion,
+        resourceVersion: String(Number(stored.metadata!.resourceVersion) + 1),
       });
+      assert.match(io.err, /warning: the revocation of payments\/g could not be stamped: the update came back without a netpol-guard.io\/revoked-by stamp .* deleting anyway\. Its history record will say Deleted/);
       assert.equal(
         io.out,
         'revoked payments/g\n  access:   egress from app=client to 10.20.30.0/24 on 5432/TCP (closed)\n  ticket:   INC-1\n  was due:  2026-03-01T03:14:00Z\n',

@@ -22,6 +22,7 @@ describe('netpol-guard serve flags', () => {
       host: '0.0.0.0',
       tlsCert: undefined,
       tlsKey: undefined,
+      tlsCa: undefined,
       certsDir: path.resolve('certs'),
       service: 'netpol-guard',
       namespace: 'netpol-guard',
@@ -61,6 +62,7 @@ describe('netpol-guard serve flags', () => {
       HOST: '127.0.0.1',
       TLS_CERT_FILE: '/etc/tls/tls.crt',
       TLS_KEY_FILE: '/etc/tls/tls.key',
+      TLS_CA_FILE: '/etc/tls/ca.crt',
       NETPOL_GUARD_CONFIG: '/etc/config/config.yaml',
       LOG_LEVEL: 'warn',
     };
@@ -69,6 +71,8 @@ describe('netpol-guard serve flags', () => {
     assert.equal(fromEnv.host, '127.0.0.1');
     assert.equal(fromEnv.tlsCert, '/etc/tls/tls.crt');
     assert.equal(fromEnv.tlsKey, '/etc/tls/tls.key');
+    assert.equal(fromEnv.tlsCa, '/etc/tls/ca.crt');
+    assert.equal(options(['--tls-ca', 'other-ca.crt'], env).tlsCa, 'other-ca.crt');
     assert.equal(fromEnv.configFile, '/etc/config/config.yaml');
     assert.equal(fromEnv.logLevel, 'warn');
     const fromFlags = options(['--port', '0', '--host', '::', '--config', 'mine.yaml', '--log-level', 'debug'], env);

@@ -115,6 +115,7 @@ describe('InformerClusterView', () => {
       assert.deepEqual(view.namespaceLabels('payments'), { env: 'prod' });
       assert.deepEqual(view.namespaceLabels('shop'), {});
       assert.equal(view.namespaceLabels('nope'), undefined);
+      assert.deepEqual([...view.namespaceNames()].sort(), ['payments', 'shop']);
 
       const payments = view.liveGrantsIn('payments');
       assert.deepEqual(payments.map((g) => g.name).sort(), ['a', 'b'], 'only policies labelled temporary');
@@ -194,6 +195,31 @@ describe('InformerClusterView', () => {
     });
     assert.deepEqual(withPods.podsMatching('a', {}).map((p) => p.name), ['p']);
     assert.ok(withPods.status().informers.some((i) => i.name === 'pods'));
+    // It says which parts it holds, so the rules reading the others are skipped, not fed "nothing".
+    assert.equal(view.provides('pods'), false);
+    assert.equal(withPods.provides('pods'), true);
+    assert.equal(withPods.provides('policies'), false);
+  });
+
+  it('reading every NetworkPolicy without a policy source is an error; with one, its answer', () => {
+    const sources = () => ({ namespaces: memorySource<V1Namespace>([]).source, policies: policySource(api, undefined), grantRecords: memorySource<GrantRecord>([]).source });
+    const view = new InformerClusterView({ sources: sources(), keys, guardWindowMs: 1, maxStalenessMs: 1 });
+    assert.throws(() => view.policiesIn('a'), /no source of every NetworkPolicy/);
+    let stale = false;
+    const withPolicies = new InformerClusterView({
+      sources: sources(),
+      keys,
+      guardWindowMs: 1,
+      maxStalenessMs: 1,
+      allPolicies: { policiesIn: (ns) => (ns === 'a' ? [{ metadata: { namespace: 'a', name: 'baseline' } }] : []), synced: () => true, stale: () => stale },
+    });
+    assert.equal(withPolicies.provides('policies'), true);
+    assert.deepEqual(withPolicies.policiesIn('a').map((p) => p.metadata?.name), ['baseline']);
+    assert.deepEqual(withPolicies.policiesIn('b'), []);
+    const before = withPolicies.status().informers.find((i) => i.name === 'policies');
+    assert.deepEqual(before && { synced: before.synced, stale: before.stale }, { synced: true, stale: false });
+    stale = true;
+    assert.equal(withPolicies.status().informers.find((i) => i.name === 'policies')?.stale, true);
   });
 
   it('projectEndedGrant keeps only closed records with a readable closedAt inside the window', () => {

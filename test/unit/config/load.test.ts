@@ -45,6 +45,9 @@ describe('default config', () => {
       maxLifetimeMs: 72 * 3_600_000,
       maxPolicyElements: 2_000,
       recreateCooldownMs: 72 * 3_600_000,
+      maxTargetPods: 50,
+      maxPeerPods: 200,
+      maxPeerNamespaces: 10,
     });
     assert.deepEqual(c.quotas, { maxLiveGrantsPerNamespace: undefined, maxLiveGrantsPerRequester: undefined });
     assert.deepEqual(c.clusterView, { maxStalenessMs: 30_000, onUnavailable: 'deny' });
@@ -55,7 +58,11 @@ describe('default config', () => {
     assert.equal(c.ticket.pattern.test('inc-1234'), false);
     assert.deepEqual([...c.exemptNamespaces].sort(), ['kube-node-lease', 'kube-public', 'kube-system']);
     assert.deepEqual(Object.keys(c.rules).sort(), [...RULE_IDS].sort());
-    assert.ok(Object.values(c.rules).every((a) => a === 'deny'));
+    assert.deepEqual(
+      Object.entries(c.rules).filter(([, a]) => a !== 'deny'),
+      [['target-selects-nothing', 'warn']],
+      'every rule denies by default but target-selects-nothing (CI may apply a policy before its pods exist)',
+    );
   });
 
   // Issue #19: an empty file is what `cat > config.yaml` or an editor leaves for a moment; reading

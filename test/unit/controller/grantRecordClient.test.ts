@@ -9,6 +9,8 @@ import { LoopbackApi } from '../../helpers/loopbackApi.js';
 const BASE = '/apis/netpol-guard.io/v1alpha1/grantrecords';
 
 interface Seen {
+  /** The client's port: equal ports mean one kept-alive connection. */
+  port: number | undefined;
   method: string;
   path: string;
   query: URLSearchParams;
@@ -24,8 +26,9 @@ class ScriptedApi extends LoopbackApi {
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const text = Buffer.concat(chunks).toString('utf8');
     const url = new URL(req.url ?? '/', 'http://fake');
-    this.seen.push({ method: req.method ?? '', path: url.pathname, query: url.searchParams, body: text === '' ? undefined : (JSON.parse(text) as Record<string, unknown>) });
+    this.seen.push({ port: req.socket.remotePort, method: req.method ?? '', path: url.pathname, query: url.searchParams, body: text === '' ? undefined : (JSON.parse(text) as Record<string, unknown>) });
     const reply = this.replies.shift() ?? { status: 500, body: { kind: 'Status', code: 500 } };
+    if (reply.status === 0) return; // never answer: a hung API server
     res.writeHead(reply.status, { 'content-type': 'application/json' }).end(JSON.stringify(reply.body));
   }
 }
@@ -93,5 +96,24 @@ describe('KubeGrantRecordClient on the wire', () => {
   it('an HTTP failure becomes a GrantRecordApiError with its status (409 on a moved record)', async () => {
     api.replies = [status(409)];
     await assert.rejects(client.update(stored('1')), (err: unknown) => err instanceof GrantRecordApiError && err.status === 409);
+  });
+
+  it('sends every call on one kept-alive connection (no handshake per write)', async () => {
+    api.replies = [200, 201, 200, 200].map((code, i) => ({ status: code, body: stored(String(i + 1)) }));
+    await client.get('a');
+    await client.create(record());
+    await client.update(stored('2'));
+    await client.get('b');
+    assert.equal(api.seen.length, 4);
+    assert.equal(new Set(api.seen.map((s) => s.port)).size, 1, `ports ${api.seen.map((s) => s.port).join(', ')}`);
+  });
+
+  it('a call the API server never answers fails at the deadline instead of stalling the record forever', async () => {
+    const impatient = KubeGrantRecordClient.fromKubeConfig(api.kubeConfig(), { timeoutMs: 200 });
+    api.replies = [{ status: 0, body: undefined }];
+    const started = Date.now();
+    await assert.rejects(impatient.get('hung'), (err: unknown) => err instanceof GrantRecordApiError && err.status === undefined);
+    assert.ok(Date.now() - started < 10_000);
+    impatient.close();
   });
 });

@@ -259,3 +259,71 @@ describe('GrantRecorder: every transition, written by the leader', () => {
     assert.equal(leading.client.byPolicy('after'), undefined);
   });
 });
+
+describe('GrantRecorder: many records at once', () => {
+  /** A recorder driven directly (no Sweeper): `live` grants, `now` movable. */
+  function direct(client: MemoryGrantRecordClient, options: { writeConcurrency?: number; now?: () => Date } = {}) {
+    return new GrantRecorder({
+      client,
+      config,
+      now: options.now ?? (() => T0),
+      logger: captureLogger().logger,
+      retentionMs: 30 * DAY_MS,
+      sleep: async () => {},
+      ...(options.writeConcurrency !== undefined ? { writeConcurrency: options.writeConcurrency } : {}),
+    });
+  }
+  const grant = (i: number) =>
+    grantPolicy({ namespace: 'team-a', name: `g-${i}`, uid: `0b6f1d2e-0000-4000-8000-${String(i).padStart(12, '0')}`, expiresAt: at(600) });
+
+  it('a takeover with many unrecorded grants writes them all, never more than writeConcurrency at a time', async () => {
+    const client = new MemoryGrantRecordClient();
+    let inFlight = 0;
+    let most = 0;
+    const create = client.create.bind(client);
+    client.create = async (record) => {
+      most = Math.max(most, ++inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      try {
+        return await create(record);
+      } finally {
+        inFlight--;
+      }
+    };
+    const live = Array.from({ length: 60 }, (_, i) => grant(i));
+    const recorder = direct(client, { writeConcurrency: 3 });
+    const leadership = new AbortController();
+    const recording = recorder.actWhile(leadership.signal, () => live);
+    await recorder.whenLoaded();
+    await recorder.idle();
+    assert.equal(client.records.size, 60, 'every grant has its record');
+    assert.equal(most, 3, 'exactly the bound was used, never more');
+    leadership.abort();
+    await recording;
+  });
+
+  it('a closed record stays closed: a late DELETED of its grant writes nothing; past the retention it is pruned', async () => {
+    const client = new MemoryGrantRecordClient();
+    const policy = grant(1);
+    client.put(recordClosed(recordOpened(policy, at(-7200), config), 'Revoked', at(-3600), 'alice'));
+    let now = T0;
+    const recorder = direct(client, { now: () => now });
+    const leadership = new AbortController();
+    const recording = recorder.actWhile(leadership.signal, () => []);
+    await recorder.whenLoaded();
+    recorder.observe({ type: 'delete', key: policy.metadata!.uid!, object: policy }, { listing: false, reaping: false });
+    recorder.observe({ type: 'add', key: policy.metadata!.uid!, object: policy }, { listing: false, reaping: false });
+    recorder.reaped(policy.metadata!.uid!, { deletedAt: T0, policy });
+    await recorder.idle();
+    assert.deepEqual(client.writes(), [], 'no reopen, no second close');
+    assert.equal(client.byPolicy('g-1')?.status.closedBy, 'alice');
+
+    now = new Date(at(-3600).getTime() + 30 * DAY_MS);
+    recorder.listed([]);
+    await recorder.idle();
+    assert.deepEqual(client.writes().map((w) => [w.verb, w.status]), [['delete', 200]]);
+    assert.equal(client.byPolicy('g-1'), undefined);
+    leadership.abort();
+    await recording;
+  });
+});

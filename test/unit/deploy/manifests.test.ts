@@ -421,14 +421,21 @@ describe('sweeper-cronjob component', () => {
     assert.deepEqual(cronPodSpec.containers[0]?.args, ['sweep', '--once']);
   });
 
-  it('its patch deletes the sidecar by name and keeps the token volume the webhook\'s view uses', () => {
+  it('its patch deletes the sidecar and every sidecar-only volume (webhook URLs) by name, and keeps the token volume the webhook\'s view uses', () => {
     const patches = readKustomization(componentDir('sweeper-cronjob')).patches ?? [];
     const docs = patches.flatMap((p) => readYamlDocuments(path.join(componentDir('sweeper-cronjob'), p.path!))) as V1Deployment[];
     const patch = docs.find((d) => d.kind === 'Deployment' && d.metadata?.name === deployment.metadata?.name);
     assert.ok(patch);
     const spec = patch.spec!.template.spec! as unknown as { containers: Record<string, unknown>[]; volumes: Record<string, unknown>[] };
     assert.deepEqual(spec.containers, [{ name: 'sweeper', $patch: 'delete' }]);
-    assert.equal(spec.volumes, undefined);
+    const tokenVolume = sweeperContainer.volumeMounts!.find((m) => m.mountPath === SA_TOKEN_DIR)!.name;
+    const otherMounts = new Set(podSpec.containers.filter((c) => c !== sweeperContainer).flatMap((c) => (c.volumeMounts ?? []).map((m) => m.name)));
+    const sidecarOnly = sweeperContainer.volumeMounts!.map((m) => m.name).filter((name) => !otherMounts.has(name));
+    // The webhook container mounts the token too (its cluster view): it must survive the patch.
+    assert.ok(otherMounts.has(tokenVolume));
+    assert.ok(!sidecarOnly.includes(tokenVolume));
+    assert.ok(sidecarOnly.length > 0);
+    assert.deepEqual(spec.volumes, sidecarOnly.map((name) => ({ name, $patch: 'delete' })));
   });
 });
 

@@ -19,6 +19,10 @@ describe('annotationKeys', () => {
       ticketUrl: 'guard.example.com/ticket-url',
       requestedBy: 'guard.example.com/requested-by',
       grantedAt: 'guard.example.com/granted-at',
+      changedBy: 'guard.example.com/changed-by',
+      changedAt: 'guard.example.com/changed-at',
+      revokedBy: 'guard.example.com/revoked-by',
+      revokedAt: 'guard.example.com/revoked-at',
       temporaryLabel: 'guard.example.com/temporary',
     });
     assert.equal(KEYS.ttl, 'netpol-guard.io/ttl');

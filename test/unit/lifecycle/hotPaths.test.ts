@@ -168,6 +168,16 @@ describe('mapPatch', () => {
     );
   });
 
+  it('removes an unwanted key only when present and not wanted, after the other operations', () => {
+    const current = { 'a/by': 'forged', 'a/at': 'x', keep: 'y' };
+    assert.deepEqual(mapPatch('/metadata', 'annotations', current, { 'a/at': 'now', b: 'z' }, ['a/by', 'a/at', 'a/missing']), [
+      { op: 'replace', path: '/metadata/annotations/a~1at', value: 'now' },
+      { op: 'add', path: '/metadata/annotations/b', value: 'z' },
+      { op: 'remove', path: '/metadata/annotations/a~1by' },
+    ]);
+    assert.deepEqual(mapPatch('/metadata', 'annotations', undefined, {}, ['a/by']), [], 'nothing to remove from a missing map');
+  });
+
   it('escapes a segment the same on every call', () => {
     for (let i = 0; i < 3; i++) {
       assert.equal(escapePointerSegment('a~1/b'), 'a~01~1b');

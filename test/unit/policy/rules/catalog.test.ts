@@ -74,9 +74,15 @@ describe('rule catalog', () => {
     assert.deepEqual(ruleIdsOf('size'), ['policy-too-large']);
     assert.deepEqual(RULE_IDS.slice(0, 1), ['policy-too-large']);
     assert.deepEqual(BREADTH_RULE_IDS, RULE_IDS.slice(1, 12));
-    assert.deepEqual(LIFECYCLE_RULE_IDS, RULE_IDS.slice(12, 19));
-    // Then the rules that read the cluster view (skipped, or deny/warn per clusterView.onUnavailable, without one).
-    assert.deepEqual(ruleIdsOf('cluster'), RULE_IDS.slice(19));
+    assert.deepEqual(LIFECYCLE_RULE_IDS, RULE_IDS.slice(16, 23));
+    // The rules that read the cluster view: the effect rules after breadth, the quota and
+    // re-creation rules last (skipped, or deny/warn per clusterView.onUnavailable, without one).
+    assert.deepEqual(ruleIdsOf('cluster'), [...RULE_IDS.slice(12, 16), ...RULE_IDS.slice(23)]);
+    // Exactly the cluster rules need the view.
+    assert.deepEqual(
+      DEFINITIONS.filter((r) => r.needs === 'cluster').map((r) => r.id),
+      ruleIdsOf('cluster'),
+    );
     for (const rule of DEFINITIONS) {
       const lifecycleOnly = Object.keys(rule.check).every((hook) => hook === 'lifecycle');
       // A cluster rule may judge the grant (lifecycle hook, not for permanent principals) or the policy walk.
@@ -114,6 +120,10 @@ describe('what derives from the catalog', () => {
       'port-any': ['--port', '--port'],
       'port-range-too-wide': ['--port', '--port'],
       'ports-total-too-wide': ['--port', '--port'],
+      'target-selects-nothing': ['--to', '--from'],
+      'isolates-pods': ['--to', '--from'],
+      'blast-radius-targets': ['--to', '--from'],
+      'blast-radius-peers': ['--from-pods/--from-namespace', '--to-pods/--to-namespace'],
       'expiry-missing': ['--for', '--for'],
       'expiry-invalid': ['--for', '--for'],
       'expiry-in-past': ['--for', '--for'],

@@ -18,7 +18,7 @@ function ended(overrides: Partial<EndedGrant> = {}): EndedGrant {
   return { namespace: 'payments', name: 'db-access', ticket: 'INC-1234', specSha256s: [SPEC], how: 'Expired', closedAtMs: NOW.getTime() - 10 * 60_000, closedBy: undefined, ...overrides };
 }
 
-const view = (...grants: EndedGrant[]): MemoryClusterView => new MemoryClusterView({ endedGrants: grants });
+const view = (...grants: EndedGrant[]): MemoryClusterView => new MemoryClusterView({ holds: [], endedGrants: grants });
 const recreated = (p: V1NetworkPolicy, cluster: MemoryClusterView, extra = {}) => evaluate(p, { cluster, ...extra }).findings.filter((f) => f.ruleId === 'grant-recreated');
 
 describe('grant-recreated', () => {

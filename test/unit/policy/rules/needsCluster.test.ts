@@ -11,8 +11,8 @@ import { config, egressPolicy, evaluate, NOW, TCP_5432 } from '../support.js';
 
 /**
  * The skip-and-note mechanism for rules that need a cluster view, shown with a demonstration
- * rule defined here only (no catalog rule needs the view yet): it denies a policy whose namespace
- * the view does not know.
+ * rule defined here only: it denies a policy whose namespace the view does not know. The rule set
+ * is the catalog without its own cluster rules (tested in test/unit/policy/effect/) plus the demo.
  */
 const DEMO_ID = 'demo-namespace-unknown' as RuleId;
 const demo = defineRule({
@@ -31,12 +31,16 @@ const demo = defineRule({
     },
   },
 });
-const RULE_SET = compileRules([...(RULES as readonly RuleDefinition<RuleId>[]), demo]);
+const EFFECT_RULES: RuleId[] = ['target-selects-nothing', 'isolates-pods', 'blast-radius-targets', 'blast-radius-peers'];
+const CATALOG_CLUSTER_RULES: RuleId[] = [...EFFECT_RULES, 'quota-namespace-exceeded', 'quota-requester-exceeded', 'grant-recreated'];
+/** Active by default without a view: the effect rules and grant-recreated (quotas are unlimited). */
+const ACTIVE_BY_DEFAULT: RuleId[] = [...EFFECT_RULES, 'grant-recreated'];
+const RULE_SET = compileRules([...(RULES as readonly RuleDefinition<RuleId>[]).filter((r) => r.needs !== 'cluster'), demo]);
 const GOOD = () => egressPolicy([{ to: [{ podSelector: { matchLabels: { app: 'api' } } }], ports: [TCP_5432] }]);
 const KNOWS_PAYMENTS = new MemoryClusterView({ namespaces: { payments: {} } });
 const KNOWS_NOTHING = new MemoryClusterView({ namespaces: {} });
-/** The catalog's own cluster rules stay out of the way: grant-recreated is the only one active by default. */
-const DEMO_ONLY = config({ rules: { 'grant-recreated': 'off' } });
+/** The catalog's own cluster rules stay out of the way: the effect rules and grant-recreated are active by default. */
+const DEMO_ONLY = config({ rules: Object.fromEntries([...EFFECT_RULES, 'grant-recreated'].map((id) => [id, 'off'])) });
 
 describe('rules that need a cluster view', () => {
   it('run when a fresh view is given', () => {
@@ -77,15 +81,59 @@ describe('rules that need a cluster view', () => {
 
   it('catalog cluster rules left inactive by the config (unlimited quotas, rule off) are not listed as skipped', () => {
     const cluster = (RULES as readonly RuleDefinition[]).filter((r) => r.needs === 'cluster').map((r) => r.id);
-    assert.deepEqual(cluster, ['quota-namespace-exceeded', 'quota-requester-exceeded', 'grant-recreated']);
+    assert.deepEqual(cluster, CATALOG_CLUSTER_RULES);
     const evaluation = evaluate(GOOD(), { config: DEMO_ONLY, clusterViewRequired: true });
     assert.equal(evaluation.allowed, true);
     assert.equal('skippedRules' in evaluation, false);
     const byDefault = evaluate(GOOD(), { clusterViewRequired: true });
     assert.equal(byDefault.allowed, false);
-    assert.deepEqual(byDefault.skippedRules, [{ ruleId: 'grant-recreated', reason: 'needs a cluster view' }]);
+    assert.deepEqual(byDefault.skippedRules?.map((r) => r.ruleId), ACTIVE_BY_DEFAULT);
+    assert.deepEqual(byDefault.skippedRules?.find((r) => r.ruleId === 'grant-recreated'), { ruleId: 'grant-recreated', reason: 'needs a cluster view' });
     const quotas = evaluate(GOOD(), { config: config({ quotas: { maxLiveGrantsPerNamespace: 3 } }) });
-    assert.deepEqual(quotas.skippedRules?.map((r) => r.ruleId), ['quota-namespace-exceeded', 'grant-recreated']);
+    assert.deepEqual(quotas.skippedRules?.map((r) => r.ruleId), [...EFFECT_RULES, 'quota-namespace-exceeded', 'grant-recreated']);
+  });
+
+  it('the catalog rules that need the view are the effect, quota and re-creation rules; without a view they are skipped and listed', () => {
+    assert.deepEqual(
+      (RULES as readonly RuleDefinition[]).filter((r) => r.needs === 'cluster').map((r) => r.id),
+      CATALOG_CLUSTER_RULES,
+    );
+    const evaluation = evaluate(GOOD());
+    assert.equal(evaluation.allowed, true);
+    assert.deepEqual(evaluation.skippedRules?.map((r) => r.ruleId), ACTIVE_BY_DEFAULT);
+    assert.equal(evaluate(GOOD(), { clusterViewRequired: true }).allowed, false, 'a required view that is missing denies');
+  });
+
+  it('a fresh view without pods and every NetworkPolicy skips only the effect rules, listed, without denying', () => {
+    // What the webhook's InformerClusterView is without a pod and policy source: usable for quotas
+    // and grant-recreated, but the effect analysis must not run on "no pods, no policies".
+    class GrantsOnlyView extends MemoryClusterView {
+      override provides(): boolean {
+        return false;
+      }
+      override podsMatching(): never {
+        throw new Error('no pods here');
+      }
+    }
+    const view = new GrantsOnlyView({ namespaces: { payments: {} } });
+    for (const onClusterUnavailable of ['deny', 'warn'] as const) {
+      const evaluation = evaluate(GOOD(), { cluster: view, onClusterUnavailable });
+      assert.equal(evaluation.allowed, true, onClusterUnavailable);
+      assert.deepEqual(evaluation.warnings, []);
+      assert.equal(evaluation.effect, undefined);
+      assert.deepEqual(
+        evaluation.skippedRules,
+        EFFECT_RULES.map((ruleId) => ({ ruleId, reason: 'needs pods and every NetworkPolicy in the cluster view, which this one does not hold' })),
+      );
+    }
+    // Stale as well: only the rules the view could answer once current are "retry in a moment".
+    const stale = evaluate(GOOD(), { cluster: new MemoryClusterView({ namespaces: { payments: {} }, holds: [], stale: true }), onClusterUnavailable: 'deny' });
+    assert.equal(stale.allowed, false);
+    assert.deepEqual(stale.message?.split('\n').slice(1).map((line) => line.split(']')[0]), ['[grant-recreated']);
+    assert.deepEqual(stale.skippedRules?.map((r) => r.ruleId), ACTIVE_BY_DEFAULT);
+    assert.equal(stale.skippedRules?.find((r) => r.ruleId === 'grant-recreated')?.reason, 'needs a cluster view');
+    // The same view with both parts runs every rule.
+    assert.equal(evaluate(GOOD(), { cluster: new MemoryClusterView({ namespaces: { payments: {} } }) }).skippedRules, undefined);
   });
 
   it('check notes each skipped rule once, in text and JSON', () => {
@@ -121,5 +169,7 @@ spec:
     const catalogOnly = checkSources([{ name: 'p.yaml', text: yaml }], { config: DEMO_ONLY, now: NOW, user });
     assert.equal('skippedRules' in catalogOnly, false);
     assert.equal('skippedRules' in (JSON.parse(formatJson(catalogOnly, { toolVersion: '0', now: NOW.toISOString(), user })) as object), false);
+    const catalogDefault = checkSources([{ name: 'p.yaml', text: yaml }], { config: config(), now: NOW, user });
+    assert.deepEqual(catalogDefault.skippedRules?.map((r) => r.ruleId), ACTIVE_BY_DEFAULT);
   });
 });

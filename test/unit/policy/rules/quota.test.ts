@@ -21,7 +21,9 @@ function grant(name: string, requester = 'alice', labelled = true): V1NetworkPol
 }
 
 const QUOTA_2 = config({ quotas: { maxLiveGrantsPerNamespace: 2 } });
+// holds: []: the webhook's view (grants, no pods or every NetworkPolicy), as quotas are judged there.
 const TWO_OPEN = new MemoryClusterView({
+  holds: [],
   liveGrants: [live('db-a', { ticket: 'INC-1', expiresAtMs: NOW.getTime() + 90 * 60_000 }), live('db-b', { ticket: 'INC-2', expiresAtMs: NOW.getTime() + 20 * 60_000 }), live('elsewhere', { namespace: 'shop' })],
 });
 
@@ -40,12 +42,12 @@ describe('quota-namespace-exceeded', () => {
   });
 
   it('admits the second grant (the other namespace does not count)', () => {
-    const one = new MemoryClusterView({ liveGrants: [live('db-a'), live('x', { namespace: 'shop' }), live('y', { namespace: 'shop' })] });
+    const one = new MemoryClusterView({ holds: [], liveGrants: [live('db-a'), live('x', { namespace: 'shop' }), live('y', { namespace: 'shop' })] });
     assert.equal(evaluate(grant('db-b'), { config: QUOTA_2, cluster: one }).allowed, true);
   });
 
   it('an UPDATE of a grant already open never counts against itself, even over a lowered quota', () => {
-    const three = new MemoryClusterView({ liveGrants: [live('db-a'), live('db-b'), live('db-c')] });
+    const three = new MemoryClusterView({ holds: [], liveGrants: [live('db-a'), live('db-b'), live('db-c')] });
     const updated = evaluate(grant('db-a'), { config: QUOTA_2, cluster: three, operation: 'UPDATE', oldPolicy: grant('db-a') });
     assert.equal(updated.findings.some((f) => f.ruleId === 'quota-namespace-exceeded'), false);
   });
@@ -60,13 +62,13 @@ describe('quota-namespace-exceeded', () => {
   });
 
   it('a quota of 0 refuses every grant; unlimited (the default) never fires', () => {
-    assert.equal(evaluate(grant('a'), { config: config({ quotas: { maxLiveGrantsPerNamespace: 0 } }), cluster: new MemoryClusterView() }).allowed, false);
-    const many = new MemoryClusterView({ liveGrants: Array.from({ length: 500 }, (_, i) => live(`g${i}`)) });
+    assert.equal(evaluate(grant('a'), { config: config({ quotas: { maxLiveGrantsPerNamespace: 0 } }), cluster: new MemoryClusterView({ holds: [] }) }).allowed, false);
+    const many = new MemoryClusterView({ holds: [], liveGrants: Array.from({ length: 500 }, (_, i) => live(`g${i}`)) });
     assert.equal(evaluate(grant('new'), { cluster: many }).allowed, true);
   });
 
   it('lists at most 20 grants and counts the rest', () => {
-    const many = new MemoryClusterView({ liveGrants: Array.from({ length: 25 }, (_, i) => live(`g${String(i).padStart(2, '0')}`, { expiresAtMs: NOW.getTime() + (i + 1) * 60_000 })) });
+    const many = new MemoryClusterView({ holds: [], liveGrants: Array.from({ length: 25 }, (_, i) => live(`g${String(i).padStart(2, '0')}`, { expiresAtMs: NOW.getTime() + (i + 1) * 60_000 })) });
     const reason = evaluate(grant('new'), { config: QUOTA_2, cluster: many }).findings[0]!.reason;
     assert.match(reason, /g19 \(ticket INC-3, expires in 20m\) and 5 more$/);
   });
@@ -79,7 +81,7 @@ describe('quota-namespace-exceeded', () => {
 
 describe('quota-requester-exceeded', () => {
   const QUOTA_1 = config({ quotas: { maxLiveGrantsPerRequester: 1 } });
-  const view = new MemoryClusterView({ liveGrants: [live('a', { namespace: 'shop', requestedBy: 'alice' }), live('b', { requestedBy: 'bob' })] });
+  const view = new MemoryClusterView({ holds: [], liveGrants: [live('a', { namespace: 'shop', requestedBy: 'alice' }), live('b', { requestedBy: 'bob' })] });
 
   it('counts the stamped requester across namespaces', () => {
     const evaluation = evaluate(grant('new', 'alice'), { config: QUOTA_1, cluster: view });
@@ -90,7 +92,7 @@ describe('quota-requester-exceeded', () => {
   });
 
   it('splitting the work among many namespaces does not escape it', () => {
-    const spread = new MemoryClusterView({ liveGrants: ['n1', 'n2', 'n3'].map((ns) => live('g', { namespace: ns })) });
+    const spread = new MemoryClusterView({ holds: [], liveGrants: ['n1', 'n2', 'n3'].map((ns) => live('g', { namespace: ns })) });
     const cfg = config({ quotas: { maxLiveGrantsPerRequester: 3 } });
     assert.equal(evaluate(grant('g'), { config: cfg, cluster: spread }).allowed, false);
   });

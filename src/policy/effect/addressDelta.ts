@@ -1,0 +1,102 @@
+/**
+ * The (address, port) pairs a policy's ipBlock rules newly allow for one group of target pods:
+ * ⋃ own rules (addresses × ports) minus ⋃ existing rules (addresses × ports), exact. The port axis
+ * is cut at every span boundary of either side into elementary intervals; on each interval (and
+ * for each unresolved port name) the address sets are plain range unions, and a set difference.
+ */
+import type { ContainerPortMeta } from '../../cluster/view.js';
+import { type AddressRange, mergeRanges } from '../addressSet.js';
+import type { IpFamily } from '../cidr.js';
+import type { CompiledRule } from './compiledRule.js';
+import { MAX_PORT, NO_PORTS, type PortAllow, portsAdmit, PROTOCOLS, type Protocol, type ProtocolPorts, rulePorts } from './portAllow.js';
+import type { PortSpan } from '../portSet.js';
+
+export interface AddressPiece {
+  family: IpFamily;
+  ranges: AddressRange[];
+  ports: PortAllow;
+}
+
+interface Side {
+  addresses: Readonly<Record<IpFamily, readonly AddressRange[]>>;
+  ports: PortAllow;
+}
+
+export function addressDelta(own: readonly CompiledRule[], before: readonly CompiledRule[], destination: readonly ContainerPortMeta[] | undefined): AddressPiece[] {
+  const side = (rules: readonly CompiledRule[]): Side[] =>
+    rules.filter((r) => r.addresses[4].length > 0 || r.addresses[6].length > 0).map((r) => ({ addresses: r.addresses, ports: rulePorts(r.ports, destination) }));
+  const mine = side(own);
+  if (mine.length === 0) return [];
+  const theirs = side(before);
+  const out: AddressPiece[] = [];
+  for (const family of [4, 6] as const) {
+    for (const protocol of PROTOCOLS) {
+      const spanOf = (p: ProtocolPorts): readonly PortSpan[] => (p.all ? [[1, MAX_PORT]] : p.spans);
+      const cuts = new Set<number>();
+      for (const s of [...mine, ...theirs]) for (const [first, last] of spanOf(s.ports[protocol])) cuts.add(first).add(last + 1);
+      const points = [...cuts].sort((a, b) => a - b);
+      let open: { first: number; last: number; ranges: AddressRange[] } | undefined;
+      const flush = (): void => {
+        if (open !== undefined) out.push({ family, ranges: open.ranges, ports: onlyPorts(protocol, [[open.first, open.last]], false, []) });
+        open = undefined;
+      };
+      for (let i = 0; i + 1 < points.length; i++) {
+        const first = points[i]!;
+        const last = points[i + 1]! - 1;
+        const covers = (s: Side): boolean => spanOf(s.ports[protocol]).some(([a, b]) => a <= first && last <= b);
+        const added = subtractRanges(union(mine.filter(covers), family), union(theirs.filter(covers), family));
+        if (added.length === 0) {
+          flush();
+        } else if (open !== undefined && open.last + 1 === first && sameRanges(open.ranges, added)) {
+          open.last = last;
+        } else {
+          flush();
+          open = { first, last, ranges: added };
+        }
+      }
+      flush();
+      // Unresolved names: each name either side mentions, and "any other name" (covered only by
+      // sides that admit every name but a few).
+      const mentioned = [...new Set([...mine, ...theirs].flatMap((s) => s.ports[protocol].names))].sort();
+      for (const name of mentioned) {
+        const covers = (s: Side): boolean => portsAdmit(s.ports, protocol, name);
+        const added = subtractRanges(union(mine.filter(covers), family), union(theirs.filter(covers), family));
+        if (added.length > 0) out.push({ family, ranges: added, ports: onlyPorts(protocol, [], false, [name]) });
+      }
+      const coversOthers = (s: Side): boolean => s.ports[protocol].anyName;
+      const others = subtractRanges(union(mine.filter(coversOthers), family), union(theirs.filter(coversOthers), family));
+      if (others.length > 0) out.push({ family, ranges: others, ports: onlyPorts(protocol, [], true, mentioned) });
+    }
+  }
+  return out;
+}
+
+function onlyPorts(protocol: Protocol, spans: PortSpan[], anyName: boolean, names: string[]): PortAllow {
+  return { ...NO_PORTS, [protocol]: { all: false, spans, anyName, names } };
+}
+
+function union(sides: readonly Side[], family: IpFamily): AddressRange[] {
+  return mergeRanges(sides.flatMap((s) => s.addresses[family]));
+}
+
+/** Disjoint sorted `a` minus disjoint sorted `b`. */
+export function subtractRanges(a: readonly AddressRange[], b: readonly AddressRange[]): AddressRange[] {
+  const out: AddressRange[] = [];
+  let j = 0;
+  for (const [start, end] of a) {
+    let cursor = start;
+    while (j < b.length && b[j]![1] < cursor) j++;
+    for (let k = j; k < b.length && b[k]![0] <= end; k++) {
+      const [holeStart, holeEnd] = b[k]!;
+      if (holeStart > cursor) out.push([cursor, holeStart - 1n]);
+      if (holeEnd + 1n > cursor) cursor = holeEnd + 1n;
+      if (cursor > end) break;
+    }
+    if (cursor <= end) out.push([cursor, end]);
+  }
+  return out;
+}
+
+function sameRanges(a: readonly AddressRange[], b: readonly AddressRange[]): boolean {
+  return a.length === b.length && a.every(([s, e], i) => s === b[i]![0] && e === b[i]![1]);
+}
