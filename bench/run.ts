@@ -1,5 +1,5 @@
 /**
- * `npm run bench [-- --quick] [--only http,hostile,engine,sweeper] [--connections N] [--out FILE] [--keep]`
+ * `npm run bench [-- --quick] [--only http,hostile,engine,sweeper,controller] [--connections N] [--out FILE] [--keep]`
  *
  * Runs the admission load test, the engine scaling and the sweeper pass benchmarks, prints the
  * tables and writes them with the machine description and the analysis to BENCHMARKS.md (a quick
@@ -18,8 +18,9 @@ import { hostileTable, runHostileBench, type HostileBenchResult } from './http/h
 import { canPin } from './proc.js';
 import { engineTable, httpTables, profileComparison, sweeperTable, TARGETS, verdicts, verdictTable } from './report.js';
 import { runSweeperBench, type SweeperBenchResult } from './sweeper/sweeperBench.js';
+import { controllerTables, runControllerBench, type ControllerBenchResult } from './controller/controllerBench.js';
 
-const SECTIONS = ['http', 'hostile', 'engine', 'sweeper'] as const;
+const SECTIONS = ['http', 'hostile', 'engine', 'sweeper', 'controller'] as const;
 type Section = (typeof SECTIONS)[number];
 
 interface Plan {
@@ -34,6 +35,9 @@ interface Plan {
   engineBudgetMs: number;
   sweeperSizes: number[];
   sweeperRounds: number;
+  recordCounts: number[];
+  takeoverCounts: number[];
+  controllerRounds: number;
 }
 
 const FULL: Plan = {
@@ -48,6 +52,9 @@ const FULL: Plan = {
   engineBudgetMs: 500,
   sweeperSizes: [1_000, 10_000, 100_000],
   sweeperRounds: 3,
+  recordCounts: [10_000, 100_000],
+  takeoverCounts: [10_000],
+  controllerRounds: 1,
 };
 
 const QUICK: Plan = {
@@ -62,6 +69,9 @@ const QUICK: Plan = {
   engineBudgetMs: 50,
   sweeperSizes: [1_000, 10_000],
   sweeperRounds: 1,
+  recordCounts: [2_000],
+  takeoverCounts: [2_000],
+  controllerRounds: 1,
 };
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -80,6 +90,8 @@ interface RunRecord {
   hostile?: HostileBenchResult | undefined;
   engine: EngineShapeResult[] | undefined;
   sweeper: SweeperBenchResult | undefined;
+  /** Absent in records saved before the controller section existed. */
+  controller?: ControllerBenchResult | undefined;
   failures: string[];
 }
 
@@ -141,7 +153,7 @@ async function main(): Promise<number> {
   });
   if (values.help) {
     process.stdout.write(
-      'usage: npm run bench -- [--quick] [--only http,hostile,engine,sweeper] [--connections N] [--out FILE] [--keep]\n' +
+      'usage: npm run bench -- [--quick] [--only http,hostile,engine,sweeper,controller] [--connections N] [--out FILE] [--keep]\n' +
         '       node build/bench/run.js --render RESULTS_JSON [--out FILE]   (re-render a saved run, e.g. after editing bench/ANALYSIS.md)\n',
     );
     return 0;
@@ -187,6 +199,7 @@ async function main(): Promise<number> {
   let hostile: HostileBenchResult | undefined;
   let engine: EngineShapeResult[] | undefined;
   let sweeper: SweeperBenchResult | undefined;
+  let controller: ControllerBenchResult | undefined;
   try {
     if (sections.has('http')) {
       log('== admission webhook under load');
@@ -223,6 +236,15 @@ async function main(): Promise<number> {
         failures.push(`sweeper benchmark: ${(err as Error).message}`);
       }
     }
+    if (sections.has('controller')) {
+      log('== controller: GrantRecords at scale, takeover');
+      try {
+        controller = await runControllerBench({ workDir, recordCounts: plan.recordCounts, takeoverCounts: plan.takeoverCounts, rounds: plan.controllerRounds, log });
+        failures.push(...controller.problems);
+      } catch (err) {
+        failures.push(`controller benchmark: ${(err as Error).message}`);
+      }
+    }
   } finally {
     if (values.keep) log(`work directory kept: ${workDir}`);
     else rmSync(workDir, { recursive: true, force: true });
@@ -238,6 +260,7 @@ async function main(): Promise<number> {
     hostile,
     engine,
     sweeper,
+    controller,
     failures,
   };
   const recordFile = path.join(REPO_ROOT, 'build', 'bench', record.quick ? 'results.quick.json' : 'results.json');
@@ -254,7 +277,7 @@ async function main(): Promise<number> {
 }
 
 function resultSections(record: RunRecord): string {
-  const { plan, http, hostile, engine, sweeper, failures } = record;
+  const { plan, http, hostile, engine, sweeper, controller, failures } = record;
   const out: string[] = [];
   if (failures.length > 0) {
     out.push('## The benchmark itself failed', '', 'These make the numbers below untrustworthy:', '', ...failures.map((f) => `- ${f}`), '');
@@ -295,6 +318,19 @@ function resultSections(record: RunRecord): string {
         `fetching and parsing the same pages. Raw loop: node:https keep-alive + JSON.parse. Every pass is a fresh process; ${plan.sweeperRounds} rotated round(s), medians; ratio = median of same-round pairs.`,
       '',
       sweeperTable(sweeper),
+      '',
+    );
+  }
+  if (controller) {
+    out.push(
+      '## Controller: GrantRecords and takeover (issue #15)',
+      '',
+      'The real GrantRecorder and KubeGrantRecordClient (client-node) in a fresh process against a grantrecords API over HTTPS in its own process ' +
+        '(bench/controller/grantRecordServer.ts). open: N live grants, no records (a first install). prune: N closed records, half past the ' +
+        'retention. Takeover: a warm standby (real Sweeper and LeaderElector) acquires the Lease from a silent leader; 1% of the grants are ' +
+        'already due. Each case is checked against the servers afterwards (records written, deleted, closed Expired).',
+      '',
+      controllerTables(controller),
       '',
     );
   }

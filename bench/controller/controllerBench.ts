@@ -176,3 +176,25 @@ function firstMessage<T>(child: ChildProcess, what: string): Promise<T> {
     });
   });
 }
+
+/** The markdown tables of a controller run. */
+export function controllerTables(result: ControllerBenchResult): string {
+  const lines = [
+    '| case | records | loaded (s) | total (s) | CPU (s) | writes/s | peak RSS (MiB) | heap per record (B) |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...result.records.map(
+      (r) =>
+        `| ${r.mode} | ${r.count.toLocaleString('en-US')} | ${r.loadSeconds.toFixed(2)} | ${r.seconds.toFixed(2)} | ${r.cpuSeconds.toFixed(2)} | ` +
+        `${Math.round(r.writesPerSecond)} | ${r.peakRssMiB.toFixed(0)} | ${Math.round(r.heapBytesPerRecord)} |`,
+    ),
+    '',
+    '| takeover | live grants | due | standby sync (s) | records loaded (ms after lease) | due deleted (ms) | records settled (ms) | peak RSS (MiB) |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    ...result.takeovers.map(
+      (t) =>
+        `| | ${t.count.toLocaleString('en-US')} | ${t.due} | ${t.standbySyncSeconds.toFixed(2)} | ${(t.loadedSeconds * 1000).toFixed(0)} | ` +
+        `${(t.dueDoneSeconds * 1000).toFixed(0)} | ${(t.idleSeconds * 1000).toFixed(0)} | ${t.peakRssMiB.toFixed(0)} |`,
+    ),
+  ];
+  return lines.join('\n');
+}
