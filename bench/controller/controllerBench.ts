@@ -9,7 +9,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultConfig } from '../../src/config/load.js';
-import { exitOf, spawnNode, stderrTail, stopChild } from '../proc.js';
+import { exitOf, firstMessage, spawnNode, stderrTail, stopChild } from '../proc.js';
 import { median } from '../stats.js';
 import { closedRecord, openRecord } from './dataset.js';
 import type { RecordMode, RecordReport } from './recordWorker.js';
@@ -164,17 +164,6 @@ function ask<T>(child: ChildProcess, message: object): Promise<T> {
   const answer = firstMessage<T>(child, 'server');
   child.send(message);
   return answer;
-}
-
-function firstMessage<T>(child: ChildProcess, what: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onExit = (code: number | null): void => reject(new Error(`${what} exited (${code}) before reporting: ${stderrTail(child)}`));
-    child.once('exit', onExit);
-    child.once('message', (message: T) => {
-      child.off('exit', onExit);
-      resolve(message);
-    });
-  });
 }
 
 /** The markdown tables of a controller run. */

@@ -8,7 +8,7 @@ import { mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { summariseProfile, type MeasuredProfile } from '../profile.js';
-import { exitOf, spawnNode, stderrTail, stopChild } from '../proc.js';
+import { exitOf, firstMessage, spawnNode, stderrTail, stopChild } from '../proc.js';
 import { max, median } from '../stats.js';
 import { expiredCount } from './dataset.js';
 import type { PassMode, PassReport } from './passWorker.js';
@@ -163,17 +163,6 @@ function checkPass(report: PassReport, count: number): string | undefined {
     return `unexpected summary ${JSON.stringify(s)} (expected ${expired} dry-run deletions, ${count - expired} kept)`;
   }
   return undefined;
-}
-
-function firstMessage<T>(child: ChildProcess, what: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onExit = (code: number | null): void => reject(new Error(`${what} exited (${code}) before reporting: ${stderrTail(child)}`));
-    child.once('exit', onExit);
-    child.once('message', (message: T) => {
-      child.off('exit', onExit);
-      resolve(message);
-    });
-  });
 }
 
 function rotate<T>(items: readonly T[], by: number): T[] {
