@@ -3,7 +3,6 @@
  * each pass runs in a fresh process (core 0): the real sweeper, the bare client loop and the raw
  * loop, in rotating order per round. Ratios are medians of same-round pairs.
  */
-import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
