@@ -41,6 +41,8 @@ export const DEFAULT_CONFIG: Required<ConfigFile> = {
   rules: Object.fromEntries((RULES as readonly RuleDefinition<RuleId>[]).map((rule) => [rule.id, rule.defaultAction])) as Record<RuleId, RuleAction>,
   history: { retention: '90d' },
   quotas: { maxLiveGrantsPerNamespace: null, maxLiveGrantsPerRequester: null },
+  // Off by default: only profiles that need a second person pay the friction.
+  approval: { required: 0, pendingTTL: '1h', controllerUsers: ['system:serviceaccount:netpol-guard:netpol-guard'] },
   // onUnavailable null: deny in enforce mode, warn in warn mode.
   clusterView: { maxStaleness: '30s', onUnavailable: null },
   profiles: [],

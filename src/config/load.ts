@@ -114,6 +114,7 @@ function mergeOverDefaults(file: ConfigFile): Required<ConfigFile> {
     rules: { ...DEFAULT_CONFIG.rules, ...file.rules },
     history: { ...DEFAULT_CONFIG.history, ...file.history },
     quotas: { ...DEFAULT_CONFIG.quotas, ...file.quotas },
+    approval: { ...DEFAULT_CONFIG.approval, ...file.approval },
     clusterView: { ...DEFAULT_CONFIG.clusterView, ...file.clusterView },
     profiles: file.profiles ?? DEFAULT_CONFIG.profiles,
     notify: { ...DEFAULT_CONFIG.notify, ...file.notify },
@@ -131,6 +132,7 @@ function overlayProfile(top: Required<ConfigFile>, profile: ProfileFile): Requir
     permanentPrincipals: { ...top.permanentPrincipals, ...profile.permanentPrincipals },
     rules: { ...top.rules, ...profile.rules },
     quotas: { ...top.quotas, ...profile.quotas },
+    approval: { ...top.approval, ...profile.approval },
     profiles: [],
   };
 }
@@ -221,6 +223,7 @@ function compileLevel(written: ConfigFile, merged: Required<ConfigFile>, origin:
   }
   const retentionMs = durationMs('/history/retention', merged.history.retention!);
   const maxStalenessMs = durationMs('/clusterView/maxStaleness', merged.clusterView.maxStaleness!);
+  const pendingTtlMs = durationMs('/approval/pendingTTL', merged.approval.pendingTTL!);
   const beforeExpiryMs = durationMs('/notify/beforeExpiry', merged.notify.beforeExpiry!);
   const webhooks = merged.notify.webhooks ?? [];
   const seenNames = new Set<string>();
@@ -270,6 +273,11 @@ function compileLevel(written: ConfigFile, merged: Required<ConfigFile>, origin:
     quotas: {
       maxLiveGrantsPerNamespace: merged.quotas.maxLiveGrantsPerNamespace ?? undefined,
       maxLiveGrantsPerRequester: merged.quotas.maxLiveGrantsPerRequester ?? undefined,
+    },
+    approval: {
+      required: merged.approval.required!,
+      pendingTtlMs,
+      controllerUsers: new Set(merged.approval.controllerUsers ?? []),
     },
     clusterView: {
       maxStalenessMs,

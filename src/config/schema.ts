@@ -64,6 +64,12 @@ const rules = {
 
 const quota = { anyOf: [{ type: 'integer', minimum: 0, maximum: 1_000_000 }, { type: 'null' }] } as const;
 
+/** Approvers needed: more than a handful is a process no incident survives. */
+const approvalCommon = {
+  required: { type: 'integer', minimum: 0, maximum: 5 },
+  pendingTTL: duration,
+} as const;
+
 const quotas = {
   type: 'object',
   additionalProperties: false,
@@ -120,6 +126,7 @@ const profile = {
     ticket,
     quotas,
     permanentPrincipals,
+    approval: { type: 'object', additionalProperties: false, properties: approvalCommon },
   },
 } as const;
 
@@ -152,6 +159,11 @@ export const CONFIG_SCHEMA = {
     },
     rules,
     quotas,
+    approval: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { ...approvalCommon, controllerUsers: { ...nameList, maxItems: 20 } },
+    },
     notify: {
       type: 'object',
       additionalProperties: false,

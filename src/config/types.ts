@@ -36,8 +36,25 @@ export interface ConfigFile {
   clusterView?: { maxStaleness?: string; onUnavailable?: 'deny' | 'warn' | null };
   /** Ordered overrides for matching namespaces; the first match wins, none: the top level. */
   profiles?: ProfileFile[];
+  /**
+   * Two-person rule (README: Approvals): how many distinct approvers a GrantRequest needs before the
+   * controller opens its access (0: off, grants are applied directly), and how long one may wait.
+   */
+  approval?: ApprovalFile;
   /** The controller's ExpiringSoon Event and outbound webhooks (README: Notifications). */
   notify?: { beforeExpiry?: string; webhooks?: WebhookTargetFile[] };
+}
+
+export interface ApprovalFile {
+  /** Distinct approvers needed (0: approval off). */
+  required?: number;
+  /** A request still Pending this long after it was filed lapses. */
+  pendingTTL?: string;
+  /**
+   * API server usernames allowed to create the NetworkPolicy of an approved request (the
+   * controller's ServiceAccount). Top level only: a profile cannot widen who the controller is.
+   */
+  controllerUsers?: string[];
 }
 
 export interface QuotasFile {
@@ -55,6 +72,8 @@ export interface ProfileMatch {
 
 /** One profile as written: a name, a match, and the top-level keys it overrides. */
 export interface ProfileFile extends Pick<ConfigFile, 'mode' | 'limits' | 'rules' | 'defaultTTL' | 'ticket' | 'quotas' | 'permanentPrincipals'> {
+  /** required and pendingTTL only (controllerUsers is top level). */
+  approval?: Omit<ApprovalFile, 'controllerUsers'>;
   name: string;
   match: ProfileMatch;
 }
@@ -126,6 +145,12 @@ export interface GuardConfig {
   rules: Readonly<Record<RuleId, RuleAction>>;
   history: { retentionMs: number };
   quotas: { maxLiveGrantsPerNamespace: number | undefined; maxLiveGrantsPerRequester: number | undefined };
+  approval: {
+    /** Distinct approvers a GrantRequest needs; 0: approval is off in this profile. */
+    required: number;
+    pendingTtlMs: number;
+    controllerUsers: ReadonlySet<string>;
+  };
   clusterView: {
     maxStalenessMs: number;
     /** What rules that need the view do when it is stale or missing: deny (fail closed) or warn. */
