@@ -92,11 +92,5 @@ export interface GrantRequest {
   status?: GrantRequestStatus;
 }
 
-/**
- * Annotation suffixes the controller writes on the NetworkPolicy it creates for an approved
- * request (prefixed with the config's annotationPrefix, like the grant annotations):
- * `grant-request` names the request; `approved-by` lists the approvers, comma-separated, in order.
- * The webhook checks both against the request itself; a client cannot make them up.
- */
-export const GRANT_REQUEST_ANNOTATION = 'grant-request';
-export const APPROVED_BY_ANNOTATION = 'approved-by';
+// The annotations the controller writes on the NetworkPolicy of an approved request are
+// AnnotationKeys.grantRequest and AnnotationKeys.approvedBy (src/lifecycle/annotations.ts).

@@ -29,6 +29,18 @@ export interface AnnotationKeys {
    */
   revokedBy: string;
   revokedAt: string;
+  /**
+   * The user whose break-glass group bypassed the findings of this grant's admission, and when;
+   * stamped by the mutating webhook, stripped from any client (README: Break glass).
+   */
+  breakGlassBy: string;
+  breakGlassAt: string;
+  /**
+   * On a NetworkPolicy the controller created for an approved GrantRequest: the request's name
+   * and its approvers (comma-separated, in order). Checked by the webhook against the request.
+   */
+  grantRequest: string;
+  approvedBy: string;
   /** Label (not annotation) that lets the sweeper list grants with a label selector. */
   temporaryLabel: string;
 }
@@ -45,6 +57,10 @@ export function annotationKeys(prefix: string = DEFAULT_ANNOTATION_PREFIX): Anno
     changedAt: `${prefix}/changed-at`,
     revokedBy: `${prefix}/revoked-by`,
     revokedAt: `${prefix}/revoked-at`,
+    breakGlassBy: `${prefix}/break-glass-by`,
+    breakGlassAt: `${prefix}/break-glass-at`,
+    grantRequest: `${prefix}/grant-request`,
+    approvedBy: `${prefix}/approved-by`,
     temporaryLabel: `${prefix}/temporary`,
   };
 }
