@@ -95,9 +95,22 @@ export class GrantRecorder implements GrantObserver {
    */
   async actWhile(signal: AbortSignal, live: () => V1NetworkPolicy[]): Promise<void> {
     this.leadership = signal;
+    if (!(await this.load(signal, live))) return;
+    if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+    this.loaded = false;
+    this.expiredBeforeLoad.clear();
+    await this.idle();
+  }
+
+  /**
+   * Load every record and reconcile it with the live grants; false when leadership ended meanwhile.
+   * A method of its own on purpose: the listed records (whole objects, about 3.5 KB each) must not
+   * stay reachable from actWhile's frame, which stays suspended for the whole leadership term.
+   */
+  private async load(signal: AbortSignal, live: () => V1NetworkPolicy[]): Promise<boolean> {
     try {
       const all = await this.opts.client.list();
-      if (signal.aborted) return;
+      if (signal.aborted) return false;
       this.records.clear();
       this.closed.clear();
       for (const record of all) this.remember(record.spec.policy.uid, record);
@@ -111,10 +124,7 @@ export class GrantRecorder implements GrantObserver {
     } catch (err) {
       this.opts.logger.error({ error: describeApiError(err) }, 'could not load grant records; recording resumes after the next list');
     }
-    if (!signal.aborted) await new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
-    this.loaded = false;
-    this.expiredBeforeLoad.clear();
-    await this.idle();
+    return true;
   }
 
   /**
