@@ -92,6 +92,15 @@ export class FakeClusterApi {
     this.forbidden.set(path, message);
   }
 
+  unforbid(path: string): void {
+    this.forbidden.delete(path);
+  }
+
+  removePolicy(namespace: string, name: string): void {
+    const at = this.policies.findIndex((p) => p.metadata?.namespace === namespace && p.metadata?.name === name);
+    if (at >= 0) this.policies.splice(at, 1);
+  }
+
   putPolicy(policy: V1NetworkPolicy): void {
     this.policies.push(policy);
   }
