@@ -185,7 +185,7 @@ function checkPolicy(entry: PolicyEntry, options: CheckOptions, skippedRules: Sk
     ...(evaluation.ticket !== undefined && { ticket: evaluation.ticket }),
     ...(options.config.profiles.length > 0 && { profile: evaluation.profile }),
     ...(choice.labelsUnknown && {
-      profileNote: `a profile matches on namespace labels and none are known for ${namespace}; judged by profile ${evaluation.profile}: give --namespace-labels`,
+      profileNote: `a profile matches on namespace labels and none are known for ${namespace}; judged by profile ${evaluation.profile}: give --namespace-labels or --cluster`,
     }),
   };
 }

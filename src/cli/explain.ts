@@ -24,8 +24,10 @@ function usage(prog: string): string {
 What the NetworkPolicy in FILE (- for stdin), or the live one NAME, opens if admitted now:
 targets, peers, ports, the pods it newly isolates (cutting their other traffic), the connections
 it newly allows compared with the namespace's other policies, and every finding the webhook
-would give. Reads namespaces and pods (metadata only, cluster-wide: peers may be anywhere) and
-the namespace's NetworkPolicies with your kubeconfig; changes nothing.
+would give, judged under the config's profile for the namespace's live labels (as the webhook
+chooses it). Reads namespaces and pods (metadata only, cluster-wide: peers may be anywhere) and
+the namespace's NetworkPolicies with your kubeconfig; changes nothing. '${prog} grant --dry-run'
+prints this report for the grant its flags build.
 
 options:
   -f, --filename FILE   the policy to explain (YAML or JSON, one NetworkPolicy)
@@ -36,7 +38,8 @@ options:
   --user NAME           username to judge as (default: ${DEFAULT_EXPLAIN_USER})
   -h, --help            show this help
 
-exit status: 0 the webhook would admit it, 1 it would deny it, 2 usage, read or API error
+exit status: 0 the webhook would admit it, 1 it would deny it, 2 usage, read or API error (or
+the namespace does not exist)
 `;
 }
 
