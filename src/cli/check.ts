@@ -39,7 +39,8 @@ options:
                      as the webhook would from the live namespace (profiles matching on labels)
   --cluster          read each checked namespace's labels from the live cluster instead (one
                      GET per namespace with your kubeconfig; a missing namespace is an error).
-                     Without it, check never contacts a cluster
+                     Only the labels: rules that need pods and policies stay skipped ('explain'
+                     runs them). Without --cluster, check never contacts a cluster
   --kubeconfig FILE  with --cluster: default $KUBECONFIG, else ~/.kube/config
   -h, --help         show this help
 
