@@ -25,6 +25,8 @@ export interface CheckOptions {
   rules?: RuleSet;
   /** Labels of every namespace checked (`--namespace-labels`), to choose the profile as the webhook would. */
   namespaceLabels?: Readonly<Record<string, string>>;
+  /** Each namespace's live labels (`--cluster`), to choose the profile per namespace as the webhook would. */
+  labelsByNamespace?: ReadonlyMap<string, Readonly<Record<string, string>>>;
 }
 
 /** Pseudo rule id for documents that never reach the engine: YAML errors and schema violations. */
@@ -118,11 +120,27 @@ export function checkSources(sources: readonly ManifestSource[], options: CheckO
   return report;
 }
 
+/** The namespace a policy is evaluated in: metadata.namespace, else "default" (as kubectl applies it). */
+function namespaceOf(entry: PolicyEntry): string {
+  const namespace = (entry.value as { metadata?: { namespace?: unknown } }).metadata?.namespace;
+  return typeof namespace === 'string' && namespace !== '' ? namespace : 'default';
+}
+
+/**
+ * The namespaces the NetworkPolicies of `sources` are evaluated in, each once, in order of first
+ * appearance: what `check --cluster` reads the labels of before checking.
+ */
+export function policyNamespaces(sources: readonly ManifestSource[]): string[] {
+  const out = new Set<string>();
+  for (const source of sources) for (const entry of splitManifest(source)) if (entry.type === 'policy') out.add(namespaceOf(entry));
+  return [...out];
+}
+
 function checkPolicy(entry: PolicyEntry, options: CheckOptions, skippedRules: SkippedRule[]): PolicyResult {
   const location = locationOf(entry);
-  const metadata = (entry.value as { metadata?: { name?: unknown; namespace?: unknown } }).metadata;
+  const metadata = (entry.value as { metadata?: { name?: unknown } }).metadata;
   const name = typeof metadata?.name === 'string' ? metadata.name : undefined;
-  const namespace = typeof metadata?.namespace === 'string' && metadata.namespace !== '' ? metadata.namespace : 'default';
+  const namespace = namespaceOf(entry);
   const identity = { namespace, ...(name !== undefined && { name }) };
 
   // Before the schema and the engine, as at the admission edge: an oversized document is denied
@@ -137,7 +155,7 @@ function checkPolicy(entry: PolicyEntry, options: CheckOptions, skippedRules: Sk
     const errors = shape.errors.map((text) => structuralError(text, entry));
     return { ...location, ...identity, verdict: 'denied', findings: [], errors };
   }
-  const labels = options.namespaceLabels ?? options.cluster?.namespaceLabels(namespace);
+  const labels = options.namespaceLabels ?? options.labelsByNamespace?.get(namespace) ?? options.cluster?.namespaceLabels(namespace);
   const choice = resolveProfile(options.config, namespace, labels);
   const evaluation = evaluatePolicy({
     operation: 'CREATE',
@@ -167,7 +185,7 @@ function checkPolicy(entry: PolicyEntry, options: CheckOptions, skippedRules: Sk
     ...(evaluation.ticket !== undefined && { ticket: evaluation.ticket }),
     ...(options.config.profiles.length > 0 && { profile: evaluation.profile }),
     ...(choice.labelsUnknown && {
-      profileNote: `a profile matches on namespace labels and none are known for ${namespace}; judged by profile ${evaluation.profile}: give --namespace-labels`,
+      profileNote: `a profile matches on namespace labels and none are known for ${namespace}; judged by profile ${evaluation.profile}: give --namespace-labels or --cluster`,
     }),
   };
 }

@@ -5,10 +5,10 @@ import { discoverSources } from '../check/discover.js';
 import { formatJson } from '../check/format/json.js';
 import { formatSarif } from '../check/format/sarif.js';
 import { formatText } from '../check/format/text.js';
-import { checkSources } from '../check/run.js';
+import { checkSources, policyNamespaces } from '../check/run.js';
 import { toolVersion } from '../check/toolVersion.js';
 import { formatTimestamp, parseTimestamp } from '../lifecycle/timestamp.js';
-import { CONFIG_OPTION, defineCommand, resolveConfigPath } from './command.js';
+import { CONFIG_OPTION, defineCommand, KUBECONFIG_OPTION, resolveConfigPath } from './command.js';
 
 /**
  * `netpol-guard check`: run the admission rules over manifests before they reach a cluster (CI,
@@ -37,9 +37,15 @@ options:
                      how to fix it (text format)
   --namespace-labels K=V,...  labels of the namespace(s) checked, to choose the config's profile
                      as the webhook would from the live namespace (profiles matching on labels)
+  --cluster          read each checked namespace's labels from the live cluster instead (one
+                     GET per namespace with your kubeconfig; a missing namespace is an error).
+                     Only the labels: rules that need pods and policies stay skipped ('explain'
+                     runs them). Without --cluster, check never contacts a cluster
+  --kubeconfig FILE  with --cluster: default $KUBECONFIG, else ~/.kube/config
   -h, --help         show this help
 
-exit status: 0 nothing denied, 1 a policy is denied or invalid, 2 usage or read error
+exit status: 0 nothing denied, 1 a policy is denied or invalid, 2 usage or read error (also:
+--cluster could not read a namespace)
 `;
 }
 
@@ -55,6 +61,8 @@ export const checkCommand = defineCommand({
     group: { type: 'string', multiple: true, default: [] },
     explain: { type: 'boolean', default: false },
     'namespace-labels': { type: 'string' },
+    cluster: { type: 'boolean', default: false },
+    ...KUBECONFIG_OPTION,
   },
   positionals: { name: 'PATH', min: 1 },
   onUsageError: 'usage',
@@ -63,6 +71,8 @@ export const checkCommand = defineCommand({
     if (!(FORMATS as readonly string[]).includes(format)) return usageError(`--format must be one of ${FORMATS.join(', ')}, not "${flags.format}"`);
     if (flags.user === '') return usageError('--user must not be empty');
     if (flags.explain && format !== 'text') return usageError(`--explain is for the text format; ${format} output already carries each rule's description`);
+    if (flags.cluster && flags['namespace-labels'] !== undefined) return usageError('give either --cluster (read the live labels) or --namespace-labels, not both');
+    if (!flags.cluster && flags.kubeconfig !== undefined) return usageError('--kubeconfig is read only with --cluster; check is offline otherwise');
 
     let now = io.now();
     if (flags.now !== undefined) {
@@ -101,7 +111,20 @@ export const checkCommand = defineCommand({
       if (!parsedLabels.ok) return usageError(`--namespace-labels: ${parsedLabels.error}`);
       namespaceLabels = parsedLabels.labels;
     }
-    const report = checkSources(discovery.sources, { config, now, user, ...(namespaceLabels !== undefined && { namespaceLabels }) });
+    let labelsByNamespace: ReadonlyMap<string, Readonly<Record<string, string>>> | undefined;
+    if (flags.cluster) {
+      // Loaded only here: @kubernetes/client-node takes seconds to load, and check is offline by default.
+      const { readLiveNamespaceLabelsWith } = await import('./liveNamespaces.js');
+      labelsByNamespace = await readLiveNamespaceLabelsWith(flags.kubeconfig, policyNamespaces(discovery.sources), say);
+      if (labelsByNamespace === undefined) return 2;
+    }
+    const report = checkSources(discovery.sources, {
+      config,
+      now,
+      user,
+      ...(namespaceLabels !== undefined && { namespaceLabels }),
+      ...(labelsByNamespace !== undefined && { labelsByNamespace }),
+    });
     const version = toolVersion();
     // A large SARIF document is not cut off: main sets process.exitCode and never calls exit().
     io.stdout(

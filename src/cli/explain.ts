@@ -2,14 +2,11 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { V1NetworkPolicy } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import { MemoryClusterView } from '../cluster/memoryView.js';
-import { loadClusterSnapshot, readLivePolicy } from '../cluster/snapshotLoader.js';
-import { describeApiError } from '../kube/apiErrors.js';
+import { readLivePolicy } from '../cluster/snapshotLoader.js';
 import { loadKubeContext } from '../kube/kubeConfig.js';
 import { MetadataClient } from '../kube/metadataClient.js';
 import { chooseConfig } from '../operator/runtime.js';
-import { evaluatePolicy } from '../policy/evaluate.js';
-import { effectDot, effectJson, formatEffectText } from '../policy/effect/report.js';
+import { EFFECT_OUTPUTS, isEffectOutput, printEffectReport } from './effectReport.js';
 import { CONFIG_OPTION, defineCommand, KUBECONFIG_OPTION, NAMESPACE_OPTION, OUTPUT_OPTION } from './command.js';
 
 /**
@@ -20,8 +17,6 @@ import { CONFIG_OPTION, defineCommand, KUBECONFIG_OPTION, NAMESPACE_OPTION, OUTP
  */
 export const DEFAULT_EXPLAIN_USER = 'netpol-guard-explain';
 
-const OUTPUTS = ['text', 'json', 'dot'] as const;
-
 function usage(prog: string): string {
   return `usage: ${prog} explain -f FILE [options]
        ${prog} explain NAME -n NAMESPACE [options]
@@ -29,8 +24,10 @@ function usage(prog: string): string {
 What the NetworkPolicy in FILE (- for stdin), or the live one NAME, opens if admitted now:
 targets, peers, ports, the pods it newly isolates (cutting their other traffic), the connections
 it newly allows compared with the namespace's other policies, and every finding the webhook
-would give. Reads namespaces and pods (metadata only, cluster-wide: peers may be anywhere) and
-the namespace's NetworkPolicies with your kubeconfig; changes nothing.
+would give, judged under the config's profile for the namespace's live labels (as the webhook
+chooses it). Reads namespaces and pods (metadata only, cluster-wide: peers may be anywhere) and
+the namespace's NetworkPolicies with your kubeconfig; changes nothing. '${prog} grant --dry-run'
+prints this report for the grant its flags build.
 
 options:
   -f, --filename FILE   the policy to explain (YAML or JSON, one NetworkPolicy)
@@ -41,7 +38,8 @@ options:
   --user NAME           username to judge as (default: ${DEFAULT_EXPLAIN_USER})
   -h, --help            show this help
 
-exit status: 0 the webhook would admit it, 1 it would deny it, 2 usage, read or API error
+exit status: 0 the webhook would admit it, 1 it would deny it, 2 usage, read or API error (or
+the namespace does not exist)
 `;
 }
 
@@ -61,7 +59,7 @@ export const explainCommand = defineCommand({
   onUsageError: { pointTo: 'options' },
   run: async ({ flags, positionals, io, say, usageError }) => {
     const output = flags.output ?? 'text';
-    if (!(OUTPUTS as readonly string[]).includes(output)) return usageError(`-o/--output must be one of ${OUTPUTS.join(', ')}, not "${output}"`);
+    if (!isEffectOutput(output)) return usageError(`-o/--output must be one of ${EFFECT_OUTPUTS.join(', ')}, not "${output}"`);
     if ((flags.filename === undefined) === (positionals.length === 0)) return usageError('give either -f FILE or the NAME of a live policy');
     if (positionals.length > 1) return usageError('explain one policy at a time');
     const chosen = chooseConfig(flags.config, io.env);
@@ -102,32 +100,10 @@ export const explainCommand = defineCommand({
       return 2;
     }
 
-    let view: MemoryClusterView;
-    try {
-      view = new MemoryClusterView(await loadClusterSnapshot(client, namespace));
-    } catch (err) {
-      say(`cannot read the cluster: ${describeApiError(err)}`);
-      return 2;
-    }
-    const evaluation = evaluatePolicy({
-      operation: 'CREATE',
-      policy,
-      namespace,
-      user: { username: flags.user, groups: [] },
-      config: chosen.config,
-      now: io.now(),
-      cluster: view,
-    });
-    const effect = evaluation.effect;
-    if (effect === undefined) {
-      // Exempt namespace, or a policy that grants nothing: the webhook does not judge it.
-      say(`the webhook does not judge this policy (${evaluation.disposition}); nothing to explain`);
-      return evaluation.allowed ? 0 : 1;
-    }
-    if (output === 'json') io.stdout(`${JSON.stringify(effectJson(effect, evaluation), null, 2)}\n`);
-    else if (output === 'dot') io.stdout(effectDot(effect));
-    else io.stdout(formatEffectText(effect, evaluation));
-    return evaluation.allowed ? 0 : 1;
+    return printEffectReport(
+      { client, server: loaded.context.server, policy, namespace, config: chosen.config, user: { username: flags.user, groups: [] }, now: io.now(), output },
+      { stdout: (text) => io.stdout(text), say },
+    );
   },
 });
 

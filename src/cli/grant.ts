@@ -6,14 +6,19 @@ import { formatTimestamp } from '../lifecycle/timestamp.js';
 import { reportFailure } from '../operator/apiFailure.js';
 import { buildGrantPolicy, podSelectorFromLabels } from '../operator/buildGrant.js';
 import { summarizeAccess } from '../operator/describe.js';
-import { GRANT_OPTIONS, type GrantRequest, grantRequestFrom } from '../operator/grantFlags.js';
+import { GRANT_OPTIONS, type GrantReportFormat, type GrantRequest, grantRequestFrom } from '../operator/grantFlags.js';
 import { loadKubeContext, type KubeContext } from '../kube/kubeConfig.js';
 import { createGrantApi, type GrantApi } from '../operator/kube.js';
-import { checkLocally, findingLines, grantFlagsToChange } from '../operator/localCheck.js';
+import { checkLocally, findingLines, grantFlagsToChange, LOCAL_CHECK_USER } from '../operator/localCheck.js';
 import { formatExpiresIn } from '../operator/relative.js';
-import { chooseConfig } from '../operator/runtime.js';
+import { chooseConfig, type CommandIo } from '../operator/runtime.js';
 import { formatSelector } from '../operator/selectors.js';
+import type { GuardConfig } from '../config/types.js';
+import { MetadataClient } from '../kube/metadataClient.js';
+import { checkNetworkPolicyShape } from '../policy/shape.js';
 import { defineCommand } from './command.js';
+import { printEffectReport } from './effectReport.js';
+import { readLiveNamespaceLabels } from './liveNamespaces.js';
 
 function usage(prog: string): string {
   return `usage: ${prog} grant -n NAMESPACE --to k=v --from-cidr CIDR --port PORT --for DURATION --ticket TICKET [options]
@@ -46,18 +51,26 @@ with --egress (traffic OUT OF the selected pods):
 options:
   -n, --namespace NS        namespace of the grant (default: the kubeconfig context's)
   --name NAME               policy name (default: grant-<ticket>-<random>)
-  --dry-run                 print the manifest as YAML and send nothing
-  -o, --output yaml|json    print the manifest in that format and send nothing
+  --dry-run                 send nothing; print what the grant would open in the live cluster,
+                            the report of '${prog} explain' (targets, peers, ports, pods it
+                            newly isolates, new connections, every finding the webhook would
+                            give), read with your kubeconfig. Exit 1 when the webhook would deny
+  -o, --output FORMAT       with --dry-run: text (default), json or dot (Graphviz), or yaml for
+                            the manifest; without it: yaml or json, print the manifest and send
+                            nothing (no cluster needed)
   --config FILE             platform config for the local check (default: $NETPOL_GUARD_CONFIG,
                             else the built-in config); should match the webhook's
   --kubeconfig FILE         kubeconfig to use (default: $KUBECONFIG, then ~/.kube/config)
   --skip-local-check        send even when the local check denies, and let the webhook decide
+                            (for break-glass or permanent principals, whom a CLI cannot know)
   --namespace-labels K=V,.. the namespace's labels, to check under the profile the webhook will
                             choose (profiles matching on namespace labels)
-                            (for break-glass or permanent principals, whom a CLI cannot know)
+  --cluster                 read those labels from the live namespace instead (with your
+                            kubeconfig; --dry-run always does)
   -h, --help                show this help
 
-exit status: 0 granted (or manifest printed), 1 refused or denied, 2 usage or connection error
+exit status: 0 granted (or manifest or admitted report printed), 1 refused or denied, 2 usage,
+connection or read error
 `;
 }
 
@@ -80,13 +93,15 @@ export const grantCommand = defineCommand({
     }
     const config = chosen.config;
 
-    // The cluster is needed to send, to look up --to-pod, or to learn the default namespace.
+    // The cluster is needed to send, to look up --to-pod, to read the live namespace (--cluster,
+    // --dry-run), or to learn the default namespace.
     const sends = request.output === 'apply';
+    const readsCluster = sends || request.podName !== undefined || request.cluster || request.output === 'report';
     let context: KubeContext | undefined;
-    if (sends || request.podName !== undefined || request.namespace === undefined) {
+    if (readsCluster || request.namespace === undefined) {
       const loaded = loadKubeContext(request.kubeconfig);
       if (!loaded.ok) {
-        say(request.namespace === undefined && !sends && request.podName === undefined ? `${loaded.error} (or pass -n NAMESPACE)` : loaded.error);
+        say(readsCluster ? loaded.error : `${loaded.error} (or pass -n NAMESPACE)`);
         return 2;
       }
       context = loaded.context;
@@ -105,9 +120,16 @@ export const grantCommand = defineCommand({
     const policy = buildGrantPolicy({ ...request, namespace, podSelector }, config.keys, io.randomSuffix());
     const name = policy.metadata!.name!;
     const now = io.now();
-    // The profile the webhook would choose: by name here, by labels when --namespace-labels gives them.
-    const profile = resolveProfile(config, namespace, request.namespaceLabels);
-    if (profile.labelsUnknown) say(`warning: a profile of ${chosen.label} matches on namespace labels; without --namespace-labels the local check uses profile ${profile.config.profile}`);
+    if (request.output === 'report') return printDryRunReport({ policy, namespace, config, context: context!, now, format: request.reportFormat }, io, say);
+    // The profile the webhook would choose: by name here, by labels when --namespace-labels or --cluster gives them.
+    let namespaceLabels = request.namespaceLabels;
+    if (request.cluster) {
+      const live = await readLiveNamespaceLabels(new MetadataClient(context!.kubeConfig), context!.server, [namespace], say);
+      if (live === undefined) return 2;
+      namespaceLabels = live.get(namespace);
+    }
+    const profile = resolveProfile(config, namespace, namespaceLabels);
+    if (profile.labelsUnknown) say(`warning: a profile of ${chosen.label} matches on namespace labels; without --namespace-labels or --cluster the local check uses profile ${profile.config.profile}`);
     const check = checkLocally({ operation: 'CREATE', policy, namespace, config: profile.config, now });
     if (check.kind === 'invalid') {
       say(`refused: the flags make an invalid NetworkPolicy; nothing was sent\n${check.errors.map((e) => `  ${e}`).join('\n')}`);
@@ -148,6 +170,36 @@ export const grantCommand = defineCommand({
     return 0;
   },
 });
+
+/**
+ * --dry-run: explain's report for the grant built from the flags, through explain's own code path.
+ * A manifest the API server would reject is refused first, as without --dry-run.
+ */
+async function printDryRunReport(
+  grant: { policy: V1NetworkPolicy; namespace: string; config: GuardConfig; context: KubeContext; now: Date; format: GrantReportFormat },
+  io: CommandIo,
+  say: (text: string) => void,
+): Promise<number> {
+  const { policy, namespace } = grant;
+  const shape = checkNetworkPolicyShape(policy, { strictCidrs: true });
+  if (!shape.ok) {
+    say(`refused: the flags make an invalid NetworkPolicy; nothing was sent\n${shape.errors.map((e) => `  ${e}`).join('\n')}`);
+    return 1;
+  }
+  return printEffectReport(
+    {
+      client: new MetadataClient(grant.context.kubeConfig),
+      server: grant.context.server,
+      policy,
+      namespace,
+      config: grant.config,
+      user: LOCAL_CHECK_USER,
+      now: grant.now,
+      output: grant.format,
+    },
+    { stdout: (text) => io.stdout(text), say },
+  );
+}
 
 async function resolvePodSelector(
   api: GrantApi,

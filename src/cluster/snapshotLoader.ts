@@ -34,3 +34,13 @@ export async function loadClusterSnapshot(client: MetadataClient, namespace: str
 export async function readLivePolicy(client: MetadataClient, namespace: string, name: string): Promise<V1NetworkPolicy | undefined> {
   return (await client.getJson(`/apis/networking.k8s.io/v1/namespaces/${encodeURIComponent(namespace)}/networkpolicies/${encodeURIComponent(name)}`)) as V1NetworkPolicy | undefined;
 }
+
+/**
+ * The labels of one live namespace (`check --cluster`, `grant --cluster`): a single GET, so a user
+ * allowed to read their own namespace but not to list all of them can still use it. Undefined
+ * when the namespace does not exist.
+ */
+export async function readNamespaceLabels(client: MetadataClient, namespace: string): Promise<Record<string, string> | undefined> {
+  const found = (await client.getJson(`/api/v1/namespaces/${encodeURIComponent(namespace)}`)) as { metadata?: { labels?: Record<string, string> | null } } | undefined;
+  return found === undefined ? undefined : { ...(found.metadata?.labels ?? {}) };
+}

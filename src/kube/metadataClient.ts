@@ -24,12 +24,26 @@ export const METADATA_WATCH_ACCEPT = 'application/json;as=PartialObjectMetadata;
 
 const WATCH_EVENT_TYPES = new Set<string>(['ADDED', 'MODIFIED', 'DELETED', 'BOOKMARK', 'ERROR']);
 
-/** An HTTP status from the API server (the shape httpStatusOf reads). */
+/**
+ * An HTTP status from the API server (the shape httpStatusOf reads), with its metav1.Status body
+ * when it sent one (the shape describeApiError and describeFailure read: who was refused what).
+ */
 export class MetadataRequestError extends Error {
   readonly statusCode: number | undefined;
-  constructor(message: string, statusCode: number | undefined) {
+  readonly body: unknown;
+  constructor(message: string, statusCode: number | undefined, body?: string) {
     super(message);
     this.statusCode = statusCode;
+    this.body = parseStatusBody(body);
+  }
+}
+
+function parseStatusBody(text: string | undefined): unknown {
+  if (text === undefined) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
   }
 }
 
@@ -57,7 +71,7 @@ export class MetadataClient {
     if (request.continueToken !== undefined) query.continue = request.continueToken;
     const response = await this.open(path, query, METADATA_LIST_ACCEPT, AbortSignal.timeout(this.timeoutMs));
     const text = await readBody(response);
-    if (response.statusCode !== 200) throw new MetadataRequestError(`list ${path}: HTTP ${response.statusCode}: ${text.slice(0, 200)}`, response.statusCode);
+    if (response.statusCode !== 200) throw new MetadataRequestError(`list ${path}: HTTP ${response.statusCode}: ${text.slice(0, 200)}`, response.statusCode, text);
     const list = JSON.parse(text) as { kind?: string; items?: PartialObjectMetadata[] | null; metadata?: { continue?: string; resourceVersion?: string } };
     // A server (or proxy) that ignored the Accept header would send full objects: refuse, so the
     // memory bound does not silently vanish.
@@ -71,7 +85,7 @@ export class MetadataClient {
     const response = await this.open(path, {}, 'application/json', AbortSignal.timeout(this.timeoutMs));
     const text = await readBody(response);
     if (response.statusCode === 404) return undefined;
-    if (response.statusCode !== 200) throw new MetadataRequestError(`get ${path}: HTTP ${response.statusCode}: ${text.slice(0, 200)}`, response.statusCode);
+    if (response.statusCode !== 200) throw new MetadataRequestError(`get ${path}: HTTP ${response.statusCode}: ${text.slice(0, 200)}`, response.statusCode, text);
     return JSON.parse(text) as unknown;
   }
 

@@ -7,7 +7,9 @@ import { parsePort } from './ports.js';
 import { isDnsLabel, isDnsSubdomain, parseNamespaceSelector, parseSelector } from './selectors.js';
 
 export type GrantDirection = 'ingress' | 'egress';
-export type GrantOutput = 'apply' | 'yaml' | 'json';
+/** `report`: --dry-run, explain's report of the grant (in `reportFormat`); yaml/json: the manifest. */
+export type GrantOutput = 'apply' | 'yaml' | 'json' | 'report';
+export type GrantReportFormat = 'text' | 'json' | 'dot';
 
 /**
  * Everything `grant` was asked for, syntax-checked but not judged: a missing ticket, TTL, port or
@@ -30,6 +32,10 @@ export interface GrantRequest {
   ttl: string | undefined;
   ticket: string | undefined;
   output: GrantOutput;
+  /** The --dry-run report's format (-o text|json|dot); text unless -o says otherwise. */
+  reportFormat: GrantReportFormat;
+  /** `--cluster`: choose the profile from the live namespace's labels. */
+  cluster: boolean;
   configPath: string | undefined;
   kubeconfig: string | undefined;
   skipLocalCheck: boolean;
@@ -82,6 +88,7 @@ export const GRANT_OPTIONS = {
   kubeconfig: { type: 'string' },
   'skip-local-check': { type: 'boolean' },
   'namespace-labels': { type: 'string' },
+  cluster: { type: 'boolean' },
 } as const;
 
 const fail = (error: string): GrantRequestResult => ({ ok: false, help: false, error });
@@ -163,10 +170,27 @@ export function grantRequestFrom(values: FlagValues<typeof GRANT_OPTIONS>): Gran
     if (!parsed.ok) return fail(`--for ${parsed.error}`);
   }
 
-  let output: GrantOutput = values['dry-run'] ? 'yaml' : 'apply';
-  if (values.output !== undefined) {
-    if (values.output !== 'yaml' && values.output !== 'json') return fail(`-o/--output must be yaml or json, not "${values.output}"`);
-    output = values.output;
+  // --dry-run prints explain's report (-o text|json|dot), or with -o yaml the manifest as kubectl's
+  // --dry-run -o yaml would; without --dry-run, -o yaml|json print the manifest.
+  let output: GrantOutput = 'apply';
+  let reportFormat: GrantReportFormat = 'text';
+  const o = values.output;
+  const isReportFormat = o === 'text' || o === 'json' || o === 'dot';
+  if (values['dry-run']) {
+    if (o === undefined || isReportFormat) {
+      output = 'report';
+      if (o !== undefined) reportFormat = o;
+    } else if (o === 'yaml') output = 'yaml';
+    else return fail(`-o/--output with --dry-run must be text, json or dot (the report) or yaml (the manifest), not "${o}"`);
+  } else if (o !== undefined) {
+    if (o === 'yaml' || o === 'json') output = o;
+    else if (isReportFormat) return fail(`-o ${o} is a format of the --dry-run report: add --dry-run (or use -o yaml or json for the manifest)`);
+    else return fail(`-o/--output must be yaml or json, not "${o}"`);
+  }
+  const cluster = values.cluster ?? false;
+  if (values['namespace-labels'] !== undefined) {
+    if (cluster) return fail('give either --cluster (read the live labels) or --namespace-labels, not both');
+    if (output === 'report') return fail("--dry-run reads the live namespace's labels itself; drop --namespace-labels");
   }
   for (const flag of ['config', 'kubeconfig', 'ticket'] as const) {
     if (values[flag] === '') return fail(`--${flag} must not be empty`);
@@ -194,6 +218,8 @@ export function grantRequestFrom(values: FlagValues<typeof GRANT_OPTIONS>): Gran
       ttl,
       ticket: values.ticket,
       output,
+      reportFormat,
+      cluster,
       configPath: values.config,
       kubeconfig: values.kubeconfig,
       skipLocalCheck: values['skip-local-check'] ?? false,

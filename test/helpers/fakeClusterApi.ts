@@ -6,8 +6,11 @@
  *               the server), limit + continue, fieldSelector `status.phase!=X[,status.phase!=Y]`
  *               (anything else: 400); a pod leaving the selection is sent as DELETED, like the
  *               watch cache.
- *   namespaces  GET /api/v1/namespaces (metadata only when asked, like pods; no paging)
+ *   namespaces  GET /api/v1/namespaces (metadata only when asked, like pods; no paging) and
+ *               GET /api/v1/namespaces/NAME (the Namespace; 404 when absent)
  *   policies    GET /apis/networking.k8s.io/v1/namespaces/NS/networkpolicies[/NAME]
+ * Every other method is answered 405 (and recorded): the fake is read-only, so a test can prove
+ * that a command sent nothing but reads. `forbid(path, message)` answers that path 403 as RBAC does.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -31,6 +34,7 @@ interface Watcher {
 }
 
 export interface RecordedRequest {
+  method: string;
   path: string;
   query: Record<string, string>;
   accept: string | undefined;
@@ -48,6 +52,7 @@ export class FakeClusterApi {
   private readonly selections = new Map<string, StoredPod[]>();
   private port = 0;
   private readonly record: boolean;
+  private readonly forbidden = new Map<string, string>();
 
   private constructor(record: boolean) {
     this.record = record;
@@ -80,6 +85,20 @@ export class FakeClusterApi {
 
   putNamespace(name: string, labels: Record<string, string> = {}): void {
     this.namespaces.set(name, { 'kubernetes.io/metadata.name': name, ...labels });
+  }
+
+  /** Answer GETs of `path` with 403 Forbidden carrying `message` (as the API server words RBAC refusals). */
+  forbid(path: string, message: string): void {
+    this.forbidden.set(path, message);
+  }
+
+  unforbid(path: string): void {
+    this.forbidden.delete(path);
+  }
+
+  removePolicy(namespace: string, name: string): void {
+    const at = this.policies.findIndex((p) => p.metadata?.namespace === namespace && p.metadata?.name === name);
+    if (at >= 0) this.policies.splice(at, 1);
   }
 
   putPolicy(policy: V1NetworkPolicy): void {
@@ -149,8 +168,19 @@ export class FakeClusterApi {
     const url = new URL(req.url ?? '/', 'http://fake');
     const query = Object.fromEntries(url.searchParams.entries());
     const accept = req.headers.accept;
-    if (this.record) this.requests.push({ path: url.pathname, query, accept });
+    const method = req.method ?? 'GET';
+    if (this.record) this.requests.push({ method, path: url.pathname, query, accept });
     if (req.headers.authorization !== 'Bearer fake-token') return json(res, 401, status(401, 'Unauthorized'));
+    if (method !== 'GET') return json(res, 405, status(405, 'MethodNotAllowed'));
+    const refusal = this.forbidden.get(url.pathname);
+    if (refusal !== undefined) return json(res, 403, { ...(status(403, 'Forbidden') as object), message: refusal });
+    const namespacePath = /^\/api\/v1\/namespaces\/([^/]+)$/.exec(url.pathname);
+    if (namespacePath) {
+      const name = decodeURIComponent(namespacePath[1]!);
+      const labels = this.namespaces.get(name);
+      if (labels === undefined) return json(res, 404, { ...(status(404, 'NotFound') as object), message: `namespaces "${name}" not found` });
+      return json(res, 200, { kind: 'Namespace', apiVersion: 'v1', metadata: { name, labels }, spec: { finalizers: ['kubernetes'] }, status: { phase: 'Active' } });
+    }
     if (url.pathname === '/api/v1/pods') return this.handlePods(res, query, accept ?? '');
     if (url.pathname === '/api/v1/namespaces') {
       const metadataOnly = (accept ?? '').includes('as=PartialObjectMetadataList;');

@@ -3,6 +3,7 @@
  * readable text report, JSON for scripts (counts as decimal strings: they can exceed 2^53), and
  * Graphviz DOT (targets, peers and ports as a graph). Pure: strings in, strings out.
  */
+import { DEFAULT_PROFILE_NAME } from '../../config/load.js';
 import type { Evaluation } from '../evaluate.js';
 import { formatFinding } from '../findings.js';
 import { formatAddress } from '../cidr.js';
@@ -25,8 +26,10 @@ function listPods(refs: readonly PodRef[], namespace: string): string {
 }
 
 function verdict(evaluation: Evaluation): string {
-  if (!evaluation.allowed) return 'DENIED';
-  return evaluation.warnings.length > 0 ? 'ALLOWED with warnings' : 'ALLOWED';
+  // The profile is named when one other than the top level judged, as the webhook's denial does.
+  const profile = evaluation.profile === DEFAULT_PROFILE_NAME ? '' : ` (profile ${evaluation.profile})`;
+  if (!evaluation.allowed) return `DENIED${profile}`;
+  return `${evaluation.warnings.length > 0 ? 'ALLOWED with warnings' : 'ALLOWED'}${profile}`;
 }
 
 export function formatEffectText(effect: PolicyEffect, evaluation: Evaluation): string {
@@ -78,6 +81,7 @@ export function effectJson(effect: PolicyEffect, evaluation: Evaluation): unknow
     namespace: effect.namespace,
     name: effect.policyName,
     allowed: evaluation.allowed,
+    profile: evaluation.profile,
     summary: effectSummary(effect),
     directions: effect.directions.map((d) => ({
       direction: d.direction,

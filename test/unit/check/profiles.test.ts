@@ -35,7 +35,7 @@ describe('check with profiles', () => {
     assert.equal(unknown.results[0]!.profile, 'default');
     assert.equal(
       formatText(unknown).split('\n')[1],
-      '  note: a profile matches on namespace labels and none are known for payments; judged by profile default: give --namespace-labels',
+      '  note: a profile matches on namespace labels and none are known for payments; judged by profile default: give --namespace-labels or --cluster',
     );
   });
 

@@ -71,12 +71,15 @@ describe('grant against the fake API server', () => {
     assert.match(bad.err, /invalid config/);
   });
 
-  it('prints the manifest for --dry-run and -o json and sends nothing', async () => {
+  it('prints the manifest for -o yaml (also with --dry-run, as kubectl) and -o json, and sends nothing', async () => {
     const io = captureIo();
-    assert.equal(await grantCommand.run([...GOOD, '--dry-run', '--kubeconfig', kubeconfig], io), 0, io.err);
+    assert.equal(await grantCommand.run([...GOOD, '-o', 'yaml', '--kubeconfig', kubeconfig], io), 0, io.err);
     const manifest = YAML.parse(io.out) as V1NetworkPolicy;
     assert.equal(manifest.metadata?.name, 'grant-inc-1234-abcde');
     assert.deepEqual(manifest.spec?.podSelector, { matchLabels: { app: 'database' } });
+    const dryRunYaml = captureIo();
+    assert.equal(await grantCommand.run([...GOOD, '--dry-run', '-o', 'yaml', '--kubeconfig', kubeconfig], dryRunYaml), 0, dryRunYaml.err);
+    assert.deepEqual(YAML.parse(dryRunYaml.out), manifest);
     const json = captureIo();
     assert.equal(await grantCommand.run([...GOOD, '-o', 'json'], json), 0, json.err);
     assert.deepEqual(JSON.parse(json.out), manifest);
@@ -85,7 +88,7 @@ describe('grant against the fake API server', () => {
 
   it('does not print the manifest of a denied grant', async () => {
     const io = captureIo();
-    assert.equal(await grantCommand.run([...withFlag('--for', '48h'), '--dry-run'], io), 1);
+    assert.equal(await grantCommand.run([...withFlag('--for', '48h'), '-o', 'yaml'], io), 1);
     assert.equal(io.out, '');
   });
 

@@ -80,10 +80,23 @@ describe('parseGrantFlags', () => {
     assert.match(error(['extra']), /positional/i);
   });
 
-  it('maps --dry-run to YAML output and lets -o pick the format', () => {
-    assert.equal(request(['--dry-run']).output, 'yaml');
+  it('maps --dry-run to the explain report, -o picking its format (or yaml: the manifest)', () => {
+    assert.equal(request(['--dry-run']).output, 'report');
+    assert.equal(request(['--dry-run']).reportFormat, 'text');
+    for (const format of ['text', 'json', 'dot'] as const) {
+      const r = request(['--dry-run', '-o', format]);
+      assert.deepEqual([r.output, r.reportFormat], ['report', format]);
+    }
+    assert.equal(request(['--dry-run', '-o', 'yaml']).output, 'yaml');
     assert.equal(request(['-o', 'json']).output, 'json');
-    assert.equal(request(['--dry-run', '-o', 'json']).output, 'json');
+    assert.equal(request(['-o', 'yaml']).output, 'yaml');
+    assert.equal(request([]).output, 'apply');
+    assert.equal(request([]).cluster, false);
+    assert.equal(request(['--cluster']).cluster, true);
+    assert.match(error(['-o', 'dot']), /^-o dot is a format of the --dry-run report: add --dry-run/);
+    assert.match(error(['--dry-run', '-o', 'wide']), /with --dry-run must be text, json or dot \(the report\) or yaml \(the manifest\), not "wide"/);
+    assert.match(error(['--cluster', '--namespace-labels', 'env=prod']), /either --cluster .* or --namespace-labels, not both/);
+    assert.match(error(['--dry-run', '--namespace-labels', 'env=prod']), /--dry-run reads the live namespace's labels itself/);
     assert.equal(request(['--skip-local-check']).skipLocalCheck, true);
     const help = parseGrantFlags(['--help']);
     assert.ok(!help.ok && help.help);
