@@ -10,6 +10,7 @@ import type { IpFamily } from '../cidr.js';
 import type { CompiledRule } from './compiledRule.js';
 import { MAX_PORT, NO_PORTS, type PortAllow, portsAdmit, PROTOCOLS, type Protocol, type ProtocolPorts, rulePorts } from './portAllow.js';
 import type { PortSpan } from '../portSet.js';
+import { unboundedMeter, type WorkMeter } from './workMeter.js';
 
 export interface AddressPiece {
   family: IpFamily;
@@ -22,7 +23,13 @@ interface Side {
   ports: PortAllow;
 }
 
-export function addressDelta(own: readonly CompiledRule[], before: readonly CompiledRule[], destination: readonly ContainerPortMeta[] | undefined): AddressPiece[] {
+export function addressDelta(
+  own: readonly CompiledRule[],
+  before: readonly CompiledRule[],
+  destination: readonly ContainerPortMeta[] | undefined,
+  meter: WorkMeter = unboundedMeter(),
+): AddressPiece[] {
+  meter.charge(own.length + before.length, 'address delta');
   const side = (rules: readonly CompiledRule[]): Side[] =>
     rules.filter((r) => r.addresses[4].length > 0 || r.addresses[6].length > 0).map((r) => ({ addresses: r.addresses, ports: rulePorts(r.ports, destination) }));
   const mine = side(own);
@@ -32,9 +39,14 @@ export function addressDelta(own: readonly CompiledRule[], before: readonly Comp
   for (const family of [4, 6] as const) {
     for (const protocol of PROTOCOLS) {
       const spanOf = (p: ProtocolPorts): readonly PortSpan[] => (p.all ? [[1, MAX_PORT]] : p.spans);
+      // One elementary interval or name costs a scan of every side's spans and a union of their ranges.
+      let perInterval = 0;
+      for (const s of [...mine, ...theirs]) perInterval += 1 + spanOf(s.ports[protocol]).length + s.addresses[family].length;
+      meter.charge(perInterval, 'address delta');
       const cuts = new Set<number>();
       for (const s of [...mine, ...theirs]) for (const [first, last] of spanOf(s.ports[protocol])) cuts.add(first).add(last + 1);
       const points = [...cuts].sort((a, b) => a - b);
+      meter.charge(points.length * perInterval, 'address delta');
       let open: { first: number; last: number; ranges: AddressRange[] } | undefined;
       const flush = (): void => {
         if (open !== undefined) out.push({ family, ranges: open.ranges, ports: onlyPorts(protocol, [[open.first, open.last]], false, []) });
@@ -58,6 +70,7 @@ export function addressDelta(own: readonly CompiledRule[], before: readonly Comp
       // Unresolved names: each name either side mentions, and "any other name" (covered only by
       // sides that admit every name but a few).
       const mentioned = [...new Set([...mine, ...theirs].flatMap((s) => s.ports[protocol].names))].sort();
+      meter.charge((mentioned.length + 1) * perInterval, 'address delta');
       for (const name of mentioned) {
         const covers = (s: Side): boolean => portsAdmit(s.ports, protocol, name);
         const added = subtractRanges(union(mine.filter(covers), family), union(theirs.filter(covers), family));
