@@ -196,7 +196,13 @@ export function livePods(pods: readonly PodMeta[]): PodMeta[] {
 export function compileRules(policy: V1NetworkPolicy, direction: Direction, view: ClusterView, meter: WorkMeter = unboundedMeter()): CompiledRule[] {
   if (!directionsInEffect(policy).includes(direction)) return [];
   const rules = policy.spec?.[direction] ?? [];
-  // Each rule's peers and ports are read once here (the policy's size is capped by maxPolicyElements).
-  meter.charge(rules.length, 'compiling rules');
+  // Each rule's peers (and their excepts) and ports are read once here. Another policy of the
+  // namespace may be large (admitted before netpol-guard, or by a permanent principal), so count them.
+  let elements = 0;
+  for (const rule of rules) {
+    elements += 1 + (rule?.ports?.length ?? 0);
+    for (const peer of rulePeers(rule ?? {}, direction) ?? []) elements += 1 + (peer?.ipBlock?.except?.length ?? 0);
+  }
+  meter.charge(elements, 'compiling rules');
   return rules.map((_, i) => new CompiledRule(policy, direction, i, view, meter));
 }

@@ -200,6 +200,27 @@ describe('the effect analysis work budget', () => {
     assert.notEqual(evaluation.effect, undefined);
   });
 
+  it('is a limit of the profile: a profile for the namespace may lower (or raise) it', () => {
+    const view = new MemoryClusterView({ namespaces: { payments: {}, shop: {} }, pods: [{ namespace: 'payments', name: 'db-0', labels: { app: 'db' } }, { namespace: 'shop', name: 'db-0', labels: { app: 'db' } }] });
+    const c = config({ profiles: [{ name: 'tight', match: { namespaces: ['pay*'] }, limits: { maxAnalysisWork: 3 } }] });
+    const request = (namespace: string) => ({
+      uid: 'u-1',
+      kind: { group: 'networking.k8s.io', version: 'v1', kind: 'NetworkPolicy' },
+      resource: { group: 'networking.k8s.io', version: 'v1', resource: 'networkpolicies' },
+      namespace,
+      operation: 'CREATE' as const,
+      userInfo: { username: 'dev@example.com', groups: [] },
+      object: { ...policy({ podSelector: { matchLabels: { app: 'db' } }, ingress: [{ from: [{ ipBlock: { cidr: '198.51.100.0/24' } }], ports: [{ protocol: 'TCP', port: 5432 }] }] }, GOOD_GRANT), metadata: { name: 'g', namespace, annotations: GOOD_GRANT } },
+    });
+    const tight = validateHandler(request('payments'), c, NOW, view);
+    assert.equal(tight.analysisTooLarge, true);
+    assert.match(tight.message!, /\(profile tight\)/);
+    assert.match(tight.message!, /limits\.maxAnalysisWork \(3\) steps .* raise limits\.maxAnalysisWork for profile tight/);
+    const loose = validateHandler(request('shop'), c, NOW, view);
+    assert.equal(loose.analysisTooLarge, undefined);
+    assert.match(loose.auditAnnotations.effect!, /^opens 1 pod/);
+  });
+
   it('is deterministic: the same request spends the same steps every time', () => {
     const { view, grant } = quadraticNamespace();
     const runs = [1, 2, 3].map(() => analyzeEffectWithin({ policy: grant, namespace: 'payments', cluster: view }, 40_000));
@@ -227,6 +248,8 @@ const PORT = fc.oneof(
 const RULE = fc.record({ peers: fc.array(PEER, { maxLength: 3 }), ports: fc.array(PORT, { maxLength: 3 }) });
 const SPEC = fc.record({
   podSelector: SELECTOR,
+  // Some existing policies are live grants of the same requester or ticket, so the combined count runs too.
+  grantOf: fc.constantFrom(undefined, { requestedBy: 'alice', ticket: 'INC-9' }, { requestedBy: 'bob', ticket: 'INC-1234' }, { requestedBy: 'bob', ticket: 'INC-9' }),
   types: fc.constantFrom(undefined, ['Ingress'], ['Egress'], ['Ingress', 'Egress']),
   ingress: fc.array(RULE, { maxLength: 2 }),
   egress: fc.array(RULE, { maxLength: 2 }),
@@ -245,7 +268,12 @@ function toPolicy(spec: Spec, name: string): V1NetworkPolicy {
   if (spec.types !== undefined) body.policyTypes = spec.types;
   if (spec.ingress.length > 0) body.ingress = spec.ingress.map((r) => ({ from: r.peers, ports: r.ports }));
   if (spec.egress.length > 0) body.egress = spec.egress.map((r) => ({ to: r.peers, ports: r.ports }));
-  return { metadata: { name, namespace: 'a' }, spec: body } as V1NetworkPolicy;
+  const metadata: Record<string, unknown> = { name, namespace: 'a' };
+  if (spec.grantOf !== undefined) {
+    metadata.labels = { 'netpol-guard.io/temporary': 'true' };
+    metadata.annotations = { ...GOOD_GRANT, 'netpol-guard.io/requested-by': spec.grantOf.requestedBy, 'netpol-guard.io/ticket': spec.grantOf.ticket };
+  }
+  return { metadata, spec: body } as V1NetworkPolicy;
 }
 
 describe('the work budget, property', () => {
@@ -257,7 +285,8 @@ describe('the work budget, property', () => {
           pods: pods.map((p, i) => ({ ...p, name: `p${i}` }) as PodMeta),
           policies: existing.map((s, i) => toPolicy(s, `e${i}`)),
         });
-        const input = { policy: toPolicy(mine, 'new'), namespace: 'a', cluster: view };
+        const judged = toPolicy(mine, 'new');
+        const input = { policy: judged, namespace: 'a', cluster: view, grant: grantIdentity(judged, config().keys) };
         const unbounded = analyzeEffectWithin(input, Infinity);
         assert.ok(unbounded.finished);
         assert.deepEqual(unbounded.effect, analyzeEffect(input));
@@ -279,7 +308,7 @@ describe('the work budget, property', () => {
           pods: pods.map((p, i) => ({ ...p, name: `p${i}` }) as PodMeta),
           policies: existing.map((s, i) => toPolicy(s, `e${i}`)),
         });
-        const grant = { ...toPolicy(mine, 'new'), metadata: { name: 'new', namespace: 'a', annotations: GOOD_GRANT } };
+        const grant = { ...toPolicy(mine, 'new'), metadata: { name: 'new', namespace: 'a', annotations: { ...GOOD_GRANT, 'netpol-guard.io/requested-by': 'alice' } } };
         // As the engine runs it: with the grant's identity (its ticket), to find related grants.
         const needed = analyzeEffectWithin({ policy: grant, namespace: 'a', cluster: view, grant: grantIdentity(grant, config().keys) }, Infinity);
         assert.ok(needed.finished);
