@@ -215,8 +215,8 @@ function analyzeDirection(
     groupViews.push({
       pods: refs,
       selectedBy: group.selectedBy.map((e) => e.name),
-      acceptsBefore: isolated ? describeAccepts(before, targetPorts, direction) : ALL_OF[direction],
-      acceptsAfter: isolated ? describeAccepts([...before, ...own], targetPorts, direction) : `only ${describeAccepts(own, targetPorts, direction)}`,
+      acceptsBefore: isolated ? describeAccepts(before, targetPorts, direction, meter) : ALL_OF[direction],
+      acceptsAfter: isolated ? describeAccepts([...before, ...own], targetPorts, direction, meter) : `only ${describeAccepts(own, targetPorts, direction, meter)}`,
     });
     // A pod that accepts everything today gains nothing from the grant (it only loses).
     if (!isolated) continue;
@@ -371,9 +371,14 @@ const MAX_DESCRIBED_RULES = 4;
 const FEW_TARGETS = 64;
 
 /** "198.51.100.0/24 on TCP/5432; pods app=web in namespace shop on any port". */
-function describeAccepts(rules: readonly CompiledRule[], targetPorts: readonly ContainerPortMeta[] | undefined, direction: Direction): string {
+function describeAccepts(rules: readonly CompiledRule[], targetPorts: readonly ContainerPortMeta[] | undefined, direction: Direction, meter: WorkMeter): string {
   if (rules.length === 0) return direction === 'ingress' ? 'no ingress' : 'no egress';
-  const parts = rules.slice(0, MAX_DESCRIBED_RULES).map((rule) => `${rule.describePeers()} on ${describePorts(rulePorts(rule.ports, targetPorts))}`);
+  const described = rules.slice(0, MAX_DESCRIBED_RULES);
+  // Once per target group: a described rule may have many ports (and peers), each resolved and written out.
+  for (const rule of described) {
+    meter.charge(1 + rule.podPeers.length + rule.ipBlocks.length + (rule.ports?.length ?? 0) * (1 + (targetPorts?.length ?? 0)), 'describing what targets accept');
+  }
+  const parts = described.map((rule) => `${rule.describePeers()} on ${describePorts(rulePorts(rule.ports, targetPorts))}`);
   if (rules.length > MAX_DESCRIBED_RULES) parts.push(`${rules.length - MAX_DESCRIBED_RULES} more rule(s)`);
   return parts.join('; ');
 }
