@@ -129,6 +129,20 @@ describe('the effect analysis work budget', () => {
     }
   });
 
+  it('attacker: a policy inside maxPolicyElements that makes the analysis huge (1,900 named ports over 100 target groups) is stopped at the cap and denied', () => {
+    const index = new PodIndex();
+    for (let i = 0; i < 500; i++) index.upsert({ namespace: 'payments', name: `p-${i}`, labels: { g: `g-${i % 100}`, all: 'y' } });
+    const existing = Array.from({ length: 100 }, (_, k) =>
+      policy({ podSelector: { matchLabels: { g: `g-${k}` } }, policyTypes: ['Ingress'], ingress: [{ from: [{ ipBlock: { cidr: `10.${k}.0.0/16` } }], ports: [{ protocol: 'TCP', port: 100 + k }] }] }, undefined, `pol-${k}`),
+    );
+    const view = new IndexedView(index, new Map([['payments', {}]]), new Map([['payments', existing]]));
+    const names = Array.from({ length: 1900 }, (_, i) => ({ port: `n${i}` }));
+    const grant = policy({ podSelector: { matchLabels: { all: 'y' } }, ingress: [{ from: [{ ipBlock: { cidr: '10.0.0.0/8' } }, { podSelector: {} }], ports: names }] }, GOOD_GRANT);
+    const evaluation = evaluate(grant, { cluster: view, config: config({ limits: { maxPolicyElements: 2000 } }), onClusterUnavailable: 'deny' });
+    assert.equal(evaluation.allowed, false);
+    assert.equal(evaluation.analysisTooLarge?.budget, 1_000_000);
+  });
+
   it('follows onUnavailable and mode: warn admits with a warning per rule; `check` (view optional) warns too', () => {
     const { view, grant } = quadraticNamespace();
     const small = config({ limits: { maxAnalysisWork: 50_000 } });
