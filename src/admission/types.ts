@@ -107,6 +107,8 @@ export interface AdmissionDecision {
   profile?: string;
   /** What the policy opens (effect summary), when a cluster view was present; for the audit line. */
   effect?: string;
+  /** The effect analysis ran out of limits.maxAnalysisWork (counted in metrics). */
+  analysisTooLarge?: true;
 }
 
 /** `cluster`: the read-only cluster view when the server has one (absent: no view, its rules skipped). */

@@ -37,7 +37,12 @@ export const validateHandler: AdmissionHandler = (request, config, now, cluster)
   // Only where profiles exist: a config without them has one judge, and the audit stays as it was.
   if (config.profiles.length > 0) auditAnnotations.profile = evaluation.profile;
   // What the grant opens, when the server has a cluster view (key: validate.<webhook>/effect).
-  const summary = evaluation.effect === undefined ? undefined : effectSummary(evaluation.effect);
+  const summary =
+    evaluation.analysisTooLarge !== undefined
+      ? `not analyzed: more than limits.maxAnalysisWork (${evaluation.analysisTooLarge.budget}) steps`
+      : evaluation.effect === undefined
+        ? undefined
+        : effectSummary(evaluation.effect);
   if (summary !== undefined) auditAnnotations.effect = summary;
   const decision: AdmissionDecision = {
     allowed: evaluation.allowed,
@@ -52,6 +57,7 @@ export const validateHandler: AdmissionHandler = (request, config, now, cluster)
   if (evaluation.ticket !== undefined) decision.ticket = evaluation.ticket;
   if (evaluation.expiresAt !== undefined) decision.expiresAt = evaluation.expiresAt;
   if (summary !== undefined) decision.effect = summary;
+  if (evaluation.analysisTooLarge !== undefined) decision.analysisTooLarge = true;
   return decision;
 };
 

@@ -253,6 +253,7 @@ function compileLevel(written: ConfigFile, merged: Required<ConfigFile>, origin:
       maxTargetPods: limits.maxTargetPods!,
       maxPeerPods: limits.maxPeerPods!,
       maxPeerNamespaces: limits.maxPeerNamespaces!,
+      maxAnalysisWork: limits.maxAnalysisWork!,
     },
     defaultTTL,
     ticket: { pattern, urlTemplate: merged.ticket.urlTemplate ?? undefined },

@@ -30,6 +30,7 @@ const limits = {
     maxTargetPods: { type: 'integer', minimum: 0 },
     maxPeerPods: { type: 'integer', minimum: 0 },
     maxPeerNamespaces: { type: 'integer', minimum: 0 },
+    maxAnalysisWork: { type: 'integer', minimum: 1, maximum: 1_000_000_000 },
   },
 } as const;
 

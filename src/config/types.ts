@@ -21,6 +21,7 @@ export interface ConfigFile {
     maxTargetPods?: number;
     maxPeerPods?: number;
     maxPeerNamespaces?: number;
+    maxAnalysisWork?: number;
   };
   defaultTTL?: string | null;
   ticket?: { pattern?: string; urlTemplate?: string | null };
@@ -130,6 +131,11 @@ export interface GuardConfig {
     /** Most live peer pods / namespaces one direction may admit (rule blast-radius-peers). */
     maxPeerPods: number;
     maxPeerNamespaces: number;
+    /**
+     * Steps (counted operations, not time) the effect analysis may take for one policy; past it
+     * the rules reading it follow clusterView.onUnavailable instead of judging.
+     */
+    maxAnalysisWork: number;
   };
   /** Injected by the mutator when a grant names neither ttl nor expires-at. */
   defaultTTL: { text: string; ms: number } | undefined;

@@ -11,7 +11,7 @@ import type { PolicyEffect } from './effect/analyze.js';
 import { isExemptNamespace } from './exempt.js';
 import { type Finding, formatFinding, type RuleAction } from './findings.js';
 import type { RuleId } from './rules/index.js';
-import { CATALOG_RULES, PolicyWalk, type RawFinding, type RuleSet, type SkippedRule } from './walk.js';
+import { ANALYSIS_TOO_LARGE, type AnalysisTooLarge, CATALOG_RULES, PolicyWalk, type RawFinding, type RuleSet, type SkippedRule } from './walk.js';
 
 export interface RequestUser {
   username: string;
@@ -85,6 +85,8 @@ export interface Evaluation {
   profile: string;
   /** What admitting the policy changes; present when a usable cluster view was given and the policy was judged. */
   effect?: PolicyEffect;
+  /** The effect analysis ran out of limits.maxAnalysisWork: the rules reading it are in skippedRules. */
+  analysisTooLarge?: AnalysisTooLarge;
 }
 
 /**
@@ -103,6 +105,7 @@ export function evaluatePolicy(input: EvaluationInput): Evaluation {
   // by field: an object spread here measured as the costliest line of a whole admission request.
   let skipped: readonly SkippedRule[] = [];
   let effect: PolicyEffect | undefined;
+  let tooLarge: AnalysisTooLarge | undefined;
   const verdict = (fields: Omit<Evaluation, 'grantsAccess' | 'ticket' | 'expiresAt' | 'profile'>): Evaluation => {
     const { allowed, disposition, findings, warnings, message } = fields;
     const evaluation: Evaluation = { allowed, disposition, grantsAccess: granting, findings, warnings, profile: config.profile };
@@ -111,6 +114,7 @@ export function evaluatePolicy(input: EvaluationInput): Evaluation {
     if (expiresAt !== undefined) evaluation.expiresAt = expiresAt;
     if (skipped.length > 0) evaluation.skippedRules = [...skipped];
     if (effect !== undefined) evaluation.effect = effect;
+    if (tooLarge !== undefined) evaluation.analysisTooLarge = tooLarge;
     return evaluation;
   };
 
@@ -132,7 +136,11 @@ export function evaluatePolicy(input: EvaluationInput): Evaluation {
   skipped = activeSkipped(walk.skipped, config, input.rules, permanent);
   walk.walkPolicy();
   effect = walk.effect();
+  tooLarge = walk.analysisTooLarge;
   if (!permanent) walk.checkLifecycle({ grant, expiry, ticket });
+  // Rules that wanted the effect analysis past its budget did not judge: never a silent pass.
+  const unjudged = activeSkipped(walk.unjudged, config, input.rules, permanent);
+  if (unjudged.length > 0) skipped = [...skipped, ...unjudged];
 
   const findings: Finding[] = [];
   for (const f of walk.findings) {
@@ -164,11 +172,13 @@ export function evaluatePolicy(input: EvaluationInput): Evaluation {
   const disposition = permanent ? 'permanent-principal' : 'evaluated';
   // Never silently allowed: a rule the config says must run, and could not, is a problem too.
   const onUnavailable = input.clusterViewRequired === true ? 'deny' : input.onClusterUnavailable;
-  const unchecked = onUnavailable === undefined ? [] : uncheckedLines(input, skipped);
+  // Where the view is optional (`check`), only an analysis too large to finish is reported (as a warning).
+  const unchecked = uncheckedLines(input, skipped, onUnavailable !== undefined);
   // An undecided profile is never passed over in silence, even where the view is optional (`check`).
   if (onUnavailable === undefined && input.profileUndetermined === true) warnings.push(`netpol-guard: ${profileLine(input)}`);
-  if (onUnavailable === 'warn' || config.mode === 'warn') warnings.push(...unchecked.map((line) => `netpol-guard: ${line}`));
-  const refused = onUnavailable === 'deny' && config.mode !== 'warn' ? unchecked : [];
+  const refuse = onUnavailable === 'deny' && config.mode !== 'warn';
+  if (!refuse) warnings.push(...unchecked.map((line) => `netpol-guard: ${line}`));
+  const refused = refuse ? unchecked : [];
   if (denied.length === 0 && refused.length === 0) return verdict({ allowed: true, disposition, findings, warnings });
   const name = policy.metadata?.name ?? policy.metadata?.generateName ?? '<unnamed>';
   const problems = denied.map(formatFinding);
@@ -180,12 +190,22 @@ export function evaluatePolicy(input: EvaluationInput): Evaluation {
 
 const DEFAULT_PROFILE = 'default';
 
-/** One line per rule (or the profile choice) that could not be judged, saying it is the view, not the grant. */
-function uncheckedLines(input: EvaluationInput, skipped: readonly SkippedRule[]): string[] {
+/**
+ * One line per rule (or the profile choice) that could not be judged, saying it is the view or the
+ * analysis's size, not the grant. `viewRequired` false: only the analysis's size (the view is optional).
+ */
+function uncheckedLines(input: EvaluationInput, skipped: readonly SkippedRule[], viewRequired: boolean): string[] {
   const stale = input.cluster !== undefined && input.cluster.stale();
   const lines: string[] = [];
-  if (input.profileUndetermined === true) lines.push(profileLine(input));
+  if (viewRequired && input.profileUndetermined === true) lines.push(profileLine(input));
   for (const rule of skipped) {
+    if (rule.reason === ANALYSIS_TOO_LARGE) {
+      lines.push(
+        `[${rule.ruleId}] not checked: the effect analysis of this policy needs more than limits.maxAnalysisWork (${input.config.limits.maxAnalysisWork}) steps in namespace ${input.namespace}, so it was stopped; nothing is known to be wrong with the grant, but it is too large to judge at admission: narrow spec.podSelector or the peers, or raise limits.maxAnalysisWork for profile ${input.config.profile}`,
+      );
+      continue;
+    }
+    if (!viewRequired) continue;
     // A part the view was built without is not a moment's staleness: listed in skippedRules only.
     if (rule.reason !== 'needs a cluster view') continue;
     lines.push(

@@ -3,7 +3,8 @@ import type { V1NetworkPolicy, V1NetworkPolicyPeer, V1NetworkPolicyPort } from '
 import type { ClusterView, ClusterViewPart } from '../cluster/view.js';
 import type { GuardConfig } from '../config/types.js';
 import { type Cidr, parseCidr } from './cidr.js';
-import { analyzeEffect, type PolicyEffect } from './effect/analyze.js';
+import { analyzeEffectWithin, type PolicyEffect } from './effect/analyze.js';
+import { grantIdentity } from './effect/combined.js';
 import { directionsInEffect, rulePeers } from './breadth.js';
 import { RULES, type RuleId } from './rules/index.js';
 import type { Direction, LifecycleFacts, RuleCheck, RuleContext, RuleDefinition } from './rules/types.js';
@@ -23,7 +24,20 @@ export interface RawFinding {
  */
 export interface SkippedRule {
   ruleId: RuleId;
-  reason: 'needs a cluster view' | 'needs pods and every NetworkPolicy in the cluster view, which this one does not hold';
+  reason: 'needs a cluster view' | 'needs pods and every NetworkPolicy in the cluster view, which this one does not hold' | typeof ANALYSIS_TOO_LARGE;
+}
+
+/**
+ * A rule that read the effect analysis when it ran out of limits.maxAnalysisWork. Like a stale
+ * view it follows onUnavailable (deny or warn), and it is never passed over in silence.
+ */
+export const ANALYSIS_TOO_LARGE = 'needs the effect analysis, which is too large to finish within limits.maxAnalysisWork';
+
+/** Why the effect analysis did not finish: its budget, where it stopped, the namespace's policies. */
+export interface AnalysisTooLarge {
+  budget: number;
+  stage: string;
+  policies: number;
 }
 
 type Hooks = Required<RuleCheck<unknown>>;
@@ -163,8 +177,12 @@ class RuleRun implements RuleContext {
   readonly states: unknown[];
   /** The rule whose hook runs now; report() stamps it. */
   current: RuleId | undefined = undefined;
-  /** The effect analysis once computed (null: no usable view). */
+  /** The effect analysis once computed (null: no usable view, or too large). */
   private computedEffect: PolicyEffect | null | undefined = undefined;
+  /** Set when the analysis ran out of its work budget. */
+  tooLarge: AnalysisTooLarge | undefined = undefined;
+  /** Rules that asked for the analysis while it was too large, in the order they asked. */
+  readonly unjudged: RuleId[] = [];
 
   constructor(input: RuleRunInput, slots: number) {
     this.policy = input.policy;
@@ -181,8 +199,17 @@ class RuleRun implements RuleContext {
     if (this.computedEffect === undefined) {
       const cluster = this.cluster;
       const partial = cluster === undefined || !cluster.provides('pods') || !cluster.provides('policies');
-      this.computedEffect = partial || cluster.stale() ? null : analyzeEffect({ policy: this.policy, namespace: this.namespace, cluster });
+      if (partial || cluster.stale()) {
+        this.computedEffect = null;
+      } else {
+        const grant = grantIdentity(this.policy, this.config.keys);
+        const bounded = analyzeEffectWithin({ policy: this.policy, namespace: this.namespace, cluster, grant }, this.config.limits.maxAnalysisWork);
+        this.computedEffect = bounded.finished ? bounded.effect : null;
+        if (!bounded.finished) this.tooLarge = { budget: bounded.budget, stage: bounded.stage, policies: bounded.policies };
+      }
     }
+    // A rule that wanted the analysis and could not have it did not judge the policy: say so.
+    if (this.tooLarge !== undefined && this.current !== undefined && !this.unjudged.includes(this.current)) this.unjudged.push(this.current);
     return this.computedEffect ?? undefined;
   }
 
@@ -322,6 +349,16 @@ export class PolicyWalk {
   /** The effect analysis of this evaluation (shared with the rules that read it); undefined without a usable view. */
   effect(): PolicyEffect | undefined {
     return this.run.effect();
+  }
+
+  /** Why the effect analysis did not finish, when it ran out of limits.maxAnalysisWork. */
+  get analysisTooLarge(): AnalysisTooLarge | undefined {
+    return this.run.tooLarge;
+  }
+
+  /** Rules that read the effect analysis when it was too large: they did not judge the policy. */
+  get unjudged(): readonly SkippedRule[] {
+    return this.run.unjudged.map((ruleId) => ({ ruleId, reason: ANALYSIS_TOO_LARGE }));
   }
 
   /** start, the policy walk and finish: every hook but lifecycle. */

@@ -42,6 +42,7 @@ export class GuardMetrics {
   readonly #tlsReloads: Counter<'result'>;
   readonly #droppedConnections: Counter;
   readonly #timedOut: Counter<'phase'>;
+  readonly #analysisTooLarge: Counter;
 
   constructor(registry: Registry, sources: MetricsSources, options: { defaultMetrics?: boolean } = {}) {
     this.registry = registry;
@@ -131,6 +132,11 @@ export class GuardMetrics {
       registers,
     });
     for (const phase of ['tls-handshake', 'request']) this.#timedOut.inc({ phase }, 0);
+    this.#analysisTooLarge = new Counter({
+      name: 'netpol_guard_effect_analysis_too_large_total',
+      help: 'Validations whose effect analysis ran out of limits.maxAnalysisWork; the rules reading it then denied or warned (clusterView.onUnavailable).',
+      registers,
+    });
     // Both results exported from the start, so alerts on failure see 0 rather than no series.
     for (const result of ['success', 'failure']) {
       this.#configReloads.inc({ result }, 0);
@@ -159,10 +165,11 @@ export class GuardMetrics {
     if (options.defaultMetrics !== false) collectDefaultMetrics({ register: registry });
   }
 
-  observeDecision(endpoint: Endpoint, operation: AdmissionOperation, verdict: Verdict, seconds: number, findings: readonly Finding[]): void {
+  observeDecision(endpoint: Endpoint, operation: AdmissionOperation, verdict: Verdict, seconds: number, findings: readonly Finding[], analysisTooLarge = false): void {
     this.#requests.inc({ endpoint, operation, verdict });
     this.#latency.observe({ endpoint }, seconds);
     for (const finding of findings) this.#violations.inc({ endpoint, rule: finding.ruleId, action: finding.action });
+    if (analysisTooLarge) this.#analysisTooLarge.inc();
   }
 
   invalidRequest(endpoint: Endpoint, reason: string): void {

@@ -98,7 +98,7 @@ function answer(
     answerError(endpoint, admission, request, reply, options, err);
     return;
   }
-  options.metrics.observeDecision(endpoint, admission.operation, verdict, latencyMs / 1000, decision.findings);
+  options.metrics.observeDecision(endpoint, admission.operation, verdict, latencyMs / 1000, decision.findings, decision.analysisTooLarge === true);
   request.log.info(audit, 'admission decision');
   reply.send(body);
 }

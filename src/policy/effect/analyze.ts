@@ -22,6 +22,8 @@ import { selectorMatches } from '../selector.js';
 import { CompiledRule, compileRules, livePods } from './compiledRule.js';
 import { addressDelta } from './addressDelta.js';
 import { describePorts, isNoPorts, NO_PORTS, type PortAllow, portCount, rulePorts, subtractPorts, unionPorts } from './portAllow.js';
+import { type CombinedEffect, combinedEffect, type GrantIdentity } from './combined.js';
+import { unboundedMeter, WorkBudgetExceeded, WorkMeter } from './workMeter.js';
 
 export interface PodRef {
   namespace: string;
@@ -93,6 +95,12 @@ export interface PolicyEffect {
   namespace: string;
   policyName: string;
   directions: DirectionEffect[];
+  /**
+   * This policy together with the other live grants of the namespace that share its requester or
+   * its ticket (present only when `grant` was given and there are such grants): what the blast
+   * radius limits apply to, so a wide grant cut into several small ones is judged as a whole.
+   */
+  combined?: CombinedEffect;
 }
 
 export interface EffectInput {
@@ -100,19 +108,51 @@ export interface EffectInput {
   /** Namespace of the request (the policy's metadata.namespace may be empty on CREATE). */
   namespace: string;
   cluster: ClusterView;
+  /** Counts the analysis's work; unbounded when absent (see analyzeEffectWithin for the capped form). */
+  meter?: WorkMeter;
+  /** Who asked for the policy and under which ticket, to combine it with their other live grants. */
+  grant?: GrantIdentity;
+}
+
+/** The analysis under a work budget: its result, or that it was too large to finish. */
+export type BoundedEffect =
+  | { finished: true; effect: PolicyEffect; spent: number }
+  | { finished: false; budget: number; stage: string; policies: number };
+
+/**
+ * analyzeEffect within `budget` steps (see WorkMeter). Deterministic: the same input is over the
+ * budget on every replica, and below it the result is exactly analyzeEffect's.
+ */
+export function analyzeEffectWithin(input: Omit<EffectInput, 'meter'>, budget: number): BoundedEffect {
+  const meter = new WorkMeter(budget);
+  try {
+    const effect = analyzeEffect({ ...input, meter });
+    return { finished: true, effect, spent: meter.spent };
+  } catch (error) {
+    if (!(error instanceof WorkBudgetExceeded)) throw error;
+    return { finished: false, budget, stage: error.stage, policies: input.cluster.policiesIn(input.namespace).length };
+  }
 }
 
 const ALL_OF: Record<Direction, string> = { ingress: 'all ingress', egress: 'all egress' };
 
 export function analyzeEffect(input: EffectInput): PolicyEffect {
   const { cluster, namespace } = input;
+  const meter = input.meter ?? unboundedMeter();
   // The policy as stored in its namespace; on CREATE metadata.namespace may be missing.
   const policy: V1NetworkPolicy = { ...input.policy, metadata: { ...input.policy.metadata, namespace } };
   const name = policy.metadata?.name ?? policy.metadata?.generateName ?? '<unnamed>';
   // The stored version of this policy (UPDATE) is replaced by it, so it is not one of the others.
-  const others = cluster.policiesIn(namespace).filter((p) => p.metadata?.name !== policy.metadata?.name || policy.metadata?.name === undefined);
-  const directions = directionsInEffect(policy).map((direction) => analyzeDirection(policy, others, direction, namespace, cluster));
-  return { namespace, policyName: name, directions };
+  const stored = cluster.policiesIn(namespace);
+  meter.charge(stored.length, 'policies of the namespace');
+  const others = stored.filter((p) => p.metadata?.name !== policy.metadata?.name || policy.metadata?.name === undefined);
+  const directions = directionsInEffect(policy).map((direction) => analyzeDirection(policy, others, direction, namespace, cluster, meter));
+  const effect: PolicyEffect = { namespace, policyName: name, directions };
+  if (input.grant !== undefined) {
+    const combined = combinedEffect(effect, others, input.grant, cluster, meter);
+    if (combined !== undefined) effect.combined = combined;
+  }
+  return effect;
 }
 
 interface ExistingPolicy {
@@ -121,20 +161,43 @@ interface ExistingPolicy {
   rules: CompiledRule[];
 }
 
-function analyzeDirection(policy: V1NetworkPolicy, others: readonly V1NetworkPolicy[], direction: Direction, namespace: string, cluster: ClusterView): DirectionEffect {
-  const own = compileRules(policy, direction, cluster);
+function analyzeDirection(
+  policy: V1NetworkPolicy,
+  others: readonly V1NetworkPolicy[],
+  direction: Direction,
+  namespace: string,
+  cluster: ClusterView,
+  meter: WorkMeter,
+): DirectionEffect {
+  const own = compileRules(policy, direction, cluster, meter);
+  const ownSet = new Set(own);
   const existing: ExistingPolicy[] = [];
   for (const other of others) {
     if (!directionsInEffect(other).includes(direction)) continue;
     existing.push({ name: other.metadata?.name ?? '<unnamed>', policy: other, rules: [] });
   }
-  const targets = livePods(cluster.podsMatching(namespace, policy.spec?.podSelector ?? {}));
-  const peerPods = uniquePods(own.flatMap((rule) => rule.peerPods()));
-  const groups = groupTargets(targets, existing, direction, namespace, cluster);
+  const selected = cluster.podsMatching(namespace, policy.spec?.podSelector ?? {});
+  meter.charge(1 + selected.length, 'target pods');
+  const targets = livePods(selected);
+  const ownPeers = own.flatMap((rule) => rule.peerPods());
+  meter.charge(ownPeers.length, 'peer pods');
+  const peerPods = uniquePods(ownPeers);
+  const groups = groupTargets(targets, existing, direction, namespace, cluster, meter);
   // Every rule that can matter: the policy's own, and those of the policies selecting a target.
   const relevant: CompiledRule[] = [...own];
-  for (const group of groups) for (const e of group.selectedBy) for (const rule of e.rules) if (!relevant.includes(rule)) relevant.push(rule);
-  const peerClasses = classifyPeers(peerPods, relevant, direction);
+  const relevantSet = new Set(own);
+  for (const group of groups) {
+    meter.charge(1 + group.selectedBy.length, 'relevant rules');
+    for (const e of group.selectedBy) {
+      meter.charge(e.rules.length, 'relevant rules');
+      for (const rule of e.rules) {
+        if (relevantSet.has(rule)) continue;
+        relevantSet.add(rule);
+        relevant.push(rule);
+      }
+    }
+  }
+  const peerClasses = classifyPeers(peerPods, relevant, direction, meter);
 
   const groupViews: TargetGroup[] = [];
   const newlyIsolated: PodRef[] = [];
@@ -145,32 +208,35 @@ function analyzeDirection(policy: V1NetworkPolicy, others: readonly V1NetworkPol
   for (const group of groups) {
     const refs = group.pods.map(podRef);
     const before = group.selectedBy.flatMap((e) => e.rules);
+    meter.charge(1 + refs.length + before.length, 'target groups');
     const targetPorts = direction === 'ingress' ? group.containerPorts : undefined;
     const isolated = group.selectedBy.length > 0;
     if (!isolated) newlyIsolated.push(...refs);
     groupViews.push({
       pods: refs,
       selectedBy: group.selectedBy.map((e) => e.name),
-      acceptsBefore: isolated ? describeAccepts(before, targetPorts, direction) : ALL_OF[direction],
-      acceptsAfter: isolated ? describeAccepts([...before, ...own], targetPorts, direction) : `only ${describeAccepts(own, targetPorts, direction)}`,
+      acceptsBefore: isolated ? describeAccepts(before, targetPorts, direction, meter) : ALL_OF[direction],
+      acceptsAfter: isolated ? describeAccepts([...before, ...own], targetPorts, direction, meter) : `only ${describeAccepts(own, targetPorts, direction, meter)}`,
     });
     // A pod that accepts everything today gains nothing from the grant (it only loses).
     if (!isolated) continue;
     const beforeSet = new Set(before);
     for (const peerClass of peerClasses) {
       const destination = direction === 'ingress' ? targetPorts : peerClass.containerPorts;
+      meter.charge(4 + peerClass.portEntries * (1 + (destination?.length ?? 0)), 'target groups × peer classes');
       let mine: PortAllow = NO_PORTS;
       let theirs: PortAllow = NO_PORTS;
       for (const rule of peerClass.admittedBy) {
-        if (own.includes(rule)) mine = unionPorts(mine, rule.portsToward(destination));
+        if (ownSet.has(rule)) mine = unionPorts(mine, rule.portsToward(destination));
         if (beforeSet.has(rule)) theirs = unionPorts(theirs, rule.portsToward(destination));
       }
       const added = subtractPorts(mine, theirs);
       if (isNoPorts(added)) continue;
+      meter.charge(peerClass.pods.length, 'target groups × peer classes');
       podDeltas.push({ targets: refs, peers: peerClass.pods.map(podRef), ports: added });
       podConnections += refs.length * peerClass.pods.length * portCount(added);
     }
-    for (const piece of addressDelta(own, before, targetPorts)) {
+    for (const piece of addressDelta(own, before, targetPorts, meter)) {
       addressDeltas.push({ targets: refs, ...piece });
       addressConnections += BigInt(refs.length) * rangesSize(piece.ranges) * BigInt(portCount(piece.ports));
     }
@@ -212,9 +278,10 @@ interface Group {
  * Each policy's selection is one lookup through the view (indexed in the webhook), so the cost is
  * the pods those policies select, not targets × policies.
  */
-function groupTargets(targets: readonly PodMeta[], existing: ExistingPolicy[], direction: Direction, namespace: string, cluster: ClusterView): Group[] {
+function groupTargets(targets: readonly PodMeta[], existing: ExistingPolicy[], direction: Direction, namespace: string, cluster: ClusterView, meter: WorkMeter): Group[] {
   const selectedBy = new Map<string, number[]>(targets.map((pod) => [podKey(pod), []]));
   if (targets.length <= FEW_TARGETS) {
+    meter.charge(targets.length * existing.length, 'policies selecting the targets');
     // A few targets: matching their labels directly is cheaper than one lookup per policy.
     for (const pod of targets) {
       const indices = selectedBy.get(podKey(pod))!;
@@ -224,18 +291,21 @@ function groupTargets(targets: readonly PodMeta[], existing: ExistingPolicy[], d
     }
   } else {
     existing.forEach((e, i) => {
-      for (const pod of cluster.podsMatching(namespace, e.policy.spec?.podSelector ?? {})) selectedBy.get(podKey(pod))?.push(i);
+      const pods = cluster.podsMatching(namespace, e.policy.spec?.podSelector ?? {});
+      meter.charge(1 + pods.length, 'policies selecting the targets');
+      for (const pod of pods) selectedBy.get(podKey(pod))?.push(i);
     });
   }
   const byKey = new Map<string, Group>();
   for (const pod of targets) {
     const indices = selectedBy.get(podKey(pod))!;
+    meter.charge(1 + indices.length + (pod.containerPorts?.length ?? 0), 'grouping targets');
     const portsKey = direction === 'ingress' && pod.containerPorts !== undefined ? JSON.stringify(pod.containerPorts) : '-';
     const groupKey = `${indices.join(',')}|${portsKey}`;
     let group = byKey.get(groupKey);
     if (group === undefined) {
       const policies = indices.map((i) => existing[i]!);
-      for (const e of policies) if (e.rules.length === 0) e.rules = compileRules(e.policy, direction, cluster);
+      for (const e of policies) if (e.rules.length === 0) e.rules = compileRules(e.policy, direction, cluster, meter);
       group = { pods: [], selectedBy: policies, containerPorts: direction === 'ingress' ? pod.containerPorts : undefined };
       byKey.set(groupKey, group);
     }
@@ -249,6 +319,8 @@ interface PeerClass {
   /** The relevant rules that admit every pod of the class (and no other relevant rule does). */
   admittedBy: CompiledRule[];
   containerPorts: readonly ContainerPortMeta[] | undefined;
+  /** Σ over admittedBy of 1 + its port entries: the work of resolving and merging their ports once. */
+  portEntries: number;
 }
 
 /**
@@ -256,15 +328,19 @@ interface PeerClass {
  * against which named ports resolve): pods of one class are admitted alike before and after.
  * Built from each rule's own peer lookup, so the cost is the pods the rules select.
  */
-function classifyPeers(peers: readonly PodMeta[], rules: readonly CompiledRule[], direction: Direction): PeerClass[] {
+function classifyPeers(peers: readonly PodMeta[], rules: readonly CompiledRule[], direction: Direction, meter: WorkMeter): PeerClass[] {
+  meter.charge(peers.length, 'classifying peers');
   const admitting = new Map<string, number[]>(peers.map((pod) => [podKey(pod), []]));
   rules.forEach((rule, i) => {
     if (rule.anyPeer) {
+      meter.charge(peers.length, 'classifying peers');
       for (const list of admitting.values()) list.push(i);
       return;
     }
     const seen = new Set<string>();
-    for (const pod of rule.peerPods()) {
+    const admitted = rule.peerPods();
+    meter.charge(admitted.length, 'classifying peers');
+    for (const pod of admitted) {
       const key = podKey(pod);
       if (seen.has(key)) continue;
       seen.add(key);
@@ -274,11 +350,15 @@ function classifyPeers(peers: readonly PodMeta[], rules: readonly CompiledRule[]
   const classes = new Map<string, PeerClass>();
   for (const pod of peers) {
     const indices = admitting.get(podKey(pod))!;
+    meter.charge(1 + indices.length + (pod.containerPorts?.length ?? 0), 'classifying peers');
     const portsKey = direction === 'egress' && pod.containerPorts !== undefined ? JSON.stringify(pod.containerPorts) : '-';
     const key = `${indices.join(',')}|${portsKey}`;
     let peerClass = classes.get(key);
     if (peerClass === undefined) {
-      peerClass = { pods: [], admittedBy: indices.map((i) => rules[i]!), containerPorts: direction === 'egress' ? pod.containerPorts : undefined };
+      const admittedBy = indices.map((i) => rules[i]!);
+      let portEntries = 0;
+      for (const rule of admittedBy) portEntries += 1 + (rule.ports?.length ?? 0);
+      peerClass = { pods: [], admittedBy, containerPorts: direction === 'egress' ? pod.containerPorts : undefined, portEntries };
       classes.set(key, peerClass);
     }
     peerClass.pods.push(pod);
@@ -291,9 +371,14 @@ const MAX_DESCRIBED_RULES = 4;
 const FEW_TARGETS = 64;
 
 /** "198.51.100.0/24 on TCP/5432; pods app=web in namespace shop on any port". */
-function describeAccepts(rules: readonly CompiledRule[], targetPorts: readonly ContainerPortMeta[] | undefined, direction: Direction): string {
+function describeAccepts(rules: readonly CompiledRule[], targetPorts: readonly ContainerPortMeta[] | undefined, direction: Direction, meter: WorkMeter): string {
   if (rules.length === 0) return direction === 'ingress' ? 'no ingress' : 'no egress';
-  const parts = rules.slice(0, MAX_DESCRIBED_RULES).map((rule) => `${rule.describePeers()} on ${describePorts(rulePorts(rule.ports, targetPorts))}`);
+  const described = rules.slice(0, MAX_DESCRIBED_RULES);
+  // Once per target group: a described rule may have many ports (and peers), each resolved and written out.
+  for (const rule of described) {
+    meter.charge(1 + rule.podPeers.length + rule.ipBlocks.length + (rule.ports?.length ?? 0) * (1 + (targetPorts?.length ?? 0)), 'describing what targets accept');
+  }
+  const parts = described.map((rule) => `${rule.describePeers()} on ${describePorts(rulePorts(rule.ports, targetPorts))}`);
   if (rules.length > MAX_DESCRIBED_RULES) parts.push(`${rules.length - MAX_DESCRIBED_RULES} more rule(s)`);
   return parts.join('; ');
 }

@@ -19,6 +19,7 @@ import { type IpFamily, parseCidr } from '../cidr.js';
 import type { Direction } from '../rules/types.js';
 import { selectorMatches } from '../selector.js';
 import { type PortAllow, rulePorts } from './portAllow.js';
+import { unboundedMeter, type WorkMeter } from './workMeter.js';
 
 interface PodPeer {
   /** Undefined: the policy's own namespace. */
@@ -49,17 +50,19 @@ export class CompiledRule {
   readonly addresses: Readonly<Record<IpFamily, readonly AddressRange[]>>;
   readonly ports: readonly V1NetworkPolicyPort[] | undefined;
   private readonly view: ClusterView;
+  private readonly meter: WorkMeter;
   /** Namespace name → whether peer k's namespace side admits it (labels do not change during one analysis). */
   private readonly namespaceMemo: Map<string, boolean>[];
   private portsTowardUnknown: PortAllow | undefined;
   private peerPodsMemo: PodMeta[] | undefined;
 
-  constructor(policy: V1NetworkPolicy, direction: Direction, index: number, view: ClusterView) {
+  constructor(policy: V1NetworkPolicy, direction: Direction, index: number, view: ClusterView, meter: WorkMeter = unboundedMeter()) {
     const rule = policy.spec?.[direction]?.[index] ?? {};
     this.policyName = policy.metadata?.name ?? policy.metadata?.generateName ?? '<unnamed>';
     this.policyNamespace = policy.metadata?.namespace ?? 'default';
     this.index = index;
     this.view = view;
+    this.meter = meter;
     this.ports = rule.ports ?? undefined;
     const peers = rulePeers(rule, direction) ?? [];
     this.anyPeer = peers.length === 0;
@@ -120,12 +123,19 @@ export class CompiledRule {
 
   /** Namespaces whose pods this rule admits (all or some of them). */
   peerNamespaces(): string[] {
-    if (this.anyPeer) return [...this.view.namespaceNames()];
+    const names = this.view.namespaceNames();
+    if (this.anyPeer) {
+      this.meter.charge(names.length, 'peer namespaces');
+      return [...names];
+    }
     const out = new Set<string>();
     for (let k = 0; k < this.podPeers.length; k++) {
       const peer = this.podPeers[k]!;
       if (peer.namespaceSelector === undefined) out.add(this.policyNamespace);
-      else for (const ns of this.view.namespaceNames()) if (this.namespaceAdmits(k, peer, ns)) out.add(ns);
+      else {
+        this.meter.charge(names.length, 'peer namespaces');
+        for (const ns of names) if (this.namespaceAdmits(k, peer, ns)) out.add(ns);
+      }
     }
     return [...out];
   }
@@ -137,12 +147,23 @@ export class CompiledRule {
   }
 
   private lookUpPeerPods(): PodMeta[] {
-    if (this.anyPeer) return this.view.namespaceNames().flatMap((ns) => livePods(this.view.podsMatching(ns, {})));
+    const names = this.view.namespaceNames();
     const out: PodMeta[] = [];
+    const lookUp = (ns: string, selector: V1LabelSelector): void => {
+      const found = this.view.podsMatching(ns, selector);
+      this.meter.charge(1 + found.length, 'peer pods');
+      for (const pod of livePods(found)) out.push(pod);
+    };
+    if (this.anyPeer) {
+      this.meter.charge(names.length, 'peer pods');
+      for (const ns of names) lookUp(ns, {});
+      return out;
+    }
     for (let k = 0; k < this.podPeers.length; k++) {
       const peer = this.podPeers[k]!;
-      const namespaces = peer.namespaceSelector === undefined ? [this.policyNamespace] : this.view.namespaceNames().filter((ns) => this.namespaceAdmits(k, peer, ns));
-      for (const ns of namespaces) out.push(...livePods(this.view.podsMatching(ns, peer.podSelector ?? {})));
+      if (peer.namespaceSelector !== undefined) this.meter.charge(names.length, 'peer pods');
+      const namespaces = peer.namespaceSelector === undefined ? [this.policyNamespace] : names.filter((ns) => this.namespaceAdmits(k, peer, ns));
+      for (const ns of namespaces) lookUp(ns, peer.podSelector ?? {});
     }
     return out;
   }
@@ -172,8 +193,16 @@ export function livePods(pods: readonly PodMeta[]): PodMeta[] {
 }
 
 /** The rules of `policy` for `direction`, or none when the direction is not in its effective policyTypes. */
-export function compileRules(policy: V1NetworkPolicy, direction: Direction, view: ClusterView): CompiledRule[] {
+export function compileRules(policy: V1NetworkPolicy, direction: Direction, view: ClusterView, meter: WorkMeter = unboundedMeter()): CompiledRule[] {
   if (!directionsInEffect(policy).includes(direction)) return [];
   const rules = policy.spec?.[direction] ?? [];
-  return rules.map((_, i) => new CompiledRule(policy, direction, i, view));
+  // Each rule's peers (and their excepts) and ports are read once here. Another policy of the
+  // namespace may be large (admitted before netpol-guard, or by a permanent principal), so count them.
+  let elements = 0;
+  for (const rule of rules) {
+    elements += 1 + (rule?.ports?.length ?? 0);
+    for (const peer of rulePeers(rule ?? {}, direction) ?? []) elements += 1 + (peer?.ipBlock?.except?.length ?? 0);
+  }
+  meter.charge(elements, 'compiling rules');
+  return rules.map((_, i) => new CompiledRule(policy, direction, i, view, meter));
 }

@@ -48,6 +48,7 @@ describe('default config', () => {
       maxTargetPods: 50,
       maxPeerPods: 200,
       maxPeerNamespaces: 10,
+      maxAnalysisWork: 1_000_000,
     });
     assert.deepEqual(c.quotas, { maxLiveGrantsPerNamespace: undefined, maxLiveGrantsPerRequester: undefined });
     assert.deepEqual(c.clusterView, { maxStalenessMs: 30_000, onUnavailable: 'deny' });
