@@ -42,7 +42,7 @@ export const DEFAULT_CONFIG: Required<ConfigFile> = {
   history: { retention: '90d' },
   quotas: { maxLiveGrantsPerNamespace: null, maxLiveGrantsPerRequester: null },
   // onUnavailable null: deny in enforce mode, warn in warn mode.
-  clusterView: { maxStaleness: '30s', onUnavailable: null },
+  clusterView: { maxStaleness: '30s', onUnavailable: null, pods: true },
   profiles: [],
   notify: { beforeExpiry: '10m', webhooks: [] },
 };
