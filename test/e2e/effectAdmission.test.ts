@@ -221,4 +221,21 @@ describe('effect rules at admission, with real Pods in the webhook\'s view', () 
     assert.match(denied.stderr, /\[blast-radius-targets\] spec\.podSelector /);
     assert.match(denied.stderr, /51/);
   });
+
+  it('a config reload with clusterView.pods: false rebuilds the view without pods; the effect rules are then skipped', async () => {
+    fs.writeFileSync(webhook().configFile, CONFIG.replace('clusterView: {maxStaleness: 5s}', 'clusterView: {maxStaleness: 5s, pods: false}'));
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const held = await viewInformers();
+      if (!('pods' in held) && !('policies' in held)) break;
+      if (Date.now() > deadline) assert.fail(`the view was not rebuilt without pods: ${JSON.stringify(held)}`);
+      await sleep(200);
+    }
+    const rebuilt = fs.readFileSync(webhook().logFile, 'utf8');
+    assert.match(rebuilt, /"changes":\["clusterView\.pods"\].*cluster view rebuilt/);
+    const r = await applyAsAlice(dbGrant(shop, 'debug-typo-2', { app: 'orders-dbb' }, 'INC-23'));
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /target-selects-nothing/);
+    assert.equal((await auditLineOf(shop, 'debug-typo-2'))['effect'], undefined, 'no effect without pods in the view');
+  });
 });
