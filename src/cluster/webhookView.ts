@@ -106,13 +106,14 @@ export function startWebhookView(options: { mode: ClusterViewMode; kubeconfig: s
  * pod, no relist) and only a changed maxStaleness starts a new one. Counted: the last view to let
  * go of a source stops it.
  */
-class SharedPodSources {
-  private newest: { source: PodSource; maxStalenessMs: number; users: number } | undefined;
-  private readonly entries = new Map<PodSource, { maxStalenessMs: number; users: number }>();
+export class SharedPodSources<S extends { start(): void; stop(): Promise<void> } = PodSource> {
+  private newest: { source: S; maxStalenessMs: number; users: number } | undefined;
+  private readonly entries = new Map<S, { maxStalenessMs: number; users: number }>();
 
-  constructor(private readonly create: (maxStalenessMs: number) => PodSource) {}
+  constructor(private readonly create: (maxStalenessMs: number) => S) {}
 
-  acquire(maxStalenessMs: number): PodSource {
+  /** The newest source when it has this staleness threshold, else a new one, started. */
+  acquire(maxStalenessMs: number): S {
     const newest = this.newest;
     if (newest !== undefined && newest.maxStalenessMs === maxStalenessMs) {
       newest.users++;
@@ -126,7 +127,8 @@ class SharedPodSources {
     return source;
   }
 
-  async release(source: PodSource): Promise<void> {
+  /** One view lets go of `source`; the last one stops it. */
+  async release(source: S): Promise<void> {
     const entry = this.entries.get(source);
     if (entry === undefined || --entry.users > 0) return;
     this.entries.delete(source);

@@ -2,7 +2,8 @@
  * The view across config reloads: which changes need a new view (viewSettingsChanges), the swap
  * (the current view answers until the new one has synced, then the old one is stopped), a change
  * superseding or cancelling a pending rebuild, and a real rebuild for a new annotationPrefix over
- * the fake API server (the live-grant label selector changes with it).
+ * the fake API server (the live-grant label selector changes with it), and the pod source a
+ * rebuild keeps when only the prefix or the guard window changed.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
@@ -10,6 +11,7 @@ import type { V1Namespace } from '@kubernetes/client-node';
 import { InformerClusterView } from '../../../src/cluster/informerView.js';
 import { MemoryClusterView } from '../../../src/cluster/memoryView.js';
 import { type BuiltView, ReloadingClusterView } from '../../../src/cluster/reloadingView.js';
+import { SharedPodSources } from '../../../src/cluster/webhookView.js';
 import { type ViewSettings, viewSettings, viewSettingsChanges } from '../../../src/cluster/viewSettings.js';
 import type { GrantRecord } from '../../../src/controller/grantRecord.js';
 import { DEFAULT_RETRY_POLICY } from '../../../src/kube/retry.js';
@@ -219,5 +221,60 @@ describe('ReloadingClusterView over informers: a new annotationPrefix', () => {
     } finally {
       await view.close();
     }
+  });
+});
+
+describe('SharedPodSources: one pod informer across rebuilds', () => {
+  const fakes = () => {
+    const made: { maxStalenessMs: number; started: boolean; stopped: boolean }[] = [];
+    const shared = new SharedPodSources((maxStalenessMs: number) => {
+      const source = {
+        maxStalenessMs,
+        started: false,
+        stopped: false,
+        start() {
+          source.started = true;
+        },
+        async stop() {
+          source.stopped = true;
+        },
+      };
+      made.push(source);
+      return source;
+    });
+    return { made, shared };
+  };
+
+  it('a rebuild with the same staleness shares the running source; the last view to let go stops it', async () => {
+    const { made, shared } = fakes();
+    const first = shared.acquire(30_000);
+    const second = shared.acquire(30_000);
+    assert.equal(first, second);
+    assert.equal(made.length, 1);
+    assert.equal(made[0]!.started, true);
+    await shared.release(first);
+    assert.equal(made[0]!.stopped, false, 'still used by the new view');
+    await shared.release(second);
+    assert.equal(made[0]!.stopped, true);
+    // A new view after that starts a new one.
+    shared.acquire(30_000);
+    assert.equal(made.length, 2);
+  });
+
+  it('a new staleness threshold starts a new source; the old one stops when its view does', async () => {
+    const { made, shared } = fakes();
+    const old = shared.acquire(30_000);
+    const next = shared.acquire(5_000);
+    assert.notEqual(old, next);
+    assert.deepEqual(made.map((m) => [m.maxStalenessMs, m.started]), [[30_000, true], [5_000, true]]);
+    await shared.release(old);
+    assert.deepEqual(made.map((m) => m.stopped), [true, false]);
+    // A later view with the new threshold shares the new source; releasing twice more is harmless.
+    assert.equal(shared.acquire(5_000), next);
+    await shared.release(next);
+    await shared.release(next);
+    assert.equal(made[1]!.stopped, true);
+    await shared.release(next);
+    assert.equal(made.length, 2);
   });
 });
