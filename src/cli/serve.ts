@@ -31,8 +31,10 @@ options:
   --namespace NAME         its namespace (default ${DEFAULT_NAMESPACE})
   --config FILE            platform config, YAML (env NETPOL_GUARD_CONFIG; default: embedded
                            defaults). Re-read when it changes; an invalid edit keeps the last good one.
-  --cluster-view MODE      the read-only cluster view (namespaces, live grants, closed GrantRecords)
-                           that quotas, grant-recreated and label-matched profiles read: auto (default:
+  --cluster-view MODE      the read-only cluster view (namespaces, live grants, closed GrantRecords,
+                           and with clusterView.pods in the config every pod's labels and every
+                           NetworkPolicy) that quotas, grant-recreated, label-matched profiles and
+                           the effect rules (isolates-pods, blast radius) read: auto (default:
                            when a kubeconfig or in-cluster ServiceAccount is found), required (exit 2
                            without one), off (rules that need it are skipped)
   --kubeconfig FILE        kubeconfig for the view (default: $KUBECONFIG, ~/.kube/config, in-cluster)
@@ -269,6 +271,11 @@ async function serve(options: ServeOptions, logger: Logger, say: (text: string) 
     return fail('no cluster view', [started.error]);
   }
   const webhookView = started.webhookView;
+  // A reload that changes what the view is built from (prefix, guard window, staleness, pods)
+  // rebuilds it; the current one answers until the new one has synced.
+  const stopViewReload = webhookView === undefined ? () => undefined : config.onReload((event) => {
+    if (event.ok) webhookView.reconfigure(event.value);
+  });
   const server = await buildServer({
     config,
     tls,
@@ -283,6 +290,7 @@ async function serve(options: ServeOptions, logger: Logger, say: (text: string) 
   } catch (err) {
     logger.error({ err, host: options.host, port: options.port }, 'cannot listen');
     await server.app.close();
+    stopViewReload();
     await webhookView?.close();
     config.close();
     tls.close();
@@ -323,6 +331,7 @@ async function serve(options: ServeOptions, logger: Logger, say: (text: string) 
     process.on('SIGINT', onSignal);
     process.on('SIGHUP', onHangup);
   });
+  stopViewReload();
   await webhookView?.close();
   config.close();
   tls.close();

@@ -11,7 +11,10 @@ import type { ClusterView, ClusterViewPart, EndedGrant, LiveGrant, NetworkPolicy
 /** Where the view's three resources come from (the API server in the webhook, fakes in tests). */
 export interface ClusterViewSources {
   namespaces: ListWatchSource<V1Namespace>;
-  /** NetworkPolicies in every namespace; the view asks only for those labelled temporary. */
+  /**
+   * NetworkPolicies in every namespace; the view asks only for those labelled temporary, or for
+   * all of them with watchAllPolicies.
+   */
   policies: ListWatchSource<V1NetworkPolicy>;
   grantRecords: ListWatchSource<GrantRecord>;
 }
@@ -34,6 +37,13 @@ export interface InformerClusterViewOptions {
    * temporary ones. Without it policiesIn throws and provides('policies') is false.
    */
   allPolicies?: NetworkPolicySource;
+  /**
+   * Watch every NetworkPolicy (not only the temporary ones) and answer policiesIn from it: one
+   * list+watch and one cached copy per policy serve both the live grants and the effect analysis,
+   * where a second informer would hold every temporary grant twice and double the watch traffic.
+   * Each policy is kept as namespace, name and spec only. Not together with allPolicies.
+   */
+  watchAllPolicies?: boolean;
   clock?: Clock;
   logger?: Logger;
   /** Per-informer progress (metrics). */
@@ -45,6 +55,7 @@ export interface InformerClusterViewOptions {
 export type ViewInformerName = 'namespaces' | 'grants' | 'grantrecords';
 
 export interface ViewInformerStatus {
+  /** `grants` and `policies` are one informer when the view watches every policy: live grants and all policies held. */
   name: ViewInformerName | 'pods' | 'policies';
   synced: boolean;
   stale: boolean;
@@ -58,6 +69,15 @@ export interface ClusterViewStatus {
 }
 
 const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
+
+/**
+ * What the policy informer keeps of one NetworkPolicy: its grant projection when it is labelled
+ * temporary, and, when the view watches every policy, the policy as the analysis reads it.
+ */
+interface PolicyEntry {
+  grant: LiveGrant | undefined;
+  policy: V1NetworkPolicy | undefined;
+}
 const CLOSED_STATES = new Set<string>(GRANT_RECORD_STATES.filter((s) => s !== 'Open'));
 
 /**
@@ -68,10 +88,12 @@ const CLOSED_STATES = new Set<string>(GRANT_RECORD_STATES.filter((s) => s !== 'O
  */
 export class InformerClusterView implements ClusterView {
   private readonly namespaces: Informer<V1Namespace, Readonly<Record<string, string>>>;
-  private readonly grants: Informer<V1NetworkPolicy, LiveGrant>;
+  private readonly grants: Informer<V1NetworkPolicy, PolicyEntry>;
   private readonly records: Informer<GrantRecord, EndedGrant | null>;
   private readonly pods: PodMetaSource | undefined;
   private readonly allPolicies: NetworkPolicySource | undefined;
+  private readonly watchesAllPolicies: boolean;
+  private readonly policiesByNamespace = new Index<V1NetworkPolicy>();
   private readonly liveByNamespace = new Index<LiveGrant>();
   private readonly liveByRequester = new Index<LiveGrant>();
   private readonly endedByName = new Index<EndedGrant>();
@@ -79,6 +101,9 @@ export class InformerClusterView implements ClusterView {
 
   constructor(options: InformerClusterViewOptions) {
     const { keys, maxStalenessMs } = options;
+    if (options.watchAllPolicies === true && options.allPolicies !== undefined) throw new Error('watchAllPolicies and allPolicies are two sources of the same part: give one');
+    const all = options.watchAllPolicies === true;
+    this.watchesAllPolicies = all;
     const common = {
       maxStalenessMs,
       ...(options.clock !== undefined && { clock: options.clock }),
@@ -100,11 +125,15 @@ export class InformerClusterView implements ClusterView {
     this.grants = new Informer({
       ...common,
       ...hooks('grants'),
-      name: 'live grants',
+      name: all ? 'network policies' : 'live grants',
       source: options.sources.policies,
-      labelSelector: `${keys.temporaryLabel}=${TEMPORARY_LABEL_VALUE}`,
+      ...(!all && { labelSelector: `${keys.temporaryLabel}=${TEMPORARY_LABEL_VALUE}` }),
       keyOf: (p) => (p.metadata?.namespace && p.metadata.name ? `${p.metadata.namespace}/${p.metadata.name}` : undefined),
-      project: (p) => projectLiveGrant(p, keys),
+      project: (p) => ({
+        // The same test as the label selector the temporary-only informer sends.
+        grant: !all || p.metadata?.labels?.[keys.temporaryLabel] === TEMPORARY_LABEL_VALUE ? projectLiveGrant(p, keys) : undefined,
+        policy: all ? projectPolicy(p) : undefined,
+      }),
     });
     const guardWindowMs = options.guardWindowMs;
     const clock = options.clock;
@@ -121,12 +150,13 @@ export class InformerClusterView implements ClusterView {
     this.pods = options.pods;
     this.allPolicies = options.allPolicies;
     this.grants.subscribe((event) => {
-      applyEvent(this.liveByNamespace, event, (g) => g.namespace);
-      applyEvent(this.liveByRequester, event, (g) => g.requestedBy);
+      applyEvent(this.liveByNamespace, event, (e) => e.grant, (g) => g.namespace);
+      applyEvent(this.liveByRequester, event, (e) => e.grant, (g) => g.requestedBy);
+      applyEvent(this.policiesByNamespace, event, (e) => e.policy, (p) => p.metadata?.namespace);
     });
     this.records.subscribe((event) => {
-      applyEvent(this.endedByName, event, (g) => (g === null ? undefined : nameKey(g.namespace, g.name)));
-      applyEvent(this.endedByTicket, event, (g) => g?.ticket);
+      applyEvent(this.endedByName, event, (g) => g ?? undefined, (g) => nameKey(g.namespace, g.name));
+      applyEvent(this.endedByTicket, event, (g) => g ?? undefined, (g) => g.ticket);
     });
   }
 
@@ -140,9 +170,9 @@ export class InformerClusterView implements ClusterView {
     await Promise.all([this.namespaces.stop(), this.grants.stop(), this.records.stop()]);
   }
 
-  /** Resolves once every informer has listed and is watching. */
+  /** Resolves once every informer (and a pod source that can tell) has listed and is watching. */
   async whenSynced(): Promise<void> {
-    await Promise.all([this.namespaces.whenSynced(), this.grants.whenSynced(), this.records.whenSynced()]);
+    await Promise.all([this.namespaces.whenSynced(), this.grants.whenSynced(), this.records.whenSynced(), this.pods?.whenSynced?.()]);
   }
 
   namespaceLabels(namespace: string): Readonly<Record<string, string>> | undefined {
@@ -159,12 +189,13 @@ export class InformerClusterView implements ClusterView {
   }
 
   policiesIn(namespace: string): readonly V1NetworkPolicy[] {
+    if (this.watchesAllPolicies) return this.policiesByNamespace.get(namespace);
     if (this.allPolicies === undefined) throw new Error('this cluster view has no source of every NetworkPolicy; a rule that reads them needs one plugged in');
     return this.allPolicies.policiesIn(namespace);
   }
 
   provides(part: ClusterViewPart): boolean {
-    return part === 'pods' ? this.pods !== undefined : this.allPolicies !== undefined;
+    return part === 'pods' ? this.pods !== undefined : this.watchesAllPolicies || this.allPolicies !== undefined;
   }
 
   liveGrantsIn(namespace: string): readonly LiveGrant[] {
@@ -200,8 +231,14 @@ export class InformerClusterView implements ClusterView {
       stale: informer.stale(),
       cached: informer.size,
     });
-    const list = [of('namespaces', this.namespaces), of('grants', this.grants), of('grantrecords', this.records)];
-    if (this.pods !== undefined) list.push({ name: 'pods', synced: this.pods.synced(), stale: this.pods.stale(), cached: 0 });
+    const grants = of('grants', this.grants);
+    const list = [of('namespaces', this.namespaces), grants, of('grantrecords', this.records)];
+    if (this.pods !== undefined) list.push({ name: 'pods', synced: this.pods.synced(), stale: this.pods.stale(), cached: this.pods.size ?? 0 });
+    if (this.watchesAllPolicies) {
+      // One informer holds both: every policy under `policies`, the temporary ones under `grants`.
+      list.push({ ...grants, name: 'policies' });
+      grants.cached = this.liveByNamespace.size;
+    }
     if (this.allPolicies !== undefined) list.push({ name: 'policies', synced: this.allPolicies.synced(), stale: this.allPolicies.stale(), cached: 0 });
     return list;
   }
@@ -244,21 +281,35 @@ export function projectEndedGrant(record: GrantRecord, oldestMs: number): EndedG
   };
 }
 
+/**
+ * A NetworkPolicy as the effect analysis reads the namespace's other policies: namespace, name and
+ * spec. Annotations (kubectl's last-applied copy doubles a policy), managedFields and status are
+ * not kept.
+ */
+export function projectPolicy(policy: V1NetworkPolicy): V1NetworkPolicy {
+  const out: V1NetworkPolicy = { metadata: { namespace: policy.metadata?.namespace ?? '', name: policy.metadata?.name ?? '' } };
+  if (policy.spec !== undefined) out.spec = policy.spec;
+  return out;
+}
+
 function nameKey(namespace: string, name: string): string {
   return `${namespace}/${name}`;
 }
 
-/** Keeps a secondary index current from one informer's events (a projection may move between buckets). */
-function applyEvent<T>(index: Index<NonNullable<T>>, event: InformerEvent<T>, bucketOf: (object: T) => string | undefined): void {
+/**
+ * Keeps a secondary index current from one informer's events: `valueOf` picks what the index holds
+ * of a projection (undefined: nothing), `bucketOf` where (a projection may move between buckets).
+ */
+function applyEvent<T, V>(index: Index<V>, event: InformerEvent<T>, valueOf: (object: T) => V | undefined, bucketOf: (value: V) => string | undefined): void {
   if (event.type === 'update' || event.type === 'delete') {
-    const previous = event.type === 'update' ? event.previous : event.object;
-    const bucket = previous === null ? undefined : bucketOf(previous);
+    const previous = valueOf(event.type === 'update' ? event.previous : event.object);
+    const bucket = previous === undefined ? undefined : bucketOf(previous);
     if (bucket !== undefined) index.remove(bucket, event.key);
   }
   if (event.type === 'add' || event.type === 'update') {
-    const object = event.object;
-    const bucket = object === null ? undefined : bucketOf(object);
-    if (bucket !== undefined) index.put(bucket, event.key, object as NonNullable<T>);
+    const value = valueOf(event.object);
+    const bucket = value === undefined ? undefined : bucketOf(value);
+    if (bucket !== undefined) index.put(bucket, event.key, value!);
   }
 }
 
@@ -268,6 +319,8 @@ function applyEvent<T>(index: Index<NonNullable<T>>, event: InformerEvent<T>, bu
  */
 class Index<T> {
   private readonly buckets = new Map<string, { byKey: Map<string, T>; values: T[] | undefined }>();
+  /** Values held, over every bucket. */
+  size = 0;
 
   get(bucket: string): readonly T[] {
     const entry = this.buckets.get(bucket);
@@ -282,6 +335,7 @@ class Index<T> {
       entry = { byKey: new Map(), values: undefined };
       this.buckets.set(bucket, entry);
     }
+    if (!entry.byKey.has(key)) this.size++;
     entry.byKey.set(key, value);
     entry.values = undefined;
   }
@@ -289,6 +343,7 @@ class Index<T> {
   remove(bucket: string, key: string): void {
     const entry = this.buckets.get(bucket);
     if (entry === undefined || !entry.byKey.delete(key)) return;
+    this.size--;
     if (entry.byKey.size === 0) this.buckets.delete(bucket);
     else entry.values = undefined;
   }

@@ -11,12 +11,12 @@
  *
  * RBAC: list and watch on pods (cluster-wide: peers may be in any namespace). Nothing else.
  */
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig, V1LabelSelector } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { Informer, type InformerHooks, type ListWatchSource } from '../kube/informer.js';
 import { MetadataClient, type PartialObjectMetadata } from '../kube/metadataClient.js';
 import { PodIndex } from './podIndex.js';
-import type { PodMeta } from './view.js';
+import type { PodMeta, PodMetaSource } from './view.js';
 
 export const LIVE_POD_FIELD_SELECTOR = 'status.phase!=Succeeded,status.phase!=Failed';
 
@@ -49,10 +49,10 @@ export interface PodSourceOptions {
 }
 
 /**
- * The pod half of a ClusterView: start(), then read `index` (podsMatching) while synced() and not
- * stale(). The integrator's ClusterView delegates podsMatching(namespace, selector) to `index`.
+ * The pod half of a ClusterView: start(), then read podsMatching (its `index`) while synced() and
+ * not stale(). The webhook's InformerClusterView takes it as its PodMetaSource.
  */
-export class PodSource {
+export class PodSource implements PodMetaSource {
   readonly index = new PodIndex();
   private readonly informer: Informer<PartialObjectMetadata, PodMeta>;
 
@@ -81,6 +81,15 @@ export class PodSource {
 
   start(): void {
     this.informer.start();
+  }
+
+  podsMatching(namespace: string, selector: V1LabelSelector): readonly PodMeta[] {
+    return this.index.podsMatching(namespace, selector);
+  }
+
+  /** Pods held (live ones: Pending, Running, Unknown). */
+  get size(): number {
+    return this.informer.size;
   }
 
   stop(): Promise<void> {

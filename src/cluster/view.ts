@@ -74,6 +74,10 @@ export interface PodMetaSource {
   podsMatching(namespace: string, selector: V1LabelSelector): readonly PodMeta[];
   synced(): boolean;
   stale(): boolean;
+  /** Pods held, when the source counts them (the view's objects metric). */
+  readonly size?: number;
+  /** Resolves once synced, when the source can tell (the view's whenSynced waits for it). */
+  whenSynced?(): Promise<void>;
 }
 
 /**

@@ -5,14 +5,19 @@ import { RULES, type RuleId } from '../policy/rules/index.js';
 import type { RuleDefinition } from '../policy/rules/types.js';
 import { InformerClusterView } from './informerView.js';
 import { kubeClusterViewSources } from './kubeSources.js';
-import type { PodMetaSource } from './view.js';
+import { PodSource } from './podSource.js';
+import { type BuiltView, ReloadingClusterView } from './reloadingView.js';
+import { type ViewSettings, viewSettings } from './viewSettings.js';
 
 /** auto: a view when credentials are found; required: exit without them; off: never. */
 export type ClusterViewMode = 'auto' | 'required' | 'off';
 export const CLUSTER_VIEW_MODES: readonly ClusterViewMode[] = ['auto', 'required', 'off'];
 
 export interface WebhookView {
-  view: InformerClusterView;
+  /** The view the server reads; across config reloads the same object (see ReloadingClusterView). */
+  view: ReloadingClusterView;
+  /** A reloaded config: rebuilds the view when what it is built from changed. Returns what changed. */
+  reconfigure(config: GuardConfig): string[];
   /** Stop the informers, the staleness logger and the connections. */
   close(): Promise<void>;
 }
@@ -25,15 +30,10 @@ const STALENESS_LOG_INTERVAL_MS = 5_000;
 /**
  * The webhook's cluster view, started: informers over the API server with the kubeconfig (or the
  * pod's ServiceAccount). Without credentials in `auto` mode the webhook runs without a view and
- * says once which rules it therefore skips. `pods`: the effect analysis' pod source, when built.
+ * says once which rules it therefore skips. With clusterView.pods (the default) the view also
+ * holds every live pod (metadata only, PodSource) and every NetworkPolicy, for the effect rules.
  */
-export function startWebhookView(options: {
-  mode: ClusterViewMode;
-  kubeconfig: string | undefined;
-  config: GuardConfig;
-  logger: Logger;
-  pods?: PodMetaSource;
-}): WebhookViewResult {
+export function startWebhookView(options: { mode: ClusterViewMode; kubeconfig: string | undefined; config: GuardConfig; logger: Logger }): WebhookViewResult {
   const { mode, config, logger } = options;
   const clusterRules = (RULES as readonly RuleDefinition<RuleId>[]).filter((r) => r.needs === 'cluster').map((r) => r.id);
   const withoutView = (why: string): WebhookViewResult => {
@@ -46,22 +46,37 @@ export function startWebhookView(options: {
     if (mode === 'required') return { ok: false, error: `--cluster-view required: ${kube.error}` };
     return withoutView(kube.error);
   }
-  const { sources, close } = kubeClusterViewSources(kube.context.kubeConfig);
-  const view = new InformerClusterView({
-    sources,
-    keys: config.keys,
-    guardWindowMs: guardWindowMs(config),
-    maxStalenessMs: config.clusterView.maxStalenessMs,
-    logger: logger.child({ component: 'cluster-view' }),
-    ...(options.pods !== undefined && { pods: options.pods }),
-  });
-  view.start();
-  logger.info({ server: kube.context.server }, 'cluster view starting: namespaces, live grants and closed GrantRecords; /readyz is false until it has synced');
-  const started = Date.now();
-  view.whenSynced().then(
-    () => logger.info({ syncMs: Date.now() - started, informers: view.status().informers }, 'cluster view synced'),
-    () => undefined,
-  );
+  const kubeConfig = kube.context.kubeConfig;
+  const { sources, close } = kubeClusterViewSources(kubeConfig);
+  const viewLogger = logger.child({ component: 'cluster-view' });
+  const pods = new SharedPodSources((maxStalenessMs) => new PodSource({ kubeConfig, maxStalenessMs, logger: viewLogger }));
+  const build = (settings: ViewSettings): BuiltView => {
+    const podSource = settings.pods ? pods.acquire(settings.maxStalenessMs) : undefined;
+    const view = new InformerClusterView({
+      sources,
+      keys: settings.keys,
+      guardWindowMs: settings.guardWindowMs,
+      maxStalenessMs: settings.maxStalenessMs,
+      logger: viewLogger,
+      ...(podSource !== undefined && { pods: podSource, watchAllPolicies: true }),
+    });
+    view.start();
+    const parts = settings.pods ? 'namespaces, every NetworkPolicy, closed GrantRecords and every live pod (metadata)' : 'namespaces, live grants and closed GrantRecords (clusterView.pods false: the effect rules are skipped)';
+    logger.info({ server: kube.context.server, pods: settings.pods }, `cluster view starting: ${parts}; /readyz is false until it has synced`);
+    const started = Date.now();
+    view.whenSynced().then(
+      () => logger.info({ syncMs: Date.now() - started, informers: view.status().informers }, 'cluster view synced'),
+      () => undefined,
+    );
+    return {
+      view,
+      async close() {
+        await view.stop();
+        if (podSource !== undefined) await pods.release(podSource);
+      },
+    };
+  };
+  const view = new ReloadingClusterView({ settings: viewSettings(config), build, logger: viewLogger });
   let wasStale = false;
   const timer = setInterval(() => {
     const status = view.status();
@@ -75,16 +90,51 @@ export function startWebhookView(options: {
     ok: true,
     webhookView: {
       view,
+      reconfigure: (next) => view.reconfigure(viewSettings(next)),
       async close() {
         clearInterval(timer);
-        await view.stop();
+        await view.close();
         close();
       },
     },
   };
 }
 
-/** How far back closed GrantRecords are kept: the longest recreateCooldown of the top level and every profile. */
-export function guardWindowMs(config: GuardConfig): number {
-  return Math.max(config.limits.recreateCooldownMs, ...config.profiles.map((p) => p.config.limits.recreateCooldownMs));
+/**
+ * Pod sources shared by the views a reload builds: pods do not depend on the annotation prefix or
+ * the guard window, so a rebuild for those keeps the synced pod informer (no second copy of every
+ * pod, no relist) and only a changed maxStaleness starts a new one. Counted: the last view to let
+ * go of a source stops it.
+ */
+export class SharedPodSources<S extends { start(): void; stop(): Promise<void> } = PodSource> {
+  private newest: { source: S; maxStalenessMs: number; users: number } | undefined;
+  private readonly entries = new Map<S, { maxStalenessMs: number; users: number }>();
+
+  constructor(private readonly create: (maxStalenessMs: number) => S) {}
+
+  /** The newest source when it has this staleness threshold, else a new one, started. */
+  acquire(maxStalenessMs: number): S {
+    const newest = this.newest;
+    if (newest !== undefined && newest.maxStalenessMs === maxStalenessMs) {
+      newest.users++;
+      return newest.source;
+    }
+    const source = this.create(maxStalenessMs);
+    source.start();
+    const entry = { source, maxStalenessMs, users: 1 };
+    this.newest = entry;
+    this.entries.set(source, entry);
+    return source;
+  }
+
+  /** One view lets go of `source`; the last one stops it. */
+  async release(source: S): Promise<void> {
+    const entry = this.entries.get(source);
+    if (entry === undefined || --entry.users > 0) return;
+    this.entries.delete(source);
+    if (this.newest?.source === source) this.newest = undefined;
+    await source.stop();
+  }
 }
+
+export { guardWindowMs } from './viewSettings.js';

@@ -48,7 +48,7 @@ export const DEFAULT_CONFIG: Required<ConfigFile> = {
   // Off by default: only profiles that need a second person pay the friction.
   approval: { required: 0, pendingTTL: '1h', controllerUsers: ['system:serviceaccount:netpol-guard:netpol-guard'] },
   // onUnavailable null: deny in enforce mode, warn in warn mode.
-  clusterView: { maxStaleness: '30s', onUnavailable: null },
+  clusterView: { maxStaleness: '30s', onUnavailable: null, pods: true },
   profiles: [],
   notify: { beforeExpiry: '10m', webhooks: [] },
 };

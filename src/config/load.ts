@@ -283,6 +283,7 @@ function compileLevel(written: ConfigFile, merged: Required<ConfigFile>, origin:
     clusterView: {
       maxStalenessMs,
       onUnavailable: merged.clusterView.onUnavailable ?? (merged.mode === 'enforce' ? 'deny' : 'warn'),
+      pods: merged.clusterView.pods ?? true,
     },
     notify: { beforeExpiryMs, webhooks: webhooks.map((target) => ({ ...target, events: [...target.events] })) },
     profile,

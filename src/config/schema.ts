@@ -198,7 +198,7 @@ export const CONFIG_SCHEMA = {
     clusterView: {
       type: 'object',
       additionalProperties: false,
-      properties: { maxStaleness: duration, onUnavailable: { anyOf: [{ enum: ['deny', 'warn'] }, { type: 'null' }] } },
+      properties: { maxStaleness: duration, onUnavailable: { anyOf: [{ enum: ['deny', 'warn'] }, { type: 'null' }] }, pods: { type: 'boolean' } },
     },
     profiles: { type: 'array', maxItems: 100, items: profile },
   },

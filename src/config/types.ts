@@ -34,7 +34,7 @@ export interface ConfigFile {
   /** Caps on live grants, counted in the webhook's cluster view; null: unlimited. */
   quotas?: QuotasFile;
   /** The webhook's read-only cluster view (top level only; profiles inherit it). */
-  clusterView?: { maxStaleness?: string; onUnavailable?: 'deny' | 'warn' | null };
+  clusterView?: { maxStaleness?: string; onUnavailable?: 'deny' | 'warn' | null; pods?: boolean };
   /** Ordered overrides for matching namespaces; the first match wins, none: the top level. */
   profiles?: ProfileFile[];
   /**
@@ -161,6 +161,8 @@ export interface GuardConfig {
     maxStalenessMs: number;
     /** What rules that need the view do when it is stale or missing: deny (fail closed) or warn. */
     onUnavailable: 'deny' | 'warn';
+    /** Pods and every NetworkPolicy in the view, for the effect rules (isolates-pods, blast radius). */
+    pods: boolean;
   };
   /** The profile this config is: `default` for the top level. */
   profile: string;

@@ -129,6 +129,9 @@ export class MetadataClient {
         }
         markConnected(true);
         const lines = createInterface({ input: response, crlfDelay: Infinity });
+        // readline re-emits the response's errors (a connection reset mid-stream when the API
+        // server goes away): unheard, that would crash the process instead of ending the watch.
+        lines.on('error', (err) => finish(err));
         lines.on('line', (line) => {
           if (finished || line.trim() === '') return;
           let event: { type?: string; object?: unknown };

@@ -1,12 +1,15 @@
 // `npm run cluster`: a local Kubernetes control plane (etcd + kube-apiserver, no nodes) with
 // netpol-guard registered exactly as the e2e suite registers it: the webhook from dist/ behind the
-// shipped webhook configurations (service → url), the webhook's cluster view and `controller --leader-elect` under the shipped RBAC with the GrantRecord CRD.
+// shipped webhook configurations (service → url), the webhook's cluster view (with every Pod's
+// labels and every NetworkPolicy, for the effect rules) and `controller --leader-elect` under the
+// shipped RBAC with the GrantRecord CRD.
 // Prints KUBECONFIG lines for an admin and for a developer, then runs until Ctrl-C.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startControlPlane } from './harness/controlPlane.js';
 import { manifestsDir, startNetpolGuard } from './harness/guard.js';
+import { ensureDefaultServiceAccount } from './harness/pods.js';
 import { createNamespaceFor, ensureNetworkPolicyEditorRole } from './harness/tenants.js';
 
 const USAGE = `usage: npm run cluster [-- options]
@@ -71,6 +74,8 @@ async function main(argv: string[]): Promise<number> {
   const controller = await guard.startController(['--leader-elect', '--lease-namespace', guard.sweeperIdentity.namespace]);
   await ensureNetworkPolicyEditorRole(cp);
   await createNamespaceFor(cp, namespace, 'alice');
+  // Pods need the namespace's default ServiceAccount, which nothing creates without a controller-manager.
+  await ensureDefaultServiceAccount(cp, namespace);
   const version = (await cp.request('/version')).json as { gitVersion?: string };
   const prefix = guard.annotationPrefix;
 
@@ -89,6 +94,20 @@ async function main(argv: string[]): Promise<number> {
     `  export KUBECONFIG=${shellQuote(cp.kubeconfigFor('admin'))}`,
     `as alice (group developers; may manage NetworkPolicies in namespace ${namespace} only):`,
     `  export KUBECONFIG=${shellQuote(cp.kubeconfigFor('alice'))}`,
+    '',
+    'Pods: as admin, create a few (no nodes: they stay Pending, labels intact, which is all the webhook reads)',
+    `  for i in 0 1 2; do kubectl -n ${namespace} run backend-$i --image=registry.invalid/none:1 --labels=app=backend; done`,
+    `  kubectl -n ${namespace} run frontend-0 --image=registry.invalid/none:1 --labels=app=frontend`,
+    'then the grant below is denied as isolates-pods (no policy selects the backends yet, so it would cut',
+    'all their other traffic). As admin, isolate them on purpose first (a default-deny grants nothing, so',
+    'it is not judged):',
+    `  kubectl -n ${namespace} create -f - <<'EOF'`,
+    '  {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "default-deny"},',
+    '   "spec": {"podSelector": {}, "policyTypes": ["Ingress"]}}',
+    '  EOF',
+    'and the same grant is admitted; the webhook log\'s audit line says what it opened ("effect": "opens 3',
+    `pods ← 1 pod in 1 namespace on TCP/8080; ..."), and \`netpol-guard explain frontend-to-backend -n ${namespace}\``,
+    'prints the whole report.',
     '',
     'Try, as alice: a narrow grant for two minutes (admitted and stamped; the controller deletes it on expiry)',
     `  kubectl -n ${namespace} apply -f - <<'EOF'`,

@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import YAML from 'yaml';
 import { startControlPlane, type ControlPlane } from './harness/controlPlane.js';
 import { cliPath, type CliResult } from './harness/guard.js';
+import { createPods } from './harness/pods.js';
 import { runToCompletion } from './harness/processes.js';
 import { uniqueName } from './harness/tenants.js';
 
@@ -17,15 +18,6 @@ interface ExplainJson {
   summary: string;
   directions: { direction: string; targets: { name: string }[]; newlyIsolated: { name: string }[]; peers: { pods: { namespace: string; name: string }[] } }[];
   findings: { ruleId: string }[];
-}
-
-function pod(namespace: string, name: string, labels: Record<string, string>): unknown {
-  return {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name, namespace, labels },
-    spec: { automountServiceAccountToken: false, containers: [{ name: 'c', image: 'registry.invalid/none:1' }] },
-  };
 }
 
 describe('explain end to end', () => {
@@ -39,19 +31,14 @@ describe('explain end to end', () => {
     home = fs.mkdtempSync(path.join(cp.tmpDir, 'effect-home-'));
     ns = uniqueName('e2e-effect');
     other = uniqueName('e2e-effect-web');
-    // Creating a ServiceAccount token creates the namespace and its "default" ServiceAccount,
-    // which the ServiceAccount admission plugin requires of every Pod.
-    await cp.createServiceAccountToken(ns, 'default');
-    await cp.createServiceAccountToken(other, 'default');
+    await createPods(cp, ns, [
+      { name: 'db-0', labels: { app: 'db' } },
+      { name: 'db-1', labels: { app: 'db' } },
+      { name: 'db-2', labels: { app: 'db' } },
+      { name: 'api-0', labels: { app: 'api' } },
+    ]);
+    await createPods(cp, other, [{ name: 'web-0', labels: { app: 'web' } }]);
     await cp.kubectlOk(['label', 'namespace', other, 'team=front']);
-    const items = [
-      pod(ns, 'db-0', { app: 'db' }),
-      pod(ns, 'db-1', { app: 'db' }),
-      pod(ns, 'db-2', { app: 'db' }),
-      pod(ns, 'api-0', { app: 'api' }),
-      pod(other, 'web-0', { app: 'web' }),
-    ];
-    await cp.kubectlOk(['apply', '-f', '-'], { stdin: YAML.stringify({ apiVersion: 'v1', kind: 'List', items }) });
     fs.writeFileSync(
       path.join(home, 'grant.yaml'),
       YAML.stringify({

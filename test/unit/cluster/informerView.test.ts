@@ -8,32 +8,11 @@ import { after, before, describe, it } from 'node:test';
 import type { V1Namespace } from '@kubernetes/client-node';
 import { InformerClusterView, projectEndedGrant } from '../../../src/cluster/informerView.js';
 import type { GrantRecord } from '../../../src/controller/grantRecord.js';
-import type { ListWatchSource } from '../../../src/kube/informer.js';
-import type { WatchEventType } from '../../../src/kube/watchStream.js';
 import { annotationKeys } from '../../../src/lifecycle/annotations.js';
 import { DEFAULT_RETRY_POLICY } from '../../../src/kube/retry.js';
 import { createPolicyApi, policySource, type PolicyApi } from '../../../src/sweeper/kubeApi.js';
 import { FakeApiServer, grantPolicy } from '../../helpers/fakeApiServer.js';
-
-/** A list+watch source over an array, with a push for watch events (what the fake server lacks: namespaces, CRDs). */
-function memorySource<R extends { metadata?: { resourceVersion?: string } }>(items: R[]) {
-  let rv = 1;
-  const watchers = new Set<(type: WatchEventType, object: unknown) => void>();
-  const source: ListWatchSource<R> = {
-    list: async () => ({ items: [...items], continueToken: undefined, resourceVersion: String(rv) }),
-    watch: (_params, onEvent) => {
-      watchers.add(onEvent);
-      let end!: (v: unknown) => void;
-      const ended = new Promise<unknown>((resolve) => (end = resolve));
-      return { connected: Promise.resolve(true), ended, abort: () => (watchers.delete(onEvent), end(null)) };
-    },
-  };
-  const push = (type: WatchEventType, object: R): void => {
-    object.metadata = { ...object.metadata, resourceVersion: String(++rv) };
-    for (const w of watchers) w(type, object);
-  };
-  return { source, push };
-}
+import { memorySource } from '../../helpers/memorySource.js';
 
 const NOW = Date.now();
 const keys = annotationKeys();

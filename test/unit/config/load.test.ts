@@ -51,7 +51,7 @@ describe('default config', () => {
       maxAnalysisWork: 1_000_000,
     });
     assert.deepEqual(c.quotas, { maxLiveGrantsPerNamespace: undefined, maxLiveGrantsPerRequester: undefined });
-    assert.deepEqual(c.clusterView, { maxStalenessMs: 30_000, onUnavailable: 'deny' });
+    assert.deepEqual(c.clusterView, { maxStalenessMs: 30_000, onUnavailable: 'deny', pods: true });
     assert.equal(c.profile, 'default');
     assert.deepEqual(c.profiles, []);
     assert.equal(c.defaultTTL, undefined);

@@ -156,6 +156,10 @@ describe('profiles: errors name the path', () => {
     assert.ok(errors({ quotas: { maxLiveGrantsPerNamespace: -1 } }).some((e) => e.startsWith('cfg: /quotas/maxLiveGrantsPerNamespace')));
     assert.ok(errors({ clusterView: { onUnavailable: 'allow' } }).some((e) => e.startsWith('cfg: /clusterView/onUnavailable')));
     assert.ok(errors({ clusterView: { maxStaleness: 'soon' } }).some((e) => e.startsWith('cfg: /clusterView/maxStaleness')));
+    assert.equal(build({ clusterView: { pods: false } }).clusterView.pods, false);
+    assert.equal(build({}).clusterView.pods, true, 'pods are in the view by default');
+    assert.ok(errors({ clusterView: { pods: 'yes' } }).some((e) => e.startsWith('cfg: /clusterView/pods')));
+    assert.ok(errors({ profiles: [{ name: 'p', match: { namespaces: ['x'] }, clusterView: { pods: false } }] }).some((e) => e.startsWith('cfg: /profiles/0')), 'clusterView is the top level\'s only');
   });
 });
 

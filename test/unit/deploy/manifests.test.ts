@@ -126,15 +126,23 @@ describe('RBAC is least privilege', () => {
   const allObjects = [...base, ...cronjobObjects, ...certManagerObjects];
   const roles = [...ofKind<V1ClusterRole>(allObjects, 'ClusterRole'), ...ofKind<V1ClusterRole>(allObjects, 'Role')];
 
-  it('no wildcard anywhere, and no secrets, configmaps or pods', () => {
+  it('no wildcard anywhere, no secrets or configmaps, and pods only for the webhook\'s view, list+watch only', () => {
     assert.ok(roles.length > 0, 'no roles found');
     for (const role of roles) {
       for (const rule of role.rules ?? []) {
         for (const field of [rule.apiGroups, rule.resources, rule.verbs, rule.resourceNames, rule.nonResourceURLs]) {
           assert.ok(!(field ?? []).some((v) => v.includes('*')), `wildcard in ${role.metadata?.name}: ${JSON.stringify(rule)}`);
         }
-        for (const forbidden of ['secrets', 'configmaps', 'pods']) {
+        for (const forbidden of ['secrets', 'configmaps']) {
           assert.ok(!(rule.resources ?? []).includes(forbidden), `${role.metadata?.name} grants ${forbidden}`);
+        }
+        // Pods: the view's metadata-only informer, never a pod's subresources (exec, log, ...) and no get.
+        assert.ok(!(rule.resources ?? []).some((r) => r.startsWith('pods/')), `${role.metadata?.name} grants a pod subresource`);
+        if ((rule.resources ?? []).includes('pods')) {
+          assert.equal(role.metadata?.name, 'netpol-guard-webhook-view', `${role.metadata?.name} grants pods`);
+          assert.deepEqual(rule.resources, ['pods'], 'pods in a rule of their own');
+          assert.deepEqual(rule.apiGroups, [''], 'core pods only');
+          assert.deepEqual([...rule.verbs].sort(), ['list', 'watch']);
         }
         assert.equal(rule.nonResourceURLs, undefined, 'no non-resource URLs');
       }
@@ -159,12 +167,14 @@ describe('RBAC is least privilege', () => {
     ]);
   });
 
-  it('the webhook\'s view may get/list/watch exactly namespaces, networkpolicies and grantrecords, each justified', () => {
+  it('the webhook\'s view may get/list/watch exactly namespaces, networkpolicies and grantrecords, list/watch pods, each justified', () => {
     const view = findObject<V1ClusterRole>(base, 'ClusterRole', 'netpol-guard-webhook-view');
     assert.deepEqual(grantsOf(view), [
       '/namespaces:get',
       '/namespaces:list',
       '/namespaces:watch',
+      '/pods:list',
+      '/pods:watch',
       'netpol-guard.io/grantrecords:get',
       'netpol-guard.io/grantrecords:list',
       'netpol-guard.io/grantrecords:watch',
@@ -176,7 +186,7 @@ describe('RBAC is least privilege', () => {
     assert.deepEqual(binding.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'netpol-guard-webhook-view' });
     assert.deepEqual(binding.subjects, [{ kind: 'ServiceAccount', name: 'netpol-guard', namespace: NAMESPACE }]);
     const rbacText = readFileSync(path.join(MANIFESTS_DIR, 'rbac.yaml'), 'utf8');
-    for (const resource of ['namespaces:', 'networkpolicies:', 'grantrecords:']) assert.ok(rbacText.includes(`#   ${resource}`), `${resource} is justified in a comment`);
+    for (const resource of ['namespaces:', 'networkpolicies:', 'grantrecords:', 'pods:']) assert.ok(rbacText.includes(`#   ${resource}`), `${resource} is justified in a comment`);
     assert.ok(!rbacText.includes('needs no API access'), 'the manifests no longer claim the webhook has no API access');
   });
 
