@@ -119,11 +119,12 @@ describe('explain end to end', () => {
     before(async () => {
       assert.ok(cp);
       prod = uniqueName('e2e-effect-prod');
-      await cp.createServiceAccountToken(prod, 'default');
+      await createPods(cp, prod, [
+        { name: 'ledger-db-0', labels: { app: 'db' } },
+        { name: 'ledger-db-1', labels: { app: 'db' } },
+        { name: 'ledger-api-0', labels: { app: 'api' } },
+      ]);
       await cp.kubectlOk(['label', 'namespace', prod, 'env=prod']);
-      await cp.kubectlOk(['apply', '-f', '-'], {
-        stdin: YAML.stringify({ apiVersion: 'v1', kind: 'List', items: [pod(prod, 'ledger-db-0', { app: 'db' }), pod(prod, 'ledger-db-1', { app: 'db' }), pod(prod, 'ledger-api-0', { app: 'api' })] }),
-      });
       config = path.join(home, 'config.yaml');
       fs.writeFileSync(config, 'profiles:\n  - name: production\n    match: {namespaceSelector: {matchLabels: {env: prod}}}\n    limits: {maxTTL: 2h}\n');
     });
