@@ -480,7 +480,7 @@ function reproduceText(): string {
     '```sh',
     'npm run bench                 # full run (~10 min): builds dist/ and bench/, writes BENCHMARKS.md',
     'npm run bench -- --quick      # smoke run (<1 min): 1 short round, smaller sizes; writes build/bench/BENCHMARKS.quick.md',
-    'npm run bench -- --only http  # one section (http, hostile, engine, sweeper); --keep keeps the work directory with the .cpuprofile files',
+    'npm run bench -- --only http  # one section (http, hostile, engine, sweeper, controller, view, effect); --keep keeps the work directory with the .cpuprofile files',
     'npm run bench -- --only hostile --out build/bench/hostile.md   # issue #19: 12 clients posting 100k-element policies vs normal /validate p99 and RSS',
     'npm run bench -- --only view,effect --out build/bench/view.md  # issues #16/#20: the cluster view and the effect analysis',
     'NETPOL_GUARD_BENCH_POD_SIZES=10000 npm run bench -- --only effect --out build/bench/effect.md   # skip the 100k-pod case',

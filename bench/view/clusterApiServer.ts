@@ -9,14 +9,17 @@
  *                                                    pod source asks; other Accept headers: 406)
  * labelSelector: comma-separated `k=v`, `k==v`, `k!=v` (anything else: 400). fieldSelector on pods:
  * `status.phase!=X` terms are accepted and select every pod (the dataset has no finished pods).
- * A watch answers 200 at once and stays open until its timeoutSeconds. With CHURN > 0, that many
+ * List pages are serialised once (those of 500 without a label selector before the server reports
+ * ready), so a sync measures the client rather than this fake. A watch answers 200 at once and
+ * stays open until its timeoutSeconds. With CHURN > 0, that many
  * grants per second are MODIFIED (a fresh resourceVersion) on every open policy watch, so the
  * informers and the view's indexes are updating while the webhook is under load.
  *
  * The objects are generated here from bench/view/dataset.ts' counts; the webhook worker builds the
  * same admission from the same counts.
  *
- * usage: node clusterApiServer.js KUBECONFIG_OUT DATASET_JSON [CHURN]   (IPC: sends {ready, counts}; exits on disconnect)
+ * usage: node clusterApiServer.js KUBECONFIG_OUT DATASET_JSON [CHURN]   (IPC: sends {ready, counts}; answers {churned}
+ * with {churned, connections}: events sent and TLS connections accepted so far; exits on disconnect)
  */
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
@@ -42,11 +45,13 @@ interface Collection {
   items: Labelled[];
   /** Items filtered by label selector, computed once per selector. */
   selections: Map<string, Labelled[]>;
+  /** Serialised list pages by selector, limit and start: the data is static, so each page is built once. */
+  pages: Map<string, string>;
   watchers: Set<ServerResponse>;
 }
 
 function collection(kind: string, apiVersion: string, items: Iterable<Labelled>): Collection {
-  return { kind, apiVersion, items: [...items], selections: new Map(), watchers: new Set() };
+  return { kind, apiVersion, items: [...items], selections: new Map(), pages: new Map(), watchers: new Set() };
 }
 
 const collections = new Map<string, Collection>([
@@ -55,7 +60,10 @@ const collections = new Map<string, Collection>([
   ['/apis/netpol-guard.io/v1alpha1/grantrecords', collection('GrantRecordList', 'netpol-guard.io/v1alpha1', records(dataset))],
   ['/api/v1/pods', collection('PartialObjectMetadataList', 'meta.k8s.io/v1', pods(dataset))],
 ]);
-let resourceVersion = 1_000_000;
+const INITIAL_RESOURCE_VERSION = 1_000_000;
+let resourceVersion = INITIAL_RESOURCE_VERSION;
+/** The informers' page size: these pages are built before the server reports ready, so a sync measures the client, not the fake. */
+const INFORMER_PAGE_SIZE = 500;
 
 type Requirement = { key: string; equal: boolean; value: string };
 
@@ -116,13 +124,19 @@ function handle(req: IncomingMessage, res: ServerResponse): void {
   }
   const limit = Number(query.get('limit') ?? '0') || items.length;
   const start = Number(query.get('continue') ?? '0');
-  const next = start + limit < items.length ? String(start + limit) : undefined;
-  const page = items.slice(start, start + limit);
-  send(
-    res,
-    200,
-    `{"kind":${JSON.stringify(c.kind)},"apiVersion":${JSON.stringify(c.apiVersion)},"metadata":{"resourceVersion":"${resourceVersion}"${next === undefined ? '' : `,"continue":"${next}"`}},"items":${toWire(page)}}`,
-  );
+  send(res, 200, page(c, url.searchParams.get('labelSelector') ?? '', items, limit, start));
+}
+
+/** One list page as JSON, built once (the list's resourceVersion is the one at startup: the churn only touches watches). */
+function page(c: Collection, selector: string, items: Labelled[], limit: number, start: number): string {
+  const key = `${selector}|${limit}|${start}`;
+  let text = c.pages.get(key);
+  if (text === undefined) {
+    const next = start + limit < items.length ? String(start + limit) : undefined;
+    text = `{"kind":${JSON.stringify(c.kind)},"apiVersion":${JSON.stringify(c.apiVersion)},"metadata":{"resourceVersion":"${INITIAL_RESOURCE_VERSION}"${next === undefined ? '' : `,"continue":"${next}"`}},"items":${toWire(items.slice(start, start + limit))}}`;
+    c.pages.set(key, text);
+  }
+  return text;
 }
 
 const token = randomBytes(16).toString('hex');
@@ -138,6 +152,8 @@ const pems = await generate([{ name: 'commonName', value: 'bench-kube-apiserver'
 });
 const server = createServer({ key: pems.private, cert: pems.cert }, handle);
 server.keepAliveTimeout = 60_000;
+let connections = 0;
+server.on('secureConnection', () => connections++);
 await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 const port = (server.address() as AddressInfo).port;
 writeFileSync(
@@ -169,10 +185,14 @@ if (churnPerSecond > 0 && dataset.grants > 0) {
   }, 100).unref();
 }
 
+for (const c of collections.values()) {
+  const items = selected(c, '')!;
+  for (let start = 0; start < items.length; start += INFORMER_PAGE_SIZE) page(c, '', items, INFORMER_PAGE_SIZE, start);
+}
 const counts = Object.fromEntries([...collections].map(([path, c]) => [path, c.items.length]));
 process.send?.({ ready: true, counts });
 process.on('message', (message: { churned?: boolean }) => {
-  if (message.churned) process.send?.({ churned });
+  if (message.churned) process.send?.({ churned, connections });
 });
 process.on('disconnect', () => {
   for (const c of collections.values()) for (const w of c.watchers) w.end();

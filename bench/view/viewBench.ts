@@ -74,14 +74,14 @@ export function comparisonTable(result: ComparisonResult): string {
     const heapHeld = r.heapAfterMiB - r.heapBeforeMiB;
     const rssOverBaseline = baseline === undefined || p === baseline ? NaN : p.idleRssMiB - baseline.idleRssMiB;
     return (
-      `| ${p.name} | ${count(objects)} | ${objects > 0 ? f(r.syncMs / 1000) : '–'} | ${objects > 0 ? f(heapHeld, 1) : '–'} | ${objects > 0 ? f((heapHeld * 2 ** 20) / objects, 0) : '–'} | ` +
+      `| ${p.name} | ${count(objects)} | ${objects > 0 ? `${f(r.syncMs / 1000)} (${r.syncCpuMs === undefined ? '–' : f(r.syncCpuMs / 1000)})` : '–'} | ${objects > 0 ? f(heapHeld, 1) : '–'} | ${objects > 0 ? f((heapHeld * 2 ** 20) / objects, 0) : '–'} | ` +
       `${f(p.idleRssMiB, 0)}${Number.isFinite(rssOverBaseline) ? ` (+${f(rssOverBaseline, 0)})` : ''} | ${f(p.peakRssUnderLoadMiB, 0)} | ${f(r.hwmAfterSyncMiB, 0)} | ` +
       `${f(r.decision.p50Us, 0)} / ${f(r.decision.p99Us, 0)} / ${f(r.decision.cpuMeanUs, 0)} | ${f(p.fixedP50Ms)} / ${f(p.fixedP99Ms)} | ${p === baseline ? '–' : f(p.addedP99Ms)} | ` +
       `${f(p.closedRps, 0)} (${p === baseline ? '1.00' : f(p.rpsRatio)}×) | ${f(p.cpuUsPerRequest, 0)} |`
     );
   };
   return [
-    '| webhook | objects in view | sync (s) | heap held (MiB) | heap per object (B) | idle RSS (MiB, vs baseline) | peak RSS under load (MiB) | VmHWM after sync (MiB) | decision p50 / p99 / mean CPU (µs, in-process) | HTTPS p50 / p99 (ms) at ' +
+    '| webhook | objects in view | sync (s, CPU s) | heap held (MiB) | heap per object (B) | idle RSS (MiB, vs baseline) | peak RSS under load (MiB) | VmHWM after sync (MiB) | decision p50 / p99 / mean CPU (µs, in-process) | HTTPS p50 / p99 (ms) at ' +
       `${result.fixedRate} req/s | added p99 (ms) | closed-loop req/s (ratio) | CPU µs/request |`,
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
     ...result.parties.map(row),
