@@ -12,7 +12,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { exitOf, firstMessage, spawnNode, stderrTail } from '../proc.js';
 import { table, type Verdict } from '../report.js';
-import type { ClusterDataset } from '../view/dataset.js';
+import { type ClusterDataset, EFFECT_PODS, EFFECT_POLICIES, PEER_NAMESPACES, PEER_PODS } from '../view/dataset.js';
 import { comparisonTable } from '../view/viewBench.js';
 import { compareWebhooks, type ComparisonResult } from '../view/webhookComparison.js';
 import type { AnalysisReport } from './analysisWorker.js';
@@ -74,7 +74,7 @@ export async function runEffectBench(config: EffectBenchConfig): Promise<EffectB
   }
 
   const admissionDataset: ClusterDataset = { namespaces: 500, grants: 1_000, closedRecords: 1_000, pods: config.admissionPods, effect: true, nowMs: Date.now() };
-  config.log(`  admission with and without pods in the view (${(config.admissionPods + 2_000).toLocaleString('en-US')} pods)`);
+  config.log(`  admission with and without pods in the view (${(config.admissionPods + EFFECT_PODS + PEER_NAMESPACES * PEER_PODS).toLocaleString('en-US')} pods)`);
   const admission = await compareWebhooks({
     workDir: config.workDir,
     dataset: admissionDataset,
@@ -94,6 +94,10 @@ export async function runEffectBench(config: EffectBenchConfig): Promise<EffectB
   problems.push(...admission.problems);
   const withPods = admission.parties[1];
   if (withPods !== undefined && withPods.effect === undefined) problems.push('view with pods: /validate carried no effect audit annotation (the analysis did not run)');
+  const expected = { pods: admissionDataset.pods + EFFECT_PODS + PEER_NAMESPACES * PEER_PODS, policies: admissionDataset.grants + EFFECT_POLICIES };
+  if (withPods !== undefined && (withPods.report.cached.pods !== expected.pods || withPods.report.cached.policies !== expected.policies)) {
+    problems.push(`view with pods: holds ${withPods.report.cached.pods} pods and ${withPods.report.cached.policies} policies after sync, expected ${expected.pods} and ${expected.policies}`);
+  }
   return { analysis, podSources, admission, admissionDataset, problems };
 }
 
@@ -183,7 +187,7 @@ export function effectText(result: EffectBenchResult, plan: { rounds: number; ro
       '### Admission with and without Pods in the view',
       '',
       `Two webhooks with a cluster view (${d.namespaces + 11} namespaces, ${d.grants.toLocaleString('en-US')} live grants, ${d.closedRecords.toLocaleString('en-US')} closed records), ` +
-        `one also with the pod source and every NetworkPolicy plugged in (${(d.pods + 2_000).toLocaleString('en-US')} pods, 200 policies in the request's namespace). ` +
+        `one also with the pod source and every NetworkPolicy plugged in (${(d.pods + EFFECT_PODS + PEER_NAMESPACES * PEER_PODS).toLocaleString('en-US')} pods, 200 policies in the request's namespace). ` +
         `Request: /validate of a grant CREATE in the 1,000-pod namespace (default config), so the webhook with pods runs the effect analysis on every request. ` +
         `${plan.rounds} closed-loop and ${plan.rounds} fixed-rate interleaved rounds of ${plan.roundSeconds} s, ${plan.connections} connections, as in the view section.` +
         (withPods?.effect !== undefined ? ` Its audit annotation: "${withPods.effect}".` : ''),

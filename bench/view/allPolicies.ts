@@ -56,6 +56,11 @@ export class BenchPolicySource implements NetworkPolicySource {
     return entry.values;
   }
 
+  /** Policies held. */
+  get size(): number {
+    return this.informer.size;
+  }
+
   synced(): boolean {
     return this.informer.synced();
   }

@@ -78,6 +78,8 @@ export function liveGrant(i: number, d: ClusterDataset): V1NetworkPolicy {
   return policy;
 }
 
+const RECORD_CONFIG = defaultConfig();
+
 /** A grant that ended an hour ago (Expired), named like no live grant, with its own ticket. */
 export function closedRecord(i: number, d: ClusterDataset): GrantRecord {
   const closedAt = d.nowMs - 3_600_000;
@@ -90,7 +92,7 @@ export function closedRecord(i: number, d: ClusterDataset): GrantRecord {
     ticket: `CHG-${100_000 + i}`,
     requestedBy: `user${i % REQUESTERS}@example.com`,
   });
-  const record = recordClosed(recordOpened(policy, new Date(closedAt - 7_200_000), defaultConfig()), 'Expired', new Date(closedAt));
+  const record = recordClosed(recordOpened(policy, new Date(closedAt - 7_200_000), RECORD_CONFIG), 'Expired', new Date(closedAt));
   record.metadata.resourceVersion = String(200_000 + i);
   return record;
 }

@@ -115,7 +115,7 @@ if (options.kubeconfig !== undefined) {
   syncCpuMs = (syncCpu.user + syncCpu.system) / 1e3;
   for (const informer of view.status().informers) cached[informer.name] = informer.cached;
   if (podSource) cached.pods = podSource.index.size;
-  if (policySource) cached.policies = options.dataset.grants + (options.dataset.effect ? 200 : 0);
+  if (policySource) cached.policies = policySource.size;
   const v = view;
   closeView = async () => {
     await Promise.all([v.stop(), podSource?.stop(), policySource?.stop()]);
