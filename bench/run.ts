@@ -1,5 +1,6 @@
 /**
- * `npm run bench [-- --quick] [--only http,hostile,engine,sweeper,controller] [--connections N] [--out FILE] [--keep]`
+ * `npm run bench [-- --quick] [--only http,hostile,engine,sweeper,controller,view,effect] [--connections N] [--out FILE] [--keep]`
+ * (NETPOL_GUARD_BENCH_POD_SIZES=10000,100000 overrides the effect section's pod counts)
  *
  * Runs the admission load test, the engine scaling and the sweeper pass benchmarks, prints the
  * tables and writes them with the machine description and the analysis to BENCHMARKS.md (a quick
@@ -19,8 +20,10 @@ import { canPin } from './proc.js';
 import { engineTable, httpTables, profileComparison, sweeperTable, TARGETS, verdicts, verdictTable } from './report.js';
 import { runSweeperBench, type SweeperBenchResult } from './sweeper/sweeperBench.js';
 import { controllerTables, runControllerBench, type ControllerBenchResult } from './controller/controllerBench.js';
+import { effectText, effectVerdicts, runEffectBench, type EffectBenchResult } from './effect/effectBench.js';
+import { runViewBench, viewText, viewVerdicts, type ViewBenchResult } from './view/viewBench.js';
 
-const SECTIONS = ['http', 'hostile', 'engine', 'sweeper', 'controller'] as const;
+const SECTIONS = ['http', 'hostile', 'engine', 'sweeper', 'controller', 'view', 'effect'] as const;
 type Section = (typeof SECTIONS)[number];
 
 interface Plan {
@@ -38,6 +41,20 @@ interface Plan {
   recordCounts: number[];
   takeoverCounts: number[];
   controllerRounds: number;
+  /** The view section's cluster: namespaces, live grants, closed GrantRecords, grants MODIFIED per second. */
+  viewNamespaces: number;
+  viewGrants: number;
+  viewClosedRecords: number;
+  viewChurnPerSecond: number;
+  /** Closed-loop and fixed-rate rounds per webhook in the view and effect comparisons. */
+  viewRounds: number;
+  /** In-process decision measurement per webhook, ms. */
+  decisionBudgetMs: number;
+  /** Pod counts of the effect section's pod-source measurement. */
+  podSizes: number[];
+  analysisBudgetMs: number;
+  /** Filler pods in the effect section's admission comparison. */
+  admissionPods: number;
 }
 
 const FULL: Plan = {
@@ -55,6 +72,15 @@ const FULL: Plan = {
   recordCounts: [10_000, 100_000],
   takeoverCounts: [10_000],
   controllerRounds: 1,
+  viewNamespaces: 10_000,
+  viewGrants: 50_000,
+  viewClosedRecords: 10_000,
+  viewChurnPerSecond: 10,
+  viewRounds: 3,
+  decisionBudgetMs: 2_000,
+  podSizes: [10_000, 100_000],
+  analysisBudgetMs: 1_500,
+  admissionPods: 10_000,
 };
 
 const QUICK: Plan = {
@@ -72,6 +98,15 @@ const QUICK: Plan = {
   recordCounts: [2_000],
   takeoverCounts: [2_000],
   controllerRounds: 1,
+  viewNamespaces: 1_000,
+  viewGrants: 5_000,
+  viewClosedRecords: 1_000,
+  viewChurnPerSecond: 10,
+  viewRounds: 1,
+  decisionBudgetMs: 300,
+  podSizes: [10_000],
+  analysisBudgetMs: 200,
+  admissionPods: 2_000,
 };
 
 const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -92,6 +127,9 @@ interface RunRecord {
   sweeper: SweeperBenchResult | undefined;
   /** Absent in records saved before the controller section existed. */
   controller?: ControllerBenchResult | undefined;
+  /** Absent in records saved before the view and effect sections existed. */
+  view?: ViewBenchResult | undefined;
+  effect?: EffectBenchResult | undefined;
   failures: string[];
 }
 
@@ -153,7 +191,8 @@ async function main(): Promise<number> {
   });
   if (values.help) {
     process.stdout.write(
-      'usage: npm run bench -- [--quick] [--only http,hostile,engine,sweeper,controller] [--connections N] [--out FILE] [--keep]\n' +
+      'usage: npm run bench -- [--quick] [--only http,hostile,engine,sweeper,controller,view,effect] [--connections N] [--out FILE] [--keep]\n' +
+        '       NETPOL_GUARD_BENCH_POD_SIZES=10000,100000 sets the effect section\'s pod counts\n' +
         '       node build/bench/run.js --render RESULTS_JSON [--out FILE]   (re-render a saved run, e.g. after editing bench/ANALYSIS.md)\n',
     );
     return 0;
@@ -186,6 +225,14 @@ async function main(): Promise<number> {
       return 2;
     }
   }
+  const podSizes = process.env.NETPOL_GUARD_BENCH_POD_SIZES;
+  if (podSizes !== undefined && podSizes !== '') {
+    plan.podSizes = podSizes.split(',').map(Number);
+    if (!plan.podSizes.every((n) => Number.isInteger(n) && n > 0)) {
+      process.stderr.write(`bench: NETPOL_GUARD_BENCH_POD_SIZES must be positive integers separated by commas, got "${podSizes}"\n`);
+      return 2;
+    }
+  }
   const outFile = values.out ?? (values.quick ? QUICK_OUT : FULL_OUT);
   const workDir = mkdtempSync(path.join(os.tmpdir(), 'netpol-guard-bench-'));
   const startedAt = new Date();
@@ -200,6 +247,8 @@ async function main(): Promise<number> {
   let engine: EngineShapeResult[] | undefined;
   let sweeper: SweeperBenchResult | undefined;
   let controller: ControllerBenchResult | undefined;
+  let view: ViewBenchResult | undefined;
+  let effect: EffectBenchResult | undefined;
   try {
     if (sections.has('http')) {
       log('== admission webhook under load');
@@ -245,6 +294,33 @@ async function main(): Promise<number> {
         failures.push(`controller benchmark: ${(err as Error).message}`);
       }
     }
+    const comparison = { rounds: plan.viewRounds, roundSeconds: plan.roundSeconds, warmupSeconds: plan.warmupSeconds, connections: plan.connections, decisionBudgetMs: plan.decisionBudgetMs };
+    if (sections.has('view')) {
+      log('== cluster view: webhook with and without a view of namespaces, live grants and closed records');
+      try {
+        view = await runViewBench({
+          workDir,
+          namespaces: plan.viewNamespaces,
+          grants: plan.viewGrants,
+          closedRecords: plan.viewClosedRecords,
+          churnPerSecond: plan.viewChurnPerSecond,
+          ...comparison,
+          log,
+        });
+        failures.push(...view.problems);
+      } catch (err) {
+        failures.push(`view benchmark: ${(err as Error).message}`);
+      }
+    }
+    if (sections.has('effect')) {
+      log('== effect analysis: per admission, pods in the view, admission with and without pods');
+      try {
+        effect = await runEffectBench({ workDir, podSizes: plan.podSizes, analysisBudgetMs: plan.analysisBudgetMs, admissionPods: plan.admissionPods, ...comparison, log });
+        failures.push(...effect.problems);
+      } catch (err) {
+        failures.push(`effect benchmark: ${(err as Error).message}`);
+      }
+    }
   } finally {
     if (values.keep) log(`work directory kept: ${workDir}`);
     else rmSync(workDir, { recursive: true, force: true });
@@ -261,6 +337,8 @@ async function main(): Promise<number> {
     engine,
     sweeper,
     controller,
+    view,
+    effect,
     failures,
   };
   const recordFile = path.join(REPO_ROOT, 'build', 'bench', record.quick ? 'results.quick.json' : 'results.json');
@@ -277,12 +355,12 @@ async function main(): Promise<number> {
 }
 
 function resultSections(record: RunRecord): string {
-  const { plan, http, hostile, engine, sweeper, controller, failures } = record;
+  const { plan, http, hostile, engine, sweeper, controller, view, effect, failures } = record;
   const out: string[] = [];
   if (failures.length > 0) {
     out.push('## The benchmark itself failed', '', 'These make the numbers below untrustworthy:', '', ...failures.map((f) => `- ${f}`), '');
   }
-  out.push('## Targets', '', verdictTable(verdicts(http, engine, sweeper)), '');
+  out.push('## Targets', '', verdictTable([...verdicts(http, engine, sweeper), ...(view ? viewVerdicts(view) : []), ...(effect ? effectVerdicts(effect) : [])]), '');
   if (http) {
     out.push(
       '## Admission webhook under load',
@@ -333,6 +411,13 @@ function resultSections(record: RunRecord): string {
       controllerTables(controller),
       '',
     );
+  }
+  const comparisonPlan = { rounds: plan.viewRounds, roundSeconds: plan.roundSeconds, connections: plan.connections };
+  if (view) {
+    out.push('## Cluster view: webhook memory, sync and admission latency (issue #16)', '', viewText(view, { ...comparisonPlan, churnPerSecond: plan.viewChurnPerSecond }), '');
+  }
+  if (effect) {
+    out.push('## Effect analysis: per admission, pods in the view (issue #20)', '', effectText(effect, comparisonPlan), '');
   }
   const profiles = (http?.profiles ?? []).map((p) =>
     profileComparison(`${p.scenario}: netpol-guard serve vs bare fastify`, 'request', [
@@ -395,13 +480,16 @@ function reproduceText(): string {
     '```sh',
     'npm run bench                 # full run (~10 min): builds dist/ and bench/, writes BENCHMARKS.md',
     'npm run bench -- --quick      # smoke run (<1 min): 1 short round, smaller sizes; writes build/bench/BENCHMARKS.quick.md',
-    'npm run bench -- --only http  # one section (http, hostile, engine, sweeper); --keep keeps the work directory with the .cpuprofile files',
+    'npm run bench -- --only http  # one section (http, hostile, engine, sweeper, controller, view, effect); --keep keeps the work directory with the .cpuprofile files',
     'npm run bench -- --only hostile --out build/bench/hostile.md   # issue #19: 12 clients posting 100k-element policies vs normal /validate p99 and RSS',
+    'npm run bench -- --only view,effect --out build/bench/view.md  # issues #16/#20: the cluster view and the effect analysis',
+    'NETPOL_GUARD_BENCH_POD_SIZES=10000 npm run bench -- --only effect --out build/bench/effect.md   # skip the 100k-pod case',
     'node build/bench/run.js --render build/bench/results.json   # re-render BENCHMARKS.md from the saved results (after editing bench/ANALYSIS.md)',
     '```',
     '',
     `Full-run settings: ${FULL.rounds} closed-loop and ${FULL.fixedRounds} fixed-rate rounds × ${FULL.roundSeconds} s per party, ${FULL.warmupSeconds} s warm-up, ` +
-      `${FULL.connections} connections; engine sizes ${FULL.engineSizes.join(', ')}; sweeper sizes ${FULL.sweeperSizes.join(', ')} × ${FULL.sweeperRounds} rounds. ` +
+      `${FULL.connections} connections; engine sizes ${FULL.engineSizes.join(', ')}; sweeper sizes ${FULL.sweeperSizes.join(', ')} × ${FULL.sweeperRounds} rounds; ` +
+      `view ${FULL.viewNamespaces} namespaces, ${FULL.viewGrants} grants, ${FULL.viewClosedRecords} closed records, ${FULL.viewRounds} rounds; pod sizes ${FULL.podSizes.join(', ')}. ` +
       `Targets: ${JSON.stringify(TARGETS)}.`,
     '',
   ].join('\n');
