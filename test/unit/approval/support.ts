@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import jsonpatch from 'fast-json-patch';
 import { buildConfig } from '../../../src/config/load.js';
 import type { GuardConfig } from '../../../src/config/types.js';
 import type { JsonPatchOperation } from '../../../src/lifecycle/patch.js';
@@ -26,26 +27,7 @@ export function prodProfile(config: GuardConfig): GuardConfig {
   return config.profiles[0]!.config;
 }
 
-/** Applies RFC 6902 add/replace/remove to a deep copy (enough for the webhook's own patches). */
+/** Applies the webhook's RFC 6902 patch to a copy, as the API server does. */
 export function applyPatch<T>(value: T, patch: readonly JsonPatchOperation[]): T {
-  const copy = structuredClone(value) as unknown;
-  for (const op of patch) {
-    const segments = op.path.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
-    const last = segments.pop()!;
-    let parent = copy as Record<string, unknown> | unknown[];
-    for (const segment of segments) parent = (parent as Record<string, unknown>)[segment] as Record<string, unknown>;
-    if (op.op === 'remove') {
-      if (Array.isArray(parent)) parent.splice(Number(last), 1);
-      else delete parent[last];
-    } else if (op.op === 'add' || op.op === 'replace') {
-      if (Array.isArray(parent)) {
-        if (last === '-') parent.push(op.value);
-        else if (op.op === 'add') parent.splice(Number(last), 0, op.value);
-        else parent[Number(last)] = op.value;
-      } else {
-        parent[last] = op.value;
-      }
-    }
-  }
-  return copy as T;
+  return jsonpatch.applyPatch(structuredClone(value), patch as jsonpatch.Operation[], true, false).newDocument;
 }
