@@ -16,10 +16,12 @@ import {
   ensureApprovalRoles,
   fileGrantRequest,
   installApprovalCrds,
+  NARROW_POLICY_SPEC,
   readGrantRequest,
   runCliAs,
 } from './harness/approvals.js';
 import { grantAnnotations, narrowPolicy } from './harness/policies.js';
+import { waitForAccess } from './harness/tenants.js';
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$/;
 
@@ -116,6 +118,76 @@ describe('approvals: requests, approvals and approval-required through the real 
     const r = await plane().kubectl(['patch', 'grantrequests.netpol-guard.io', 'debug-checkout', '-n', namespace, '--type=merge', '-p', '{"spec":{"duration":"4h"}}']);
     assert.notEqual(r.code, 0, r.stdout);
     assert.match(r.stderr, /spec\.duration changed; a request's spec never changes after it is filed/);
+  });
+
+  it('the controller\'s creation for the approved request is admitted, stamped with the requester and approvers; a changed spec is not', async () => {
+    // The controller itself is built elsewhere: its ServiceAccount stands in here, with a test-only
+    // role for the two writes it makes (status, then the NetworkPolicy).
+    const identity = guard!.sweeperIdentity;
+    const role = {
+      apiVersion: 'v1',
+      kind: 'List',
+      items: [
+        {
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'ClusterRole',
+          metadata: { name: 'e2e-controller-stand-in' },
+          rules: [
+            { apiGroups: ['netpol-guard.io'], resources: ['grantrequests/status'], verbs: ['get', 'patch'] },
+            { apiGroups: ['networking.k8s.io'], resources: ['networkpolicies'], verbs: ['create'] },
+          ],
+        },
+        {
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'ClusterRoleBinding',
+          metadata: { name: 'e2e-controller-stand-in' },
+          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'e2e-controller-stand-in' },
+          subjects: [{ kind: 'ServiceAccount', name: identity.serviceAccount, namespace: identity.namespace }],
+        },
+      ],
+    };
+    await plane().kubectlOk(['apply', '-f', '-'], { stdin: JSON.stringify(role) });
+    await waitForAccess(plane(), { token: identity.token }, { verb: 'create', resource: 'networkpolicies', group: 'networking.k8s.io', namespace });
+
+    const request = await readGrantRequest(plane(), namespace, 'debug-checkout');
+    const approvals = status(request)['approvals'] as JsonObject[];
+    const approvedAt = String(approvals[1]!['at']);
+    const moved = await plane().kubectl(
+      ['patch', 'grantrequests.netpol-guard.io', 'debug-checkout', '-n', namespace, '--subresource=status', '--type=merge', '-p', JSON.stringify({ status: { phase: 'Approved', requiredApprovals: 2, approvedAt } })],
+      { token: identity.token },
+    );
+    assert.equal(moved.code, 0, moved.stderr);
+    const expiresAt = new Date(Date.parse(approvedAt) + 3_600_000).toISOString().replace('.000Z', 'Z');
+    const policy = (name: string, spec: JsonObject) =>
+      JSON.stringify({
+        apiVersion: 'networking.k8s.io/v1',
+        kind: 'NetworkPolicy',
+        metadata: {
+          name,
+          namespace,
+          annotations: {
+            [`${APPROVAL_PREFIX}/grant-request`]: 'debug-checkout',
+            [`${APPROVAL_PREFIX}/approved-by`]: 'bob,dave',
+            [`${APPROVAL_PREFIX}/expires-at`]: expiresAt,
+            [`${APPROVAL_PREFIX}/ticket`]: 'INC-4242',
+          },
+          ownerReferences: [{ apiVersion: 'netpol-guard.io/v1alpha1', kind: 'GrantRequest', name: 'debug-checkout', uid: (request['metadata'] as JsonObject)['uid'], controller: true }],
+        },
+        spec,
+      });
+    const wider = structuredClone(NARROW_POLICY_SPEC) as { ingress: { ports: { port: number }[] }[] };
+    wider.ingress[0]!.ports[0]!.port = 8081;
+    const tampered = await plane().kubectl(['create', '-f', '-'], { token: identity.token, stdin: policy('debug-checkout-wider', wider as unknown as JsonObject) });
+    assert.notEqual(tampered.code, 0, tampered.stdout);
+    assert.match(tampered.stderr, new RegExp(`\\[approval-required\\] metadata profile prod requires 2 approver\\(s\\), and this write by the controller does not match an approved GrantRequest: spec: differs from GrantRequest ${namespace}/debug-checkout spec\\.policy`));
+
+    const created = await plane().kubectl(['create', '-f', '-'], { token: identity.token, stdin: policy('debug-checkout', NARROW_POLICY_SPEC) });
+    assert.equal(created.code, 0, created.stderr);
+    const stored = JSON.parse(await plane().kubectlOk(['get', 'networkpolicy', 'debug-checkout', '-n', namespace, '-o', 'json'])) as JsonObject;
+    const annotations = (stored['metadata'] as JsonObject)['annotations'] as Record<string, string>;
+    assert.equal(annotations[`${APPROVAL_PREFIX}/requested-by`], 'alice', 'the requester, not the controller');
+    assert.equal(annotations[`${APPROVAL_PREFIX}/approved-by`], 'bob,dave');
+    assert.equal(annotations[`${APPROVAL_PREFIX}/expires-at`], expiresAt);
   });
 
   it('deny needs a reason and the approve verb; bob denies another request once', async () => {
