@@ -103,7 +103,8 @@ export function approvalCommand(kind: ApprovalKind, connect: (context: KubeConte
           if (httpStatusOf(err) === 409) continue; // someone else wrote in between: read again
           return reportFailure(err, { verb: 'patch', resource: 'grantrequests/status', namespace, name }, api.server, say);
         }
-        const required = after.status?.requiredApprovals ?? chooseProfile(chosen.config, namespace, undefined).config.approval.required;
+        const local = chooseProfile(chosen.config, namespace, undefined).config.approval.required;
+        const required = after.status?.requiredApprovals ?? (local > 0 ? local : undefined);
         io.stdout(`${describeApproval(after, kind, required, prog).join('\n')}\n`);
         return 0;
       }

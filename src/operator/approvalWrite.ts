@@ -33,9 +33,10 @@ export function notPendingReason(request: GrantRequest): string | undefined {
 /**
  * The lines printed after the write: who was stamped, how many distinct approvers of how many,
  * and what happens next. `required`: the profile's count, as the controller stamped it on the
- * request (status.requiredApprovals) or, before it did, as the local config says.
+ * request (status.requiredApprovals) or, before it did, as the local config says; undefined when
+ * neither knows (the local config is not the cluster's).
  */
-export function describeApproval(after: GrantRequest, kind: ApprovalKind, required: number, prog: string): string[] {
+export function describeApproval(after: GrantRequest, kind: ApprovalKind, required: number | undefined, prog: string): string[] {
   const namespace = after.metadata?.namespace ?? '';
   const name = after.metadata?.name ?? '';
   const where = `${namespace}/${name}`;
@@ -56,8 +57,12 @@ export function describeApproval(after: GrantRequest, kind: ApprovalKind, requir
   const lines = [
     `approved GrantRequest ${where} (ticket ${ticket}, requested by ${requester})`,
     `  by:      ${mine?.by || 'unknown'}${mine?.at ? ` at ${mine.at}` : ''}${mine?.comment !== undefined ? ` ("${mine.comment}")` : ''}`,
-    `  count:   ${approvers.length} of ${required} distinct approver(s): ${approvers.join(', ') || 'none'}`,
+    `  count:   ${approvers.length}${required === undefined ? '' : ` of ${required}`} distinct approver(s): ${approvers.join(', ') || 'none'}`,
   ];
+  if (required === undefined) {
+    lines.push(`  next:    the netpol-guard controller creates the grant once the profile's number of approvers is reached (${prog} approve ${name} -n ${namespace} for another)`);
+    return lines;
+  }
   if (approvers.length < required) {
     const missing = required - approvers.length;
     lines.push(`  next:    ${missing} more approver(s) needed, anyone but ${[requester, ...approvers].join(', ')}: ${prog} approve ${name} -n ${namespace}`);
