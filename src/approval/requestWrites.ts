@@ -83,6 +83,12 @@ export function decideRequestCreate(input: RequestCreateInput): RequestVerdict {
     profile: profile.profile,
   });
 
+  // The API server drops status on CREATE when the status subresource is on; a request that
+  // still carries one (approvals, a phase) was not written the way approvals must be.
+  const status = request.status as Record<string, unknown> | undefined;
+  if (status !== undefined && status !== null && Object.values(status).some((v) => v !== undefined && v !== null)) {
+    return refuse(['status: a new request carries no status; approvals and denials are written through the status subresource (netpol-guard approve)']);
+  }
   if (request.spec?.requestedBy !== user.username) {
     return refuse([`spec.requestedBy: must be the requesting user ${user.username} (stamped by the netpol-guard mutating webhook, which did not run)`]);
   }

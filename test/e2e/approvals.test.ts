@@ -5,6 +5,7 @@
 // expiry) is exercised where the controller is built.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import YAML from 'yaml';
 import { startControlPlane, type ControlPlane } from './harness/controlPlane.js';
 import { startNetpolGuard, type JsonObject, type NetpolGuard } from './harness/guard.js';
 import {
@@ -15,6 +16,7 @@ import {
   createApprovalNamespace,
   ensureApprovalRoles,
   fileGrantRequest,
+  grantRequestManifest,
   installApprovalCrds,
   NARROW_POLICY_SPEC,
   readGrantRequest,
@@ -55,6 +57,15 @@ describe('approvals: requests, approvals and approval-required through the real 
     assert.equal(filed.code, 0, filed.stderr);
     const stored = await readGrantRequest(plane(), namespace, 'debug-checkout');
     assert.equal((stored['spec'] as JsonObject)['requestedBy'], 'alice');
+  });
+
+  it('a request filed with a status of its own (pre-approved) keeps none of it', async () => {
+    const manifest = { ...(YAML.parse(grantRequestManifest(namespace, 'pre-approved')) as JsonObject), status: { phase: 'Approved', approvals: [{ by: 'bob', at: '2026-01-01T00:00:00Z' }, { by: 'dave', at: '2026-01-01T00:00:00Z' }] } };
+    const filed = await plane().kubectl(['create', '-f', '-'], { asUser: 'alice', stdin: JSON.stringify(manifest) });
+    // The API server drops status on CREATE (status subresource on) before admission; the webhook
+    // would refuse one that kept it (unit-tested). Either way nothing is approved.
+    assert.equal(filed.code, 0, filed.stderr);
+    assert.deepEqual(status(await readGrantRequest(plane(), namespace, 'pre-approved')), {});
   });
 
   it('a request the rules would deny is refused at once, with the findings at paths into the request', async () => {

@@ -134,6 +134,14 @@ describe('GrantRequest CREATE', () => {
     assert.match(verdict.message!, /spec\.policy: \/ingress\/0\/ports\/0\/port/);
   });
 
+  it('refuses a new request that carries a status (pre-approved by its author)', async () => {
+    const forged = grantRequest();
+    forged.status = { phase: 'Approved', approvals: [{ by: 'bob', at: '2026-12-01T08:00:00Z' }, { by: 'dave', at: '2026-12-01T08:01:00Z' }], approvedAt: '2026-12-01T08:01:00Z' };
+    const { verdict } = await chain(review(forged, alice), undefined);
+    assert.equal(verdict.allowed, false);
+    assert.match(verdict.message!, /status: a new request carries no status; approvals and denials are written through the status subresource/);
+  });
+
   it('refuses a request the mutating webhook did not stamp', async () => {
     const handlers = createAdmissionHandlers(undefined);
     const verdict = await handlers.validate(review(grantRequest({ requestedBy: 'bob' }), alice), approvalConfig(2), NOW);
