@@ -51,6 +51,8 @@ export function createAdmissionHandlers(api: ApprovalApi | undefined): Admission
 /** The request a controller-written grant names, where its profile requires approval. */
 function namedGrantRequest(request: AdmissionRequest, config: GuardConfig, cluster: ClusterView | undefined): { namespace: string; name: string } | undefined {
   if (!isNetworkPolicyRequest(request) || (request.operation !== 'CREATE' && request.operation !== 'UPDATE')) return undefined;
+  // controllerUsers is top level only (a profile cannot change it): most writes stop here, before a profile is chosen.
+  if (!config.approval.controllerUsers.has(request.userInfo.username ?? '')) return undefined;
   const policy = request.object as V1NetworkPolicy;
   const namespace = request.namespace || policy.metadata?.namespace || 'default';
   const profile = chooseProfile(config, namespace, cluster).config;
