@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { V1NetworkPolicy } from '@kubernetes/client-node';
+import fc from 'fast-check';
 import type { ApprovalApi } from '../../../src/admission/approvalApi.js';
 import { createAdmissionHandlers } from '../../../src/admission/grantRequests.js';
 import type { AdmissionDecision, AdmissionRequest } from '../../../src/admission/types.js';
@@ -318,5 +319,33 @@ describe('the command that files a request', () => {
       { spec: { podSelector: {}, ingress: [{ from: [{ podSelector: { matchLabels: { a: 'b' } } }] }] } },
     ];
     for (const policy of cases) assert.match(fileRequestCommand(wire(policy), 'p', '1h', 'T'), /^kubectl create -n p -f REQUEST\.yaml with apiVersion netpol-guard\.io\/v1alpha1, kind GrantRequest/);
+  });
+});
+
+describe('approval-required: property', () => {
+  it('any change to the approved access, however small, turns the controller\'s creation into a denial', async () => {
+    const edit = fc.oneof(
+      fc.record({ kind: fc.constant('port' as const), port: fc.integer({ min: 1, max: 65535 }).filter((p) => p !== 8080) }),
+      fc.record({ kind: fc.constant('endPort' as const), endPort: fc.integer({ min: 8081, max: 65535 }) }),
+      fc.record({ kind: fc.constant('cidr' as const), prefix: fc.integer({ min: 8, max: 32 }) }),
+      fc.record({ kind: fc.constant('label' as const), value: fc.stringMatching(/^[a-z]{1,8}$/).filter((v) => v !== 'backend') }),
+      fc.record({ kind: fc.constant('egress' as const) }),
+      fc.record({ kind: fc.constant('namespaces' as const) }),
+    );
+    await fc.assert(
+      fc.asyncProperty(edit, async (change) => {
+        const policy = controllerPolicy();
+        const rule = rule0(policy) as { from: Record<string, unknown>[]; ports: Record<string, unknown>[] };
+        if (change.kind === 'port') rule.ports[0]!['port'] = change.port;
+        if (change.kind === 'endPort') rule.ports[0]!['endPort'] = change.endPort;
+        if (change.kind === 'cidr') rule.from.push({ ipBlock: { cidr: `10.0.0.0/${change.prefix}` } });
+        if (change.kind === 'label') (policy.spec!.podSelector as { matchLabels: Record<string, string> }).matchLabels['app'] = change.value;
+        if (change.kind === 'egress') Object.assign(policy.spec!, { policyTypes: ['Ingress', 'Egress'], egress: [{ to: [{ podSelector: { matchLabels: { app: 'db' } } }] }] });
+        if (change.kind === 'namespaces') rule.from[0]!['namespaceSelector'] = { matchLabels: { team: 'x' } };
+        const { verdict } = await admit(policy, controller, fakeApi(approvedRequest()));
+        return !verdict.allowed && /spec: differs from GrantRequest/.test(verdict.message ?? '');
+      }),
+      { numRuns: 60 },
+    );
   });
 });
