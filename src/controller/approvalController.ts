@@ -1,7 +1,7 @@
 // Over 300 lines: one controller's event handling, its leader gate and its three API-facing steps (status, open, remove) belong together.
 import type { V1NetworkPolicy } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
-import { owningRequestUid, approvedPolicy, policyNameCandidates } from '../approval/approvedPolicy.js';
+import { owningRequestUid, approvedPolicy, policyNameCandidates } from '../approval/policyForRequest.js';
 import { distinctApprovers } from '../approval/approvals.js';
 import type { GrantRequest, GrantRequestStatus } from '../approval/grantRequest.js';
 import { ApprovalApiError, type ApprovalApi } from '../approval/requestApi.js';

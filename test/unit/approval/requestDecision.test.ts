@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { distinctApprovers } from '../../../src/approval/approvals.js';
-import { approvedPolicy, owningRequestUid, policyNameCandidates } from '../../../src/approval/approvedPolicy.js';
+import { approvedPolicy, owningRequestUid, policyNameCandidates } from '../../../src/approval/policyForRequest.js';
 import { closedStatus, nextStep, requiredApprovals } from '../../../src/approval/requestDecision.js';
 import { annotationKeys } from '../../../src/lifecycle/annotations.js';
 import { approval, at, grantRequest, REQUEST_UID } from './fixtures.js';

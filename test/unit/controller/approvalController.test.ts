@@ -168,7 +168,7 @@ describe('approval controller', () => {
     const approved = grantRequest({ ...twoApprovals(), phase: 'Approved', approvedAt: at(12), expiresAt: at(42) });
     const t = setup([approved]);
     // The previous leader's creation: same name, owned by this request.
-    const { approvedPolicy } = await import('../../../src/approval/approvedPolicy.js');
+    const { approvedPolicy } = await import('../../../src/approval/policyForRequest.js');
     t.api.policies.set('prod-payments/db-debug', { ...approvedPolicy(approved, 'db-debug', ['bob', 'dave'], new Date(at(42)), config().keys), metadata: { ...approvedPolicy(approved, 'db-debug', ['bob', 'dave'], new Date(at(42)), config().keys).metadata, uid: 'p1', resourceVersion: '1' } });
     try {
       await waitFor('Active', () => t.api.stored.get(REQUEST_UID)?.status?.phase === 'Active');
