@@ -1,15 +1,26 @@
 import { chooseProfile } from '../config/profiles.js';
 import { type MutationInput, planMutation } from '../lifecycle/mutation.js';
 import { isExemptNamespace } from '../policy/exempt.js';
-import { admissionSubject } from './review.js';
-import type { AdmissionDecision, AdmissionHandler } from './types.js';
+import { verifyApprovedPolicy, type GrantRequestLookup } from '../approval/approvedPolicy.js';
+import { approvalStamps } from '../approval/policyStamps.js';
+import type { ClusterView } from '../cluster/view.js';
+import type { GuardConfig } from '../config/types.js';
+import { admissionSubject, isGrantRequestRequest } from './review.js';
+import type { AdmissionDecision, AdmissionHandler, AdmissionRequest } from './types.js';
 import { passThrough } from './validate.js';
 
 /**
  * /mutate: stamps and absolute expiry as a JSON Patch. It never denies; the verdict belongs to
  * /validate, which sees the mutated object.
  */
-export const mutateHandler: AdmissionHandler = (request, config, now, cluster) => {
+export const mutateHandler: AdmissionHandler & ((request: AdmissionRequest, config: GuardConfig, now: Date, cluster?: ClusterView, grantRequest?: GrantRequestLookup) => AdmissionDecision) = (
+  request,
+  config,
+  now,
+  cluster,
+  grantRequest?: GrantRequestLookup,
+) => {
+  if (isGrantRequestRequest(request)) throw new Error('GrantRequest reviews are stamped by mutateGrantRequest (src/admission/grantRequests.ts)');
   const subject = admissionSubject(request);
   if (subject === undefined) return passThrough('operation-ignored');
   if (isExemptNamespace(config, subject.namespace)) return passThrough('exempt-namespace');
@@ -25,11 +36,31 @@ export const mutateHandler: AdmissionHandler = (request, config, now, cluster) =
     now,
   };
   if (subject.oldPolicy !== undefined) input.oldPolicy = subject.oldPolicy;
+  // The controller's creation for an approved request carries the request's requester, approvers
+  // and grant-request name; only once verified against the request (read live by the shell).
+  const approved =
+    grantRequest === undefined
+      ? undefined
+      : verifyApprovedPolicy({ policy: subject.policy, namespace: subject.namespace, username: subject.user.username, config: profile, lookup: grantRequest, checkRequestedBy: false });
+  const verified = approved !== undefined && approved.ok;
+  if (verified && subject.operation === 'CREATE') input.requestedBy = approved.requestedBy;
+  const stamps = approvalStamps({ operation: subject.operation, policy: subject.policy, user: subject.user, config: profile, verified, now, ...(subject.oldPolicy !== undefined && { oldPolicy: subject.oldPolicy }) });
+  input.extraStamps = stamps;
   const plan = planMutation(input);
+  let warnings = plan.warnings;
+  let auditAnnotations = plan.patch.length > 0 ? plan.auditAnnotations : {};
+  if (stamps.breakGlassGroup !== undefined) {
+    // New objects: planMutation may return a shared empty plan.
+    auditAnnotations = { ...auditAnnotations, 'break-glass-by': subject.user.username };
+    warnings = [
+      ...warnings,
+      `netpol-guard: break-glass: ${subject.user.username} (group ${stamps.breakGlassGroup}) writes a grant in profile ${profile.profile}, which requires approval; stamped and audited`,
+    ];
+  }
   const decision: AdmissionDecision = {
     allowed: true,
-    warnings: plan.warnings,
-    auditAnnotations: plan.patch.length > 0 ? plan.auditAnnotations : {},
+    warnings,
+    auditAnnotations,
     patch: plan.patch,
     findings: [],
     disposition: 'evaluated',

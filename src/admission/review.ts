@@ -6,6 +6,7 @@
  */
 import type { V1NetworkPolicy } from '@kubernetes/client-node';
 import type { ErrorObject } from 'ajv';
+import { GRANT_REQUEST_GROUP, GRANT_REQUEST_KIND, GRANT_REQUEST_PLURAL } from '../approval/grantRequest.js';
 import { compileBounded, FULL_ERROR_LIST_MAX_VALUES } from '../schema/bounded.js';
 import { isJsonObject } from '../schema/json.js';
 import type { RequestUser } from '../policy/evaluate.js';
@@ -173,6 +174,14 @@ export function decodeAdmissionReview(
   if (writes && !isJsonObject(request.object)) {
     return fail('missing-object', [objectProblem('request.object', request.object, request.operation)]);
   }
+  if (isGrantRequestRequest(request)) {
+    // Approvals (src/admission/grantRequests.ts): the request's own writes and its status writes.
+    if (!writes) return { ok: true, request, bypass: 'operation-ignored' };
+    if (request.operation === 'UPDATE' && !isJsonObject(request.oldObject)) {
+      return fail('missing-object', [objectProblem('request.oldObject', request.oldObject, request.operation)]);
+    }
+    return { ok: true, request, bypass: undefined };
+  }
   if (!isNetworkPolicyRequest(request)) return { ok: true, request, bypass: 'not-networkpolicy' };
   if (!writes) return { ok: true, request, bypass: 'operation-ignored' };
 
@@ -199,6 +208,20 @@ export function isNetworkPolicyRequest(request: AdmissionRequest): boolean {
     request.resource.group === 'networking.k8s.io' &&
     request.resource.resource === 'networkpolicies' &&
     (request.subResource === undefined || request.subResource === '')
+  );
+}
+
+/**
+ * Whether the request is about a netpol-guard.io GrantRequest: the object itself (CREATE, UPDATE)
+ * or its status subresource (approvals and denials). Both kind and resource must say so.
+ */
+export function isGrantRequestRequest(request: AdmissionRequest): boolean {
+  return (
+    request.kind.group === GRANT_REQUEST_GROUP &&
+    request.kind.kind === GRANT_REQUEST_KIND &&
+    request.resource.group === GRANT_REQUEST_GROUP &&
+    request.resource.resource === GRANT_REQUEST_PLURAL &&
+    (request.subResource === undefined || request.subResource === '' || request.subResource === 'status')
   );
 }
 

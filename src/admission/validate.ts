@@ -2,14 +2,27 @@ import { chooseProfile } from '../config/profiles.js';
 import { effectSummary } from '../policy/effect/summary.js';
 import { type EvaluationInput, evaluatePolicy } from '../policy/evaluate.js';
 import type { Finding } from '../policy/findings.js';
-import { admissionSubject } from './review.js';
-import type { AdmissionDecision, AdmissionHandler } from './types.js';
+import type { GrantRequestLookup } from '../approval/approvedPolicy.js';
+import type { ClusterView } from '../cluster/view.js';
+import type { GuardConfig } from '../config/types.js';
+import { admissionSubject, isGrantRequestRequest } from './review.js';
+import type { AdmissionDecision, AdmissionHandler, AdmissionRequest } from './types.js';
 
 /**
  * /validate: the guardrail verdict. It sees the object after every mutating webhook ran, so an
- * expiry the mutator computed from a ttl is judged as stored.
+ * expiry the mutator computed from a ttl is judged as stored. `grantRequest`: the GrantRequest a
+ * controller-written grant names, read by the shell (src/admission/grantRequests.ts) for the rule
+ * approval-required.
  */
-export const validateHandler: AdmissionHandler = (request, config, now, cluster) => {
+export const validateHandler: AdmissionHandler & ((request: AdmissionRequest, config: GuardConfig, now: Date, cluster?: ClusterView, grantRequest?: GrantRequestLookup) => AdmissionDecision) = (
+  request,
+  config,
+  now,
+  cluster,
+  grantRequest?: GrantRequestLookup,
+) => {
+  // Never judged here: a GrantRequest admitted as "not a NetworkPolicy" would skip every approval check.
+  if (isGrantRequestRequest(request)) throw new Error('GrantRequest reviews are judged by validateGrantRequest (src/admission/grantRequests.ts)');
   const subject = admissionSubject(request);
   if (subject === undefined) return passThrough('operation-ignored');
   // The request's one decision context (config, now, user, cluster) plus what is judged.
@@ -29,6 +42,7 @@ export const validateHandler: AdmissionHandler = (request, config, now, cluster)
   }
   if (choice.labelsUnknown) input.profileUndetermined = true;
   if (subject.oldPolicy !== undefined) input.oldPolicy = subject.oldPolicy;
+  if (grantRequest !== undefined) input.grantRequest = grantRequest;
   const evaluation = evaluatePolicy(input);
 
   const auditAnnotations: Record<string, string> = { verdict: evaluation.allowed ? 'allowed' : 'denied' };

@@ -1,5 +1,7 @@
 import path from 'node:path';
 import { pino, type Logger } from 'pino';
+import { createKubeApprovalApi, type ApprovalApi } from '../admission/approvalApi.js';
+import { loadKubeContext } from '../kube/kubeConfig.js';
 import { CLUSTER_VIEW_MODES, type ClusterViewMode, startWebhookView } from '../cluster/webhookView.js';
 import { defaultConfig } from '../config/load.js';
 import { ConfigStore, DEFAULT_CONFIG_POLL_INTERVAL_MS } from '../config/store.js';
@@ -220,6 +222,22 @@ export const serveCommand = defineCommand({
   run: async ({ flags, say }) => serve(flags, pino({ level: flags.logLevel }), say),
 });
 
+/**
+ * Approvals ask the API server (a SubjectAccessReview per approval, a live GrantRequest read per
+ * controller-created grant) with the same credentials as the view; without any they fail closed.
+ */
+function approvalApiFor(options: ServeOptions, logger: Logger): ApprovalApi | undefined {
+  const kube = options.clusterView === 'off' && options.kubeconfig === undefined ? undefined : loadKubeContext(options.kubeconfig);
+  if (kube === undefined || !kube.ok) {
+    logger.warn(
+      { reason: kube === undefined ? '--cluster-view off and no --kubeconfig' : kube.error },
+      'no API credentials for approvals: GrantRequest approvals and denials, and grants the controller creates in profiles that require approval, are refused',
+    );
+    return undefined;
+  }
+  return createKubeApprovalApi(kube.context.kubeConfig);
+}
+
 async function serve(options: ServeOptions, logger: Logger, say: (text: string) => void): Promise<number> {
   const fail = (what: string, errors: string[]): number => {
     say(`${what}:\n${errors.map((e) => `  ${e}`).join('\n')}`);
@@ -269,6 +287,7 @@ async function serve(options: ServeOptions, logger: Logger, say: (text: string) 
     return fail('no cluster view', [started.error]);
   }
   const webhookView = started.webhookView;
+  const approvalApi = approvalApiFor(options, logger);
   const server = await buildServer({
     config,
     tls,
@@ -276,6 +295,7 @@ async function serve(options: ServeOptions, logger: Logger, say: (text: string) 
     bodyLimit: options.bodyLimit,
     bounds: options.bounds,
     ...(webhookView !== undefined && { clusterView: webhookView.view }),
+    ...(approvalApi !== undefined && { approvalApi }),
   });
   let url: string;
   try {

@@ -19,6 +19,14 @@ export interface MutationInput {
   username: string;
   config: GuardConfig;
   now: Date;
+  /**
+   * The requester to stamp on CREATE instead of `username`: set only by the shell for the
+   * controller's creation of an approved GrantRequest it verified (src/approval/approvedPolicy.ts),
+   * whose requester is the request's, never the controller.
+   */
+  requestedBy?: string;
+  /** Annotations the approval module owns (src/approval/policyStamps.ts): written, or removed. */
+  extraStamps?: { set: Record<string, string>; remove: readonly string[] };
 }
 
 export interface MutationPlan {
@@ -63,7 +71,9 @@ export function planMutation(input: MutationInput): MutationPlan {
   // Deny-only policies without any lifecycle annotation are none of our business, unless they
   // carry (or carried) a history stamp: those are restored or removed whatever the policy is.
   const lifecycle = granting || hasLifecycle;
-  if (!lifecycle && !mentionsStamps(policy, keys) && !mentionsStamps(input.oldPolicy, keys)) return EMPTY;
+  const extra = input.extraStamps;
+  const extraChanges = extra !== undefined && extraStampsChange(policy, extra);
+  if (!lifecycle && !extraChanges && !mentionsStamps(policy, keys) && !mentionsStamps(input.oldPolicy, keys)) return EMPTY;
 
   const stamps = historyStamps(input, expiry?.expiresAt ?? stringEntry(policy.metadata?.annotations, keys.expiresAt));
   // Entries are added in key order (changed-*, expires-at, granted-at, requested-by, revoked-*,
@@ -78,7 +88,7 @@ export function planMutation(input: MutationInput): MutationPlan {
     const restoredBy = old?.requestedBy;
     const restoredAt = old?.grantedAt.state === 'valid' ? old.grantedAt.raw : undefined;
     annotations[keys.grantedAt] = restoredAt ?? formatTimestamp(now);
-    annotations[keys.requestedBy] = restoredBy ?? input.username;
+    annotations[keys.requestedBy] = restoredBy ?? input.requestedBy ?? input.username;
   }
   copyEntry(stamps.set, annotations, keys.revokedAt);
   copyEntry(stamps.set, annotations, keys.revokedBy);
@@ -95,6 +105,9 @@ export function planMutation(input: MutationInput): MutationPlan {
   }
   if (expiry?.ttl !== undefined) annotations[keys.ttl] = expiry.ttl;
 
+  if (extra !== undefined) Object.assign(annotations, extra.set);
+  const unwanted = extra === undefined || extra.remove.length === 0 ? stamps.remove : [...stamps.remove, ...extra.remove];
+
   const labels: Record<string, string> = {};
   if (expiry !== undefined) labels[keys.temporaryLabel] = TEMPORARY_LABEL_VALUE;
 
@@ -103,7 +116,7 @@ export function planMutation(input: MutationInput): MutationPlan {
   if (metadata === undefined) {
     patch = Object.keys(annotations).length === 0 && Object.keys(labels).length === 0 ? [] : [{ op: 'add', path: '/metadata', value: { annotations: sortMap(annotations), ...(Object.keys(labels).length > 0 && { labels }) } }];
   } else {
-    patch = mapPatch('/metadata', 'annotations', asMap(metadata.annotations), annotations, stamps.remove);
+    patch = mapPatch('/metadata', 'annotations', asMap(metadata.annotations), annotations, unwanted);
     patch.push(...mapPatch('/metadata', 'labels', asMap(metadata.labels), labels));
   }
 
@@ -178,6 +191,13 @@ function revocationPlan(input: MutationInput): MutationPlan {
   const annotations = { [keys.revokedAt]: formatTimestamp(input.now), [keys.revokedBy]: input.username };
   const patch = mapPatch('/metadata', 'annotations', asMap(input.policy.metadata?.annotations), annotations);
   return { patch, warnings: [], auditAnnotations: { 'revoked-by': input.username } };
+}
+
+/** Whether the approval stamps would change anything: a value to write that differs, or one to remove that is there. */
+function extraStampsChange(policy: V1NetworkPolicy, extra: { set: Record<string, string>; remove: readonly string[] }): boolean {
+  const annotations = policy.metadata?.annotations;
+  for (const key in extra.set) if (stringEntry(annotations, key) !== extra.set[key]) return true;
+  return isJsonObject(annotations) && extra.remove.some((k) => Object.prototype.hasOwnProperty.call(annotations, k));
 }
 
 function mentionsStamps(policy: V1NetworkPolicy | undefined, keys: AnnotationKeys): boolean {

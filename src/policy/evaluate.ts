@@ -1,4 +1,5 @@
 import type { V1NetworkPolicy } from '@kubernetes/client-node';
+import type { GrantRequestLookup } from '../approval/approvedPolicy.js';
 import type { ClusterView } from '../cluster/view.js';
 import type { GuardConfig } from '../config/types.js';
 import { readGrantAnnotations, stringEntry } from '../lifecycle/annotations.js';
@@ -45,6 +46,11 @@ export interface DecisionContext {
    * that could not run.
    */
   profileUndetermined?: boolean;
+  /**
+   * The GrantRequest a controller-written grant names, read live by the webhook's shell (rule
+   * approval-required); absent when it was not read.
+   */
+  grantRequest?: GrantRequestLookup;
 }
 
 export interface EvaluationInput extends DecisionContext {

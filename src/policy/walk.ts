@@ -145,6 +145,8 @@ export interface RuleRunInput {
   config: GuardConfig;
   now: Date;
   cluster?: ClusterView | undefined;
+  user?: RuleContext['user'];
+  grantRequest?: RuleContext['grantRequest'];
 }
 
 /**
@@ -159,6 +161,8 @@ class RuleRun implements RuleContext {
   readonly config: GuardConfig;
   readonly now: Date;
   readonly cluster: ClusterView | undefined;
+  readonly user: RuleContext['user'];
+  readonly grantRequest: RuleContext['grantRequest'];
   readonly findings: RawFinding[] = [];
   readonly states: unknown[];
   /** The rule whose hook runs now; report() stamps it. */
@@ -174,6 +178,8 @@ class RuleRun implements RuleContext {
     this.config = input.config;
     this.now = input.now;
     this.cluster = input.cluster;
+    this.user = input.user;
+    this.grantRequest = input.grantRequest;
     this.states = slots === 0 ? EMPTY_STATES : new Array<unknown>(slots);
   }
 

@@ -5,9 +5,9 @@ import type { SecureContextOptions, TlsOptions } from 'node:tls';
 import { LogController, fastify, type FastifyBaseLogger } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { mutateHandler } from '../admission/mutate.js';
+import type { ApprovalApi } from '../admission/approvalApi.js';
+import { createAdmissionHandlers } from '../admission/grantRequests.js';
 import { DEFAULT_ENVELOPE_LIMITS, type EnvelopeLimits } from '../admission/review.js';
-import { validateHandler } from '../admission/validate.js';
 import type { ClusterViewStatus } from '../cluster/informerView.js';
 import type { ClusterView } from '../cluster/view.js';
 import type { ConfigSource } from '../config/store.js';
@@ -28,8 +28,13 @@ export const DEFAULT_BODY_LIMIT_BYTES = 4 * 1024 * 1024;
 export interface BuildServerOptions {
   config: ConfigSource;
   tls: TlsSource;
-  /** Default: the real validateHandler and mutateHandler. */
+  /** Default: the real handlers (NetworkPolicies, and GrantRequests with `approvalApi`). */
   handlers?: Partial<AdmissionHandlers>;
+  /**
+   * The API calls approvals need (SubjectAccessReview, a live GrantRequest read). Absent: GrantRequest
+   * approvals and the controller's grants in profiles that require approval are refused (fail closed).
+   */
+  approvalApi?: ApprovalApi;
   /** The decision clock handed to handlers; default `() => new Date()`. */
   now?: () => Date;
   /** Default: a pino logger at info level writing JSON lines to stdout. */
@@ -84,9 +89,10 @@ export async function buildServer(options: BuildServerOptions): Promise<GuardSer
     },
     { defaultMetrics: options.defaultMetrics },
   );
+  const defaults = createAdmissionHandlers(options.approvalApi);
   const handlers: AdmissionHandlers = {
-    validate: options.handlers?.validate ?? validateHandler,
-    mutate: options.handlers?.mutate ?? mutateHandler,
+    validate: options.handlers?.validate ?? defaults.validate,
+    mutate: options.handlers?.mutate ?? defaults.mutate,
   };
 
   // Passed to https.createServer: TLS options plus the http.Server options only settable there.

@@ -43,6 +43,7 @@ import { ticketMissing } from './ticket-missing.js';
 import { grantRecreated } from './grant-recreated.js';
 import { quotaNamespaceExceeded } from './quota-namespace-exceeded.js';
 import { quotaRequesterExceeded } from './quota-requester-exceeded.js';
+import { approvalRequired } from './approval-required.js';
 import type { RuleDefinition, RuleFamily } from './types.js';
 
 export const RULE_IDS = [
@@ -69,6 +70,7 @@ export const RULE_IDS = [
   'lifetime-exceeded',
   'ticket-missing',
   'ticket-invalid',
+  'approval-required',
   'quota-namespace-exceeded',
   'quota-requester-exceeded',
   'grant-recreated',
@@ -103,6 +105,7 @@ export const RULES: RuleTable<typeof RULE_IDS> = [
   lifetimeExceeded,
   ticketMissing,
   ticketInvalid,
+  approvalRequired,
   quotaNamespaceExceeded,
   quotaRequesterExceeded,
   grantRecreated,

@@ -5,6 +5,7 @@ import type {
   V1NetworkPolicyPeer,
   V1NetworkPolicyPort,
 } from '@kubernetes/client-node';
+import type { GrantRequestLookup } from '../../approval/approvedPolicy.js';
 import type { ClusterView, ClusterViewPart } from '../../cluster/view.js';
 import type { GuardConfig } from '../../config/types.js';
 import type { GrantAnnotations } from '../../lifecycle/annotations.js';
@@ -42,6 +43,13 @@ export interface RuleContext {
   readonly now: Date;
   /** Present only where cluster state is available; rules with `needs: 'cluster'` run only then. */
   readonly cluster: ClusterView | undefined;
+  /** Who writes the policy; undefined where no one does (a `check` of files has no requester). */
+  readonly user: { readonly username: string; readonly groups: readonly string[] } | undefined;
+  /**
+   * The GrantRequest the policy names, read live by the webhook when the controller writes a grant
+   * in a profile that requires approval (approval-required); undefined when not read.
+   */
+  readonly grantRequest: GrantRequestLookup | undefined;
   /**
    * What admitting the policy changes (src/policy/effect), computed on first use and shared by
    * every rule of the evaluation; undefined without a usable (present, not stale) cluster view.

@@ -151,12 +151,37 @@ describe('RBAC is least privilege', () => {
     return [...granted].sort();
   };
 
-  it('exactly three roles: the controller\'s ClusterRole, its leader-election Role and the webhook\'s view', () => {
+  it('exactly five roles: the controller\'s ClusterRole, its leader-election Role, the webhook\'s view and approval checks, and the approver role to bind', () => {
     assert.deepEqual(roles.map((r) => `${r.kind}/${r.metadata?.name}`).sort(), [
+      'ClusterRole/netpol-guard-approver',
       'ClusterRole/netpol-guard-sweeper',
+      'ClusterRole/netpol-guard-webhook-approvals',
       'ClusterRole/netpol-guard-webhook-view',
       'Role/netpol-guard-leader-election',
     ]);
+  });
+
+  it('the webhook\'s approval checks: create subjectaccessreviews and get grantrequests, nothing more, each justified', () => {
+    const role = findObject<V1ClusterRole>(base, 'ClusterRole', 'netpol-guard-webhook-approvals');
+    assert.deepEqual(grantsOf(role), ['authorization.k8s.io/subjectaccessreviews:create', 'netpol-guard.io/grantrequests:get']);
+    const binding = findObject<V1ClusterRoleBinding>(base, 'ClusterRoleBinding', 'netpol-guard-webhook-approvals');
+    assert.deepEqual(binding.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'netpol-guard-webhook-approvals' });
+    assert.deepEqual(binding.subjects, [{ kind: 'ServiceAccount', name: 'netpol-guard', namespace: NAMESPACE }]);
+    const rbacText = readFileSync(path.join(MANIFESTS_DIR, 'rbac.yaml'), 'utf8');
+    for (const resource of ['subjectaccessreviews:', 'grantrequests:']) assert.ok(rbacText.includes(`#   ${resource}`), `${resource} is justified in a comment`);
+  });
+
+  it('netpol-guard-approver: approve/get/list grantrequests and get/patch their status, bound to nobody', () => {
+    const role = findObject<V1ClusterRole>(base, 'ClusterRole', 'netpol-guard-approver');
+    assert.deepEqual(grantsOf(role), [
+      'netpol-guard.io/grantrequests/status:get',
+      'netpol-guard.io/grantrequests/status:patch',
+      'netpol-guard.io/grantrequests:approve',
+      'netpol-guard.io/grantrequests:get',
+      'netpol-guard.io/grantrequests:list',
+    ]);
+    const bound = [...ofKind<V1ClusterRoleBinding>(base, 'ClusterRoleBinding'), ...ofKind<V1ClusterRoleBinding>(base, 'RoleBinding')].filter((b) => b.roleRef.name === 'netpol-guard-approver');
+    assert.deepEqual(bound, [], 'platform teams bind it; the base binds it to nobody');
   });
 
   it('the webhook\'s view may get/list/watch exactly namespaces, networkpolicies and grantrecords, each justified', () => {
@@ -269,9 +294,10 @@ describe('webhook configurations', () => {
   });
 
   for (const [label, hook, servicePath, timeout] of hooks) {
-    it(`${label}: CREATE/UPDATE of networking.k8s.io/v1 networkpolicies only, never DELETE`, () => {
+    it(`${label}: CREATE/UPDATE of networking.k8s.io/v1 networkpolicies and of grantrequests with their status only, never DELETE`, () => {
       assert.deepEqual(hook.rules, [
         { apiGroups: ['networking.k8s.io'], apiVersions: ['v1'], resources: ['networkpolicies'], operations: ['CREATE', 'UPDATE'], scope: 'Namespaced' },
+        { apiGroups: ['netpol-guard.io'], apiVersions: ['v1alpha1'], resources: ['grantrequests', 'grantrequests/status'], operations: ['CREATE', 'UPDATE'], scope: 'Namespaced' },
       ]);
       assert.ok(!(hook.rules ?? []).some((r) => (r.operations ?? []).some((op) => op === 'DELETE' || op === '*')));
     });

@@ -46,7 +46,12 @@ describe('doctor: the shipped installation', () => {
       assert.equal(webhook.clientConfig.service.path, shipped.path);
       assert.equal(webhook.clientConfig.service.name, SERVICE_NAME);
       assert.equal(webhook.clientConfig.service.namespace, DEFAULT_INSTALL_NAMESPACE);
-      assert.deepEqual(webhook.rules.flatMap((r) => r.operations), [...shipped.operations]);
+      assert.deepEqual(webhook.rules.filter((r) => r.resources.includes('networkpolicies')).flatMap((r) => r.operations), [...shipped.operations]);
+      // The same webhook also judges GrantRequests and their status (approvals), with the same operations.
+      assert.deepEqual(
+        webhook.rules.filter((r) => !r.resources.includes('networkpolicies')).map((r) => [r.resources, r.operations]),
+        [[['grantrequests', 'grantrequests/status'], [...shipped.operations]]],
+      );
       assert.deepEqual(webhook.namespaceSelector, {
         matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: shippedExcludedNamespaces(DEFAULT_INSTALL_NAMESPACE) }],
       });

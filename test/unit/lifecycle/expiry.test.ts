@@ -23,6 +23,10 @@ describe('annotationKeys', () => {
       changedAt: 'guard.example.com/changed-at',
       revokedBy: 'guard.example.com/revoked-by',
       revokedAt: 'guard.example.com/revoked-at',
+      breakGlassBy: 'guard.example.com/break-glass-by',
+      breakGlassAt: 'guard.example.com/break-glass-at',
+      grantRequest: 'guard.example.com/grant-request',
+      approvedBy: 'guard.example.com/approved-by',
       temporaryLabel: 'guard.example.com/temporary',
     });
     assert.equal(KEYS.ttl, 'netpol-guard.io/ttl');

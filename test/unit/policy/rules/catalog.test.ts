@@ -74,10 +74,12 @@ describe('rule catalog', () => {
     assert.deepEqual(ruleIdsOf('size'), ['policy-too-large']);
     assert.deepEqual(RULE_IDS.slice(0, 1), ['policy-too-large']);
     assert.deepEqual(BREADTH_RULE_IDS, RULE_IDS.slice(1, 12));
-    assert.deepEqual(LIFECYCLE_RULE_IDS, RULE_IDS.slice(16, 23));
+    // approval-required is the last lifecycle rule: it judges who writes the grant, after its annotations.
+    assert.deepEqual(LIFECYCLE_RULE_IDS, RULE_IDS.slice(16, 24));
+    assert.equal(LIFECYCLE_RULE_IDS.at(-1), 'approval-required');
     // The rules that read the cluster view: the effect rules after breadth, the quota and
     // re-creation rules last (skipped, or deny/warn per clusterView.onUnavailable, without one).
-    assert.deepEqual(ruleIdsOf('cluster'), [...RULE_IDS.slice(12, 16), ...RULE_IDS.slice(23)]);
+    assert.deepEqual(ruleIdsOf('cluster'), [...RULE_IDS.slice(12, 16), ...RULE_IDS.slice(24)]);
     // Exactly the cluster rules need the view.
     assert.deepEqual(
       DEFINITIONS.filter((r) => r.needs === 'cluster').map((r) => r.id),
@@ -135,6 +137,8 @@ describe('what derives from the catalog', () => {
       'quota-namespace-exceeded': ['--for', '--for'],
       'quota-requester-exceeded': ['--for', '--for'],
       'grant-recreated': ['--ticket', '--ticket'],
+      // In a profile that requires approval, grant files a request under its ticket.
+      'approval-required': ['--ticket', '--ticket'],
     };
     for (const id of RULE_IDS) assert.deepEqual([grantFlagFor(id, 'ingress'), grantFlagFor(id, 'egress')], expected[id], id);
   });
