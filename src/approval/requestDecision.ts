@@ -1,7 +1,7 @@
 import { formatDuration, parseDuration } from '../lifecycle/duration.js';
 import { formatTimestamp, parseTimestamp } from '../lifecycle/timestamp.js';
-import { distinctApprovers } from './approvals.js';
-import { FINAL_GRANT_REQUEST_PHASES, type GrantRequest, type GrantRequestPhase, type GrantRequestStatus } from './grantRequest.js';
+import { decisiveApproval, distinctApprovers, phaseOf } from './approvals.js';
+import { FINAL_GRANT_REQUEST_PHASES, type GrantRequest, type GrantRequestStatus } from './grantRequest.js';
 
 /** What the controller needs of the request's namespace profile (GuardConfig.approval fits). */
 export interface ApprovalProfile {
@@ -40,10 +40,6 @@ export function requiredApprovals(request: GrantRequest, profile: ApprovalProfil
   return Math.max(1, profile.required, request.status?.requiredApprovals ?? 0);
 }
 
-/** The phase a request is in; a request the webhook has not given a status yet is Pending. */
-export function phaseOf(request: GrantRequest): GrantRequestPhase {
-  return request.status?.phase ?? 'Pending';
-}
 
 export function nextStep(request: GrantRequest, profile: ApprovalProfile, now: Date): RequestStep {
   const phase = phaseOf(request);
@@ -76,8 +72,8 @@ export function nextStep(request: GrantRequest, profile: ApprovalProfile, now: D
   if (!createdAt.ok) return { kind: 'invalid', reason: `metadata.creationTimestamp: ${createdAt.error}` };
   const lapsesAt = new Date(createdAt.date.getTime() + profile.pendingTtlMs);
   const required = requiredApprovals(request, profile);
-  const counted = distinctApprovers(status, request.spec?.requestedBy);
-  const deciding = counted[required - 1];
+  const counted = distinctApprovers(status.approvals, request.spec?.requestedBy);
+  const deciding = decisiveApproval(status.approvals, request.spec?.requestedBy, required);
   const decidedAt = deciding === undefined ? undefined : parseTimestamp(deciding.at);
   // An approval stamped after the lapse time came too late, even if the controller saw it first.
   if (decidedAt?.ok && decidedAt.date.getTime() < lapsesAt.getTime()) {
@@ -90,7 +86,7 @@ export function nextStep(request: GrantRequest, profile: ApprovalProfile, now: D
         requiredApprovals: required,
         approvedAt: formatTimestamp(decidedAt.date),
         expiresAt: formatTimestamp(expiresAt),
-        message: `approved by ${counted.slice(0, required).map((a) => a.by).join(', ')}`,
+        message: `approved by ${counted.join(', ')}`,
       },
     };
   }
@@ -109,9 +105,9 @@ export function nextStep(request: GrantRequest, profile: ApprovalProfile, now: D
   return { kind: 'wait', until: lapsesAt };
 }
 
-/** The approvers the policy names (approved-by), in approval order, as many as were required. */
-export function deciders(request: GrantRequest, required: number): string[] {
-  return distinctApprovers(request.status, request.spec?.requestedBy).slice(0, required).map((a) => a.by);
+/** The approvers the policy names (approved-by): every distinct approver, in approval order (what the webhook checks). */
+export function approversOf(request: GrantRequest): string[] {
+  return distinctApprovers(request.status?.approvals, request.spec?.requestedBy);
 }
 
 /** How the access of an Active request ended, as the controller saw its NetworkPolicy go. */

@@ -2,10 +2,10 @@
 import type { V1NetworkPolicy } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { owningRequestUid, approvedPolicy, policyNameCandidates } from '../approval/policyForRequest.js';
-import { distinctApprovers } from '../approval/approvals.js';
+import { phaseOf } from '../approval/approvals.js';
 import type { GrantRequest, GrantRequestStatus } from '../approval/grantRequest.js';
 import { ApprovalApiError, type ApprovalApi } from '../approval/requestApi.js';
-import { type AccessEnd, closedStatus, deciders, nextStep, phaseOf, requiredApprovals } from '../approval/requestDecision.js';
+import { type AccessEnd, approversOf, closedStatus, nextStep } from '../approval/requestDecision.js';
 import { resolveProfile } from '../config/profiles.js';
 import type { GuardConfig } from '../config/types.js';
 import { describeApiError } from '../kube/apiErrors.js';
@@ -225,7 +225,7 @@ export class ApprovalController implements GrantObserver {
   private async open(request: GrantRequest, expiresAt: Date, config: GuardConfig): Promise<void> {
     const uid = request.metadata!.uid!;
     const namespace = request.metadata!.namespace!;
-    const approvers = deciders(request, requiredApprovals(request, config.approval));
+    const approvers = approversOf(request);
     let opened: V1NetworkPolicy | undefined;
     for (const name of policyNameCandidates(request)) {
       if (!this.leading) return;
@@ -314,8 +314,9 @@ export class ApprovalController implements GrantObserver {
     const owner = owningRequestUid(policy);
     const request = owner === undefined ? undefined : this.informer.get(owner);
     if (request === undefined) return undefined;
-    const required = request.status?.requiredApprovals ?? 1;
-    const approvals = distinctApprovers(request.status, request.spec?.requestedBy).slice(0, Math.max(1, required)).map((a) => ({ by: a.by, at: a.at }));
+    const approvers = new Set(approversOf(request));
+    // The first entry of each approver who counted, with the webhook's stamp.
+    const approvals = (request.status?.approvals ?? []).filter((a) => approvers.delete(a.by)).map((a) => ({ by: a.by, at: a.at }));
     return { grantRequest: request.metadata!.name!, approvals };
   }
 

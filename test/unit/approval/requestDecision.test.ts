@@ -1,34 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import fc from 'fast-check';
-import { distinctApprovers } from '../../../src/approval/approvals.js';
 import { approvedPolicy, owningRequestUid, policyNameCandidates } from '../../../src/approval/policyForRequest.js';
-import { closedStatus, nextStep, requiredApprovals } from '../../../src/approval/requestDecision.js';
+import { approversOf, closedStatus, nextStep, requiredApprovals } from '../../../src/approval/requestDecision.js';
 import { annotationKeys } from '../../../src/lifecycle/annotations.js';
 import { approval, at, grantRequest, REQUEST_UID } from './fixtures.js';
 
 const PROFILE = { required: 2, pendingTtlMs: 60 * 60_000 };
 const keys = annotationKeys();
 const now = (minutes: number): Date => new Date(at(minutes));
-
-describe('approvals: distinct approvers', () => {
-  it('counts each person once, in the order of their first approval, never the requester', () => {
-    const status = { approvals: [approval('bob', 1), approval('bob', 2), approval('alice', 3), approval('dave', 4), approval('', 5)] };
-    assert.deepEqual(distinctApprovers(status, 'alice').map((a) => [a.by, a.at]), [['bob', at(1)], ['dave', at(4)]]);
-    assert.deepEqual(distinctApprovers(undefined, 'alice'), []);
-  });
-
-  it('property: never more entries than distinct non-requester names, all distinct', () => {
-    fc.assert(
-      fc.property(fc.array(fc.constantFrom('alice', 'bob', 'carol', 'dave', ''), { maxLength: 20 }), (names) => {
-        const counted = distinctApprovers({ approvals: names.map((by, i) => ({ by, at: at(i) })) }, 'alice');
-        const expected = new Set(names.filter((n) => n !== 'alice' && n !== ''));
-        assert.equal(counted.length, expected.size);
-        assert.equal(new Set(counted.map((a) => a.by)).size, counted.length);
-      }),
-    );
-  });
-});
 
 describe('approvals: the next step of a request', () => {
   it('one approval of two waits, until the lapse time', () => {
@@ -63,6 +42,11 @@ describe('approvals: the next step of a request', () => {
     assert.equal(late.kind, 'lapse');
     const justInTime = nextStep(grantRequest({ phase: 'Pending', requiredApprovals: 2, approvals: [approval('bob', 5), approval('dave', 59)] }), PROFILE, now(62));
     assert.equal(justInTime.kind, 'approve', 'stamped before the lapse: approved even when the controller looks later');
+  });
+
+  it('the approvers named on the policy: every distinct one in order, never the requester', () => {
+    const request = grantRequest({ phase: 'Approved', approvals: [approval('bob', 1), approval('bob', 2), approval('alice', 3), approval('dave', 4)] });
+    assert.deepEqual(approversOf(request), ['bob', 'dave']);
   });
 
   it('needs the most of the profile now, the count at filing, and one', () => {
