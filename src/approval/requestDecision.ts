@@ -18,6 +18,8 @@ export interface ApprovalProfile {
  *   open     Approved and its access not opened yet: create the NetworkPolicy, then mark Active.
  *   expire   Approved, but its expiry passed before the access could be opened (no leader ran
  *            for longer than the duration): close as Expired without creating anything.
+ *   accept   a request just filed (no phase or no requiredApprovals yet): write Pending with the
+ *            count required, so `kubectl get grantrequests` and approvers see what is needed.
  *   wait     nothing to do yet; `until` when the answer changes by itself (the lapse time).
  *   none     nothing to do, ever or until someone else acts (final phases, Active, Denied).
  *   invalid  the request cannot be acted on (unparseable duration or creation time): say why.
@@ -27,6 +29,7 @@ export type RequestStep =
   | { kind: 'lapse'; status: GrantRequestStatus }
   | { kind: 'open'; expiresAt: Date }
   | { kind: 'expire'; status: GrantRequestStatus }
+  | { kind: 'accept'; status: GrantRequestStatus }
   | { kind: 'wait'; until: Date }
   | { kind: 'none' }
   | { kind: 'invalid'; reason: string };
@@ -101,6 +104,9 @@ export function nextStep(request: GrantRequest, profile: ApprovalProfile, now: D
         message: `${counted.length} of ${required} approvals within ${formatDuration(profile.pendingTtlMs)} (approval.pendingTTL); nothing was opened`,
       },
     };
+  }
+  if (status.phase === undefined || status.requiredApprovals === undefined) {
+    return { kind: 'accept', status: { ...status, phase: 'Pending', requiredApprovals: required, message: `waiting for ${required} approval${required === 1 ? '' : 's'}` } };
   }
   return { kind: 'wait', until: lapsesAt };
 }

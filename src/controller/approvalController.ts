@@ -26,7 +26,7 @@ export interface ApprovalControllerOptions {
   logger: Logger;
   /** Only this namespace's requests (default: all). */
   namespace?: string;
-  /** A request transition this leader saw or made. Must not block. */
+  /** A request transition this leader made (requested: it wrote Pending) or saw (denied). Must not block. */
   onTransition?: (transition: RequestTransition, request: GrantRequest) => void;
   /** How often every open request is looked at again (lapses, retries); default 5 s. */
   tickMs?: number;
@@ -133,7 +133,6 @@ export class ApprovalController implements GrantObserver {
       this.serially(event.key, () => this.removeAccessOf(request));
       return;
     }
-    if (event.type === 'add' && !this.listing && phaseOf(request) === 'Pending') this.tell('requested', request);
     if (event.type === 'update' && phaseOf(request) === 'Denied' && phaseOf(event.previous) !== 'Denied') this.tell('denied', request);
     this.enqueue(event.key);
   }
@@ -184,6 +183,16 @@ export class ApprovalController implements GrantObserver {
         if (written !== undefined) {
           this.log(written, 'grant request lapsed');
           this.tell('lapsed', written);
+        }
+        return;
+      }
+      case 'accept': {
+        // Written once per request (the status write carries resourceVersion), so `requested` is
+        // announced once, also across leader changes.
+        const written = await this.writeStatus(request, step.status);
+        if (written !== undefined) {
+          this.log(written, 'grant request filed', { requestedBy: written.spec?.requestedBy, required: written.status?.requiredApprovals });
+          this.tell('requested', written);
         }
         return;
       }

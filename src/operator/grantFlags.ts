@@ -35,6 +35,10 @@ export interface GrantRequest {
   skipLocalCheck: boolean;
   /** `--namespace-labels`: the namespace's labels, to choose the config's profile for the local check. */
   namespaceLabels?: Record<string, string>;
+  /** Where approval is required: wait for the request to open, be denied or lapse (--wait). */
+  wait?: boolean;
+  /** Where approval is required: why, for the approvers (--reason). */
+  reason?: string;
 }
 
 export type GrantRequestResult = { ok: true; request: GrantRequest } | { ok: false; help: false; error: string };
@@ -82,6 +86,8 @@ export const GRANT_OPTIONS = {
   kubeconfig: { type: 'string' },
   'skip-local-check': { type: 'boolean' },
   'namespace-labels': { type: 'string' },
+  wait: { type: 'boolean' },
+  reason: { type: 'string' },
 } as const;
 
 const fail = (error: string): GrantRequestResult => ({ ok: false, help: false, error });
@@ -164,6 +170,8 @@ export function grantRequestFrom(values: FlagValues<typeof GRANT_OPTIONS>): Gran
   }
 
   let output: GrantOutput = values['dry-run'] ? 'yaml' : 'apply';
+  if (values.wait === true && (values['dry-run'] || values.output !== undefined)) return fail('--wait waits for a request that is sent; it cannot go with --dry-run or -o');
+  if (values.reason !== undefined && (values.reason.length > 1024 || values.reason.trim() === '')) return fail('--reason must be 1 to 1024 characters');
   if (values.output !== undefined) {
     if (values.output !== 'yaml' && values.output !== 'json') return fail(`-o/--output must be yaml or json, not "${values.output}"`);
     output = values.output;
@@ -197,6 +205,8 @@ export function grantRequestFrom(values: FlagValues<typeof GRANT_OPTIONS>): Gran
       configPath: values.config,
       kubeconfig: values.kubeconfig,
       skipLocalCheck: values['skip-local-check'] ?? false,
+      ...(values.wait === true && { wait: true }),
+      ...(values.reason !== undefined && { reason: values.reason }),
     },
   };
 }

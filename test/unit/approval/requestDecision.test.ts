@@ -70,7 +70,11 @@ describe('approvals: the next step of a request', () => {
       assert.deepEqual(nextStep(grantRequest({ phase, approvals: [approval('bob', 1), approval('dave', 2)] }), PROFILE, now(3)), { kind: 'none' }, phase);
     }
     assert.equal(nextStep(grantRequest(undefined, { duration: 'forever' }), PROFILE, now(3)).kind, 'invalid');
-    assert.equal(nextStep(grantRequest(undefined), PROFILE, now(3)).kind, 'wait', 'no status yet: Pending');
+    const filed = nextStep(grantRequest({}), PROFILE, now(3));
+    assert.equal(filed.kind, 'accept', 'just filed: the controller writes Pending with the count required');
+    assert.deepEqual(filed.kind === 'accept' && [filed.status.phase, filed.status.requiredApprovals], ['Pending', 2]);
+    const filedWithApprovals = nextStep(grantRequest({ approvals: [approval('bob', 1), approval('dave', 2)] }), PROFILE, now(3));
+    assert.equal(filedWithApprovals.kind, 'approve', 'approvals that came first are not held up by the bookkeeping');
   });
 
   it('closing: expired, revoked by someone, deleted outside, the request deleted', () => {

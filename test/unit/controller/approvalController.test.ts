@@ -258,6 +258,18 @@ describe('approval controller', () => {
     }
   });
 
+  it('a request just filed is accepted as Pending with the count required, and announced once as `requested`', async () => {
+    const t = setup([grantRequest({})]);
+    try {
+      await waitFor('Pending written', () => t.api.stored.get(REQUEST_UID)?.status?.requiredApprovals === 2);
+      assert.equal(t.api.stored.get(REQUEST_UID)!.status!.phase, 'Pending');
+      await new Promise((resolve) => setTimeout(resolve, 80));
+      assert.deepEqual(t.transitions, [['requested', 'Pending']]);
+    } finally {
+      await t.stop();
+    }
+  });
+
   it('a standby acts on nothing', async () => {
     const api = new FakeApprovalApi();
     api.put(grantRequest(twoApprovals()));

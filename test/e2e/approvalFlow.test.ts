@@ -1,0 +1,196 @@
+// The two-person rule end to end, against a real kube-apiserver with the netpol-guard webhooks
+// registered as manifests/webhooks.yaml registers them (the webhook's API access under the shipped
+// RBAC) and one controller running as the shipped ServiceAccount: alice files a request in a prod
+// namespace (profile prod: 2 approvals); `list --pending` shows the queue; bob, then dave approve
+// through the status subresource (the webhook stamps who and when); the controller opens the
+// NetworkPolicy with both approvers, alice as requester and an expiry counted from dave's
+// approval; the policy expires, and the request (Expired) and the GrantRecord (approvals) say so.
+// Deleting a request takes its access with it (no kube-controller-manager here: the controller
+// does what garbage collection would).
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { startControlPlane, type ControlPlane } from './harness/controlPlane.js';
+import { cliPath, startNetpolGuard, type CliResult, type JsonObject, type NetpolGuard, type SweeperProcess } from './harness/guard.js';
+import { adminApis, readPolicy, type AdminApis } from './harness/kubeClient.js';
+import { runToCompletion } from './harness/processes.js';
+import {
+  APPROVAL_PREFIX as PREFIX,
+  APPROVAL_USERS,
+  appendApproval,
+  approvalConfig,
+  createApprovalNamespace,
+  ensureApprovalRoles,
+  installApprovalCrds,
+  readGrantRequest,
+} from './harness/approvals.js';
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await sleep(200);
+  }
+}
+
+function assertExit(r: CliResult, code: number, what: string): void {
+  assert.equal(r.code, code, `${what}: exit ${r.code}, wanted ${code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
+}
+
+describe('approvals: request → two approvals → access → expiry', () => {
+  let cp: ControlPlane | undefined;
+  let guard: NetpolGuard | undefined;
+  let apis: AdminApis | undefined;
+  let controller: SweeperProcess | undefined;
+  let home = '';
+  let ns = '';
+
+  before(async () => {
+    cp = await startControlPlane({ users: APPROVAL_USERS });
+    await installApprovalCrds(cp);
+    await ensureApprovalRoles(cp);
+    guard = await startNetpolGuard(cp, { configYaml: approvalConfig({ required: 2 }), clusterView: true });
+    apis = adminApis(cp);
+    ns = await createApprovalNamespace(cp);
+    home = fs.mkdtempSync(path.join(cp.tmpDir, 'approvals-home-'));
+    fs.writeFileSync(path.join(home, 'config.yaml'), approvalConfig({ required: 2 }));
+    controller = await guard.startController(['--resync', '10s']);
+  });
+
+  after(async () => {
+    await controller?.stop().catch(() => undefined);
+    await guard?.stop().catch((err: unknown) => process.stderr.write(`guard stop: ${String(err)}\n`));
+    await cp?.stop();
+  });
+
+  const plane = (): ControlPlane => {
+    assert.ok(cp, 'control plane did not start');
+    return cp;
+  };
+  const tail = (): string => (controller ? `--- ${controller.logFile}\n${fs.readFileSync(controller.logFile, 'utf8').split('\n').slice(-30).join('\n')}` : '');
+  /** The built CLI as `user` (their own static token), with the platform config. */
+  const cliAs = (user: string, args: string[]): Promise<CliResult> => {
+    const env: NodeJS.ProcessEnv = { ...process.env, HOME: home, NETPOL_GUARD_CONFIG: path.join(home, 'config.yaml') };
+    for (const key of ['KUBECONFIG', 'NODE_TEST_CONTEXT']) delete env[key];
+    return runToCompletion(process.execPath, [cliPath(), ...args, '--kubeconfig', plane().kubeconfigFor(user)], { cwd: home, env, label: `netpol-guard as ${user}` });
+  };
+  const request = async (name: string): Promise<{ spec: JsonObject; status: JsonObject; metadata: JsonObject }> => {
+    const r = await readGrantRequest(plane(), ns, name);
+    return { spec: r['spec'] as JsonObject, status: (r['status'] ?? {}) as JsonObject, metadata: r['metadata'] as JsonObject };
+  };
+  const phase = async (name: string): Promise<string | undefined> => (await request(name)).status['phase'] as string | undefined;
+  const grantRecords = async (): Promise<JsonObject[]> => (JSON.parse(await plane().kubectlOk(['get', 'gr', '-o', 'json'])) as { items: JsonObject[] }).items;
+
+  it('alice requests, bob and dave approve, the policy opens with both and expires 25s after dave\'s approval', async () => {
+    const filed = await plane().kubectl(['create', '-f', '-'], {
+      asUser: 'alice',
+      stdin: JSON.stringify({
+        apiVersion: 'netpol-guard.io/v1alpha1',
+        kind: 'GrantRequest',
+        metadata: { name: 'checkout-db', namespace: ns },
+        spec: {
+          policy: {
+            podSelector: { matchLabels: { app: 'backend' } },
+            policyTypes: ['Ingress'],
+            ingress: [{ from: [{ podSelector: { matchLabels: { app: 'frontend' } } }], ports: [{ protocol: 'TCP', port: 8080 }] }],
+          },
+          duration: '25s',
+          ticket: 'INC-4242',
+          reason: 'checkout cannot reach the backend',
+        },
+      }),
+    });
+    assert.equal(filed.code, 0, filed.stderr);
+    assert.equal((await request('checkout-db')).spec['requestedBy'], 'alice', 'stamped by the webhook');
+
+    // The queue, as alice sees it.
+    const pending = await cliAs('alice', ['list', '--pending', '-n', ns]);
+    assertExit(pending, 0, 'list --pending');
+    assert.match(pending.stdout, /checkout-db\s+Pending\s+\S+\s+alice\s+INC-4242\s+0\/2/, pending.stdout);
+
+    assert.equal((await appendApproval(plane(), 'bob', ns, 'checkout-db')).code, 0);
+    await sleep(3_000);
+    assert.equal(await phase('checkout-db'), 'Pending', 'one approval of two opens nothing');
+    assert.equal(await readPolicy(apis!, ns, 'checkout-db'), undefined);
+    const half = await cliAs('alice', ['list', '--pending', '-n', ns]);
+    assert.match(half.stdout, /checkout-db\s+Pending\s+\S+\s+alice\s+INC-4242\s+1\/2/, half.stdout);
+
+    assert.equal((await appendApproval(plane(), 'dave', ns, 'checkout-db')).code, 0);
+    const active = await until('the request Active', 20_000, async () => ((await phase('checkout-db')) === 'Active' ? request('checkout-db') : undefined)).catch((err: Error) =>
+      assert.fail(`${err.message}\n${tail()}`),
+    );
+    const approvals = active.status['approvals'] as { by: string; at: string }[];
+    assert.deepEqual(approvals.map((a) => a.by), ['bob', 'dave']);
+    const daveAt = Date.parse(approvals[1]!.at);
+    assert.equal(active.status['approvedAt'], approvals[1]!.at, 'approved when dave approved');
+    assert.equal(Date.parse(String(active.status['expiresAt'])), daveAt + 25_000, 'the clock starts at the second approval');
+    assert.ok(daveAt - Date.parse(approvals[0]!.at) >= 2_000, 'and not at the first');
+
+    const policy = await readPolicy(apis!, ns, String(active.status['policyName']));
+    assert.ok(policy, 'the NetworkPolicy exists');
+    const annotations = policy.metadata?.annotations ?? {};
+    assert.equal(annotations[`${PREFIX}/approved-by`], 'bob,dave');
+    assert.equal(annotations[`${PREFIX}/requested-by`], 'alice', 'the requester, not the controller');
+    assert.equal(annotations[`${PREFIX}/grant-request`], 'checkout-db');
+    assert.equal(Date.parse(annotations[`${PREFIX}/expires-at`] ?? ''), daveAt + 25_000);
+    assert.equal(policy.metadata?.ownerReferences?.[0]?.uid, active.metadata['uid']);
+
+    const record = await until('the GrantRecord with the approvals', 15_000, async () =>
+      (await grantRecords()).find((r) => ((r['spec'] as JsonObject)['policy'] as JsonObject)['uid'] === policy.metadata?.uid),
+    );
+    assert.deepEqual((record['spec'] as JsonObject)['approvals'], approvals.map((a) => ({ by: a.by, at: a.at })));
+    assert.equal((record['spec'] as JsonObject)['grantRequest'], 'checkout-db');
+
+    // Expiry: the sweeper deletes it, the request says Expired, the record Expired.
+    const expired = await until('the request Expired', 45_000, async () => ((await phase('checkout-db')) === 'Expired' ? request('checkout-db') : undefined)).catch((err: Error) =>
+      assert.fail(`${err.message}\n${tail()}`),
+    );
+    assert.ok(Date.parse(String(expired.status['closedAt'])) >= daveAt + 25_000);
+    assert.equal(await readPolicy(apis!, ns, 'checkout-db'), undefined);
+    const closed = await until('the record Expired', 15_000, async () => {
+      const r = (await grantRecords()).find((x) => ((x['spec'] as JsonObject)['policy'] as JsonObject)['uid'] === policy.metadata?.uid);
+      return (r?.['status'] as JsonObject | undefined)?.['state'] === 'Expired' ? r : undefined;
+    });
+    assert.deepEqual(((closed['spec'] as JsonObject)['approvals'] as JsonObject[]).map((a) => a['by']), ['bob', 'dave']);
+    const queue = await cliAs('alice', ['list', '--pending', '-n', ns]);
+    assert.doesNotMatch(queue.stdout, /checkout-db/, 'an expired request leaves the queue');
+  });
+
+  it('deleting an Active request removes its access (the controller does what garbage collection would)', async () => {
+    const filed = await plane().kubectl(['create', '-f', '-'], {
+      asUser: 'alice',
+      stdin: JSON.stringify({
+        apiVersion: 'netpol-guard.io/v1alpha1',
+        kind: 'GrantRequest',
+        metadata: { name: 'cache-debug', namespace: ns },
+        spec: {
+          policy: { podSelector: { matchLabels: { app: 'cache' } }, policyTypes: ['Ingress'], ingress: [{ from: [{ podSelector: { matchLabels: { app: 'frontend' } } }], ports: [{ protocol: 'TCP', port: 6379 }] }] },
+          duration: '1h',
+          ticket: 'INC-4243',
+        },
+      }),
+    });
+    assert.equal(filed.code, 0, filed.stderr);
+    assert.equal((await appendApproval(plane(), 'bob', ns, 'cache-debug')).code, 0);
+    assert.equal((await appendApproval(plane(), 'dave', ns, 'cache-debug')).code, 0);
+    await until('cache-debug Active', 20_000, async () => ((await phase('cache-debug')) === 'Active' ? true : undefined)).catch((err: Error) => assert.fail(`${err.message}\n${tail()}`));
+    const policy = await readPolicy(apis!, ns, 'cache-debug');
+    assert.ok(policy);
+    const deleted = await plane().kubectl(['delete', 'grantrequests.netpol-guard.io', 'cache-debug', '-n', ns], { asUser: 'alice' });
+    assert.equal(deleted.code, 0, deleted.stderr);
+    await until('the policy gone', 20_000, async () => ((await readPolicy(apis!, ns, 'cache-debug')) === undefined ? true : undefined)).catch((err: Error) =>
+      assert.fail(`${err.message}\n${tail()}`),
+    );
+    const record = await until('the record closed', 15_000, async () => {
+      const r = (await grantRecords()).find((x) => ((x['spec'] as JsonObject)['policy'] as JsonObject)['uid'] === policy.metadata?.uid);
+      return (r?.['status'] as JsonObject | undefined)?.['state'] !== 'Open' ? r : undefined;
+    });
+    assert.equal((record['status'] as JsonObject)['state'], 'Revoked');
+    assert.match(String((record['status'] as JsonObject)['closedNote']), /GrantRequest cache-debug was deleted/);
+  });
+});
