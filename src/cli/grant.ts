@@ -13,6 +13,9 @@ import { checkLocally, findingLines, grantFlagsToChange } from '../operator/loca
 import { formatExpiresIn } from '../operator/relative.js';
 import { chooseConfig } from '../operator/runtime.js';
 import { formatSelector } from '../operator/selectors.js';
+import { fileRequest, isApprovalRequiredDenial, WAIT_EXIT } from '../operator/fileRequest.js';
+import { createRequestClient } from '../operator/requestClient.js';
+import type { GuardConfig } from '../config/types.js';
 import { defineCommand } from './command.js';
 
 function usage(prog: string): string {
@@ -57,7 +60,15 @@ options:
                             (for break-glass or permanent principals, whom a CLI cannot know)
   -h, --help                show this help
 
-exit status: 0 granted (or manifest printed), 1 refused or denied, 2 usage or connection error
+where the namespace's profile requires approval (approval.required > 0; README: Approvals), grant
+files a GrantRequest for exactly this access instead, prints who can approve it and the approve
+command, and the controller opens it once enough other people approved; the --for clock starts
+at that approval. With --wait it waits (showing the time elapsed) until the access is open.
+  --reason TEXT             why, for the approvers
+  --wait                    wait until the request is active, denied or lapsed
+
+exit status: 0 granted, filed (or manifest printed), or with --wait active; 1 refused or denied;
+2 usage or connection error; with --wait: ${WAIT_EXIT.denied} denied, ${WAIT_EXIT.lapsed} lapsed, ${WAIT_EXIT.ended} ended otherwise (withdrawn, deleted)
 `;
 }
 
@@ -106,9 +117,15 @@ export const grantCommand = defineCommand({
     const name = policy.metadata!.name!;
     const now = io.now();
     // The profile the webhook would choose: by name here, by labels when --namespace-labels gives them.
-    const profile = resolveProfile(config, namespace, request.namespaceLabels);
+    let profile = resolveProfile(config, namespace, request.namespaceLabels);
+    // To send, the live namespace's labels say which profile (and whether approval is required).
+    if (profile.labelsUnknown && sends) {
+      const labels = await createRequestClient(context!).namespaceLabels(namespace).catch(() => undefined);
+      if (labels !== undefined) profile = resolveProfile(config, namespace, labels);
+    }
     if (profile.labelsUnknown) say(`warning: a profile of ${chosen.label} matches on namespace labels; without --namespace-labels the local check uses profile ${profile.config.profile}`);
-    const check = checkLocally({ operation: 'CREATE', policy, namespace, config: profile.config, now });
+    const approval = approvalFor(profile.config);
+    const check = checkLocally({ operation: 'CREATE', policy, namespace, config: approval.judgeWith, now });
     if (check.kind === 'invalid') {
       say(`refused: the flags make an invalid NetworkPolicy; nothing was sent\n${check.errors.map((e) => `  ${e}`).join('\n')}`);
       return 1;
@@ -138,16 +155,48 @@ export const grantCommand = defineCommand({
       return 0;
     }
 
+    const file = (required: number): Promise<number> =>
+      fileRequest({
+        policy,
+        duration: request.ttl!,
+        ticket: request.ticket!,
+        reason: request.reason,
+        required,
+        config: profile.config,
+        client: createRequestClient(context!),
+        io,
+        prog,
+        say,
+        wait: request.wait === true,
+      });
+    if (approval.required > 0) return file(approval.required);
+    if (request.wait === true) say('warning: --wait applies where approval is required; this grant opens at once');
     let created: V1NetworkPolicy;
     try {
       created = await connect().create(namespace, policy);
     } catch (err) {
+      // The webhook's profile requires approval where the local config did not know it: file instead.
+      if (isApprovalRequiredDenial(err) && request.ttl !== undefined && request.ticket !== undefined) {
+        say(`the webhook requires approval in ${namespace} (approval-required); filing a GrantRequest instead`);
+        return file(0);
+      }
       return reportFailure(err, { verb: 'create', resource: 'networkpolicies', namespace, name }, connect().server, say);
     }
     io.stdout(grantReceipt(created, namespace, name, request, config.keys, now, prog));
     return 0;
   },
 });
+
+/**
+ * Where the profile requires approval, the grant is filed as a GrantRequest: its local check then
+ * judges the access itself (approval-required, which only the controller's creation passes, is
+ * what filing a request answers).
+ */
+function approvalFor(config: GuardConfig): { required: number; judgeWith: GuardConfig } {
+  const required = config.approval.required;
+  if (!(required > 0)) return { required: 0, judgeWith: config };
+  return { required, judgeWith: { ...config, rules: { ...config.rules, 'approval-required': 'off' } } };
+}
 
 async function resolvePodSelector(
   api: GrantApi,

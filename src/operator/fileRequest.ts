@@ -31,7 +31,7 @@ export function requestFor(policy: V1NetworkPolicy, duration: string, ticket: st
 
 /** True when the API server's answer is the webhook's approval-required denial of a NetworkPolicy. */
 export function isApprovalRequiredDenial(err: unknown): boolean {
-  const message = statusBodyOf((err as { body?: unknown })?.body !== undefined ? err : undefined)?.message ?? '';
+  const message = statusBodyOf(err)?.message ?? '';
   return /\bapproval-required\b/.test(message);
 }
 
@@ -40,6 +40,7 @@ export interface FileRequestInput {
   duration: string;
   ticket: string;
   reason: string | undefined;
+  /** Distinct approvers needed; 0 when only the webhook knows (its approval-required denial). */
   required: number;
   config: GuardConfig;
   client: RequestClient;
@@ -64,7 +65,9 @@ export async function fileRequest(input: FileRequestInput): Promise<number> {
   const approvers = await client.approvers(namespace).catch(() => undefined);
   const command = approveCommand(created, prog);
   const lines = [
-    `requested ${namespace}/${name} (GrantRequest): profile ${input.config.profile} needs ${input.required} approval${input.required === 1 ? '' : 's'} from people other than you; nothing is open until then`,
+    input.required > 0
+      ? `requested ${namespace}/${name} (GrantRequest): profile ${input.config.profile} needs ${input.required} approval${input.required === 1 ? '' : 's'} from people other than you; nothing is open until then`
+      : `requested ${namespace}/${name} (GrantRequest): the webhook's profile needs approval from people other than you; nothing is open until then`,
     `  access:    ${summarizeAccess(policy)}`,
     `  ticket:    ${input.ticket}`,
     `  for:       ${input.duration}, counted from the approval that makes it enough`,
