@@ -1,3 +1,4 @@
+// Over 400 lines: the controller process wiring (config reloads, generations, recorder, approval loop, election) reads best in one place.
 import { readFileSync } from 'node:fs';
 import type { KubeConfig, V1NetworkPolicy } from '@kubernetes/client-node';
 import { type Logger, pino } from 'pino';
@@ -36,7 +37,9 @@ With --leader-elect, replicas elect one leader on a coordination.k8s.io/v1 Lease
 leader deletes and writes Events, standbys keep their cache warm and take over within a second.
 A leader that cannot renew in time stops at once and exits 1 (the kubelet restarts it).
 The leader also writes an ExpiringSoon Event notify.beforeExpiry ahead of each expiry and sends
-notify.webhooks. The config file is re-read when it changes; an invalid edit keeps the last good one.
+notify.webhooks. It opens the access of approved GrantRequests (README: Approvals): the
+NetworkPolicy, expiring from the approval; lapses unapproved ones after approval.pendingTTL.
+The config file is re-read when it changes; an invalid edit keeps the last good one.
 
 options:
   --leader-elect         elect a leader (the manifests turn this on; off for a local run)

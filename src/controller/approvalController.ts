@@ -1,4 +1,4 @@
-// Over 300 lines: one controller's event handling, its leader gate and its three API-facing steps (status, open, remove) belong together.
+// Over 400 lines: one controller's event handling, its leader gate and its three API-facing steps (status, open, remove) belong together.
 import type { V1NetworkPolicy } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { owningRequestUid, approvedPolicy, policyNameCandidates } from '../approval/policyForRequest.js';

@@ -38,6 +38,13 @@ async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T 
   }
 }
 
+/** With NETPOL_GUARD_E2E_TRANSCRIPT=FILE, the commands' real output is appended there (for the README walk-through). */
+function transcript(title: string, r: CliResult): void {
+  const file = process.env['NETPOL_GUARD_E2E_TRANSCRIPT'];
+  if (file === undefined || file === '') return;
+  fs.appendFileSync(file, `### ${title} (exit ${r.code})\n${r.stdout}${r.stderr === '' ? '' : `--- stderr\n${r.stderr}`}\n`);
+}
+
 function assertExit(r: CliResult, code: number, what: string): void {
   assert.equal(r.code, code, `${what}: exit ${r.code}, wanted ${code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
 }
@@ -86,30 +93,20 @@ describe('approvals: request → two approvals → access → expiry', () => {
   const phase = async (name: string): Promise<string | undefined> => (await request(name)).status['phase'] as string | undefined;
   const grantRecords = async (): Promise<JsonObject[]> => (JSON.parse(await plane().kubectlOk(['get', 'gr', '-o', 'json'])) as { items: JsonObject[] }).items;
 
-  it('alice requests, bob and dave approve, the policy opens with both and expires 25s after dave\'s approval', async () => {
-    const filed = await plane().kubectl(['create', '-f', '-'], {
-      asUser: 'alice',
-      stdin: JSON.stringify({
-        apiVersion: 'netpol-guard.io/v1alpha1',
-        kind: 'GrantRequest',
-        metadata: { name: 'checkout-db', namespace: ns },
-        spec: {
-          policy: {
-            podSelector: { matchLabels: { app: 'backend' } },
-            policyTypes: ['Ingress'],
-            ingress: [{ from: [{ podSelector: { matchLabels: { app: 'frontend' } } }], ports: [{ protocol: 'TCP', port: 8080 }] }],
-          },
-          duration: '25s',
-          ticket: 'INC-4242',
-          reason: 'checkout cannot reach the backend',
-        },
-      }),
+  it('alice requests (grant --wait), bob and dave approve, the policy opens with both and expires 25s after dave\'s approval', async () => {
+    // alice runs grant as she would anywhere; in a prod namespace it files a request and waits.
+    const waiting = cliAs('alice', ['grant', '-n', ns, '--to', 'app=backend', '--from-pods', 'app=frontend', '--port', '8080/TCP', '--for', '25s', '--ticket', 'INC-4242', '--name', 'checkout-db', '--reason', 'checkout cannot reach the backend', '--wait']);
+    await until('the request filed', 15_000, async () => {
+      const r = await plane().kubectl(['get', 'grantrequests.netpol-guard.io', 'checkout-db', '-n', ns, '-o', 'name']);
+      return r.code === 0 ? true : undefined;
     });
-    assert.equal(filed.code, 0, filed.stderr);
     assert.equal((await request('checkout-db')).spec['requestedBy'], 'alice', 'stamped by the webhook');
+    await until('Pending with 2 required', 15_000, async () => ((await request('checkout-db')).status['requiredApprovals'] === 2 ? true : undefined)).catch((err: Error) =>
+      assert.fail(`${err.message}\n${tail()}`),
+    );
 
-    // The queue, as alice sees it.
     const pending = await cliAs('alice', ['list', '--pending', '-n', ns]);
+    const firstQueue = pending;
     assertExit(pending, 0, 'list --pending');
     assert.match(pending.stdout, /checkout-db\s+Pending\s+\S+\s+alice\s+INC-4242\s+0\/2/, pending.stdout);
 
@@ -119,6 +116,7 @@ describe('approvals: request → two approvals → access → expiry', () => {
     assert.equal(await readPolicy(apis!, ns, 'checkout-db'), undefined);
     const half = await cliAs('alice', ['list', '--pending', '-n', ns]);
     assert.match(half.stdout, /checkout-db\s+Pending\s+\S+\s+alice\s+INC-4242\s+1\/2/, half.stdout);
+    transcript('list --pending after bob approved', half);
 
     assert.equal((await appendApproval(plane(), 'dave', ns, 'checkout-db')).code, 0);
     const active = await until('the request Active', 20_000, async () => ((await phase('checkout-db')) === 'Active' ? request('checkout-db') : undefined)).catch((err: Error) =>
@@ -137,6 +135,14 @@ describe('approvals: request → two approvals → access → expiry', () => {
     assert.equal(annotations[`${PREFIX}/approved-by`], 'bob,dave');
     assert.equal(annotations[`${PREFIX}/requested-by`], 'alice', 'the requester, not the controller');
     assert.equal(annotations[`${PREFIX}/grant-request`], 'checkout-db');
+    const waited = await waiting;
+    assertExit(waited, 0, 'grant --wait');
+    assert.match(waited.stdout, /^requested [a-z0-9-]+\/checkout-db \(GrantRequest\): profile prod needs 2 approvals/);
+    assert.match(waited.stdout, /\n {2}approve: {3}netpol-guard approve checkout-db -n /);
+    assert.match(waited.stdout, /\nactive [a-z0-9-]+\/checkout-db after \d+s\n {2}approved: bob, dave/);
+    assert.match(waited.stderr, /waiting for approval: 0\/2 approvals \(\d+s elapsed/);
+    transcript('grant --wait (alice)', waited);
+    transcript('list --pending before the approvals', firstQueue);
     assert.equal(Date.parse(annotations[`${PREFIX}/expires-at`] ?? ''), daveAt + 25_000);
     assert.equal(policy.metadata?.ownerReferences?.[0]?.uid, active.metadata['uid']);
 
@@ -159,6 +165,24 @@ describe('approvals: request → two approvals → access → expiry', () => {
     assert.deepEqual(((closed['spec'] as JsonObject)['approvals'] as JsonObject[]).map((a) => a['by']), ['bob', 'dave']);
     const queue = await cliAs('alice', ['list', '--pending', '-n', ns]);
     assert.doesNotMatch(queue.stdout, /checkout-db/, 'an expired request leaves the queue');
+    transcript('kubectl get grantrequests (after the expiry)', { code: 0, stdout: await plane().kubectlOk(['get', 'grantrequests.netpol-guard.io', '-n', ns]), stderr: '' });
+  });
+
+  it('revoke --request (alice) closes the access early: the request ends Revoked', async () => {
+    const filed = await cliAs('alice', ['grant', '-n', ns, '--to', 'app=backend', '--from-pods', 'app=frontend', '--port', '9090/TCP', '--for', '1h', '--ticket', 'INC-4244', '--name', 'metrics-debug']);
+    assertExit(filed, 0, 'grant (files a request)');
+    assert.equal((await appendApproval(plane(), 'bob', ns, 'metrics-debug')).code, 0);
+    assert.equal((await appendApproval(plane(), 'dave', ns, 'metrics-debug')).code, 0);
+    await until('metrics-debug Active', 20_000, async () => ((await phase('metrics-debug')) === 'Active' ? true : undefined)).catch((err: Error) => assert.fail(`${err.message}\n${tail()}`));
+    const revoked = await cliAs('alice', ['revoke', '--request', 'metrics-debug', '-n', ns]);
+    assertExit(revoked, 0, 'revoke --request');
+    assert.match(revoked.stdout, /\n {2}request: {2}\S+\/metrics-debug \(the controller closes it Revoked\)/);
+    transcript('revoke --request (alice)', revoked);
+    const closed = await until('metrics-debug Revoked', 20_000, async () => ((await phase('metrics-debug')) === 'Revoked' ? request('metrics-debug') : undefined)).catch((err: Error) =>
+      assert.fail(`${err.message}\n${tail()}`),
+    );
+    assert.match(String(closed.status['message']), /revoked by alice|deleted outside/);
+    assert.equal(await readPolicy(apis!, ns, 'metrics-debug'), undefined);
   });
 
   it('deleting an Active request removes its access (the controller does what garbage collection would)', async () => {
