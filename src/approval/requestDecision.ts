@@ -14,6 +14,8 @@ export interface ApprovalProfile {
  * namespace's profile and the time alone:
  *   approve  Pending with enough distinct approvers, the deciding one before the lapse: write
  *            status Approved with approvedAt (that approval's stamp) and expiresAt.
+ *   deny     Pending with a denial (status.denial, written by an approver, stamped by the webhook)
+ *            stamped before any approval made the count enough: write status Denied.
  *   lapse    Pending, not enough approvers by creation + pendingTTL: write status Lapsed.
  *   open     Approved and its access not opened yet: create the NetworkPolicy, then mark Active.
  *   expire   Approved, but its expiry passed before the access could be opened (no leader ran
@@ -26,6 +28,7 @@ export interface ApprovalProfile {
  */
 export type RequestStep =
   | { kind: 'approve'; status: GrantRequestStatus }
+  | { kind: 'deny'; status: GrantRequestStatus }
   | { kind: 'lapse'; status: GrantRequestStatus }
   | { kind: 'open'; expiresAt: Date }
   | { kind: 'expire'; status: GrantRequestStatus }
@@ -78,6 +81,18 @@ export function nextStep(request: GrantRequest, profile: ApprovalProfile, now: D
   const counted = distinctApprovers(status.approvals, request.spec?.requestedBy);
   const deciding = decisiveApproval(status.approvals, request.spec?.requestedBy, required);
   const decidedAt = deciding === undefined ? undefined : parseTimestamp(deciding.at);
+  // One person's no stops it, unless the approvals had already made it enough when it came.
+  const denial = status.denial;
+  if (denial !== undefined) {
+    const deniedAt = parseTimestamp(denial.at ?? '');
+    const approvedFirst = decidedAt?.ok === true && deniedAt.ok && decidedAt.date.getTime() < deniedAt.date.getTime() && decidedAt.date.getTime() < lapsesAt.getTime();
+    if (!approvedFirst) {
+      return {
+        kind: 'deny',
+        status: { ...status, phase: 'Denied', requiredApprovals: required, closedAt: formatTimestamp(now), message: `denied by ${denial.by}: ${denial.reason}` },
+      };
+    }
+  }
   // An approval stamped after the lapse time came too late, even if the controller saw it first.
   if (decidedAt?.ok && decidedAt.date.getTime() < lapsesAt.getTime()) {
     const expiresAt = new Date(decidedAt.date.getTime() + duration.ms);

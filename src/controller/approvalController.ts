@@ -26,7 +26,7 @@ export interface ApprovalControllerOptions {
   logger: Logger;
   /** Only this namespace's requests (default: all). */
   namespace?: string;
-  /** A request transition this leader made (requested: it wrote Pending) or saw (denied). Must not block. */
+  /** A request transition this leader made (its status write succeeded, so each is told once). Must not block. */
   onTransition?: (transition: RequestTransition, request: GrantRequest) => void;
   /** How often every open request is looked at again (lapses, retries); default 5 s. */
   tickMs?: number;
@@ -133,7 +133,6 @@ export class ApprovalController implements GrantObserver {
       this.serially(event.key, () => this.removeAccessOf(request));
       return;
     }
-    if (event.type === 'update' && phaseOf(request) === 'Denied' && phaseOf(event.previous) !== 'Denied') this.tell('denied', request);
     this.enqueue(event.key);
   }
 
@@ -176,6 +175,14 @@ export class ApprovalController implements GrantObserver {
         this.tell('approved', written);
         const again = nextStep(written, config.approval, this.opts.now());
         if (again.kind === 'open') await this.open(written, again.expiresAt, config);
+        return;
+      }
+      case 'deny': {
+        const written = await this.writeStatus(request, step.status);
+        if (written !== undefined) {
+          this.log(written, 'grant request denied', { by: written.status?.denial?.by });
+          this.tell('denied', written);
+        }
         return;
       }
       case 'lapse': {

@@ -49,6 +49,17 @@ describe('approvals: the next step of a request', () => {
     assert.deepEqual(approversOf(request), ['bob', 'dave']);
   });
 
+  it('a denial ends a Pending request Denied, unless the approvals had already made it enough before it', () => {
+    const denial = { by: 'carol', at: at(8), reason: 'use the replica' };
+    const denied = nextStep(grantRequest({ phase: 'Pending', requiredApprovals: 2, approvals: [approval('bob', 5)], denial }), PROFILE, now(9));
+    assert.equal(denied.kind, 'deny');
+    assert.deepEqual(denied.kind === 'deny' && [denied.status.phase, denied.status.closedAt, denied.status.message], ['Denied', at(9), 'denied by carol: use the replica']);
+    const deniedFirst = nextStep(grantRequest({ phase: 'Pending', requiredApprovals: 2, approvals: [approval('bob', 5), approval('dave', 12)], denial }), PROFILE, now(13));
+    assert.equal(deniedFirst.kind, 'deny', 'the no came before the second yes');
+    const approvedFirst = nextStep(grantRequest({ phase: 'Pending', requiredApprovals: 2, approvals: [approval('bob', 5), approval('dave', 7)], denial }), PROFILE, now(13));
+    assert.equal(approvedFirst.kind, 'approve', 'enough before the denial: approved');
+  });
+
   it('needs the most of the profile now, the count at filing, and one', () => {
     assert.equal(requiredApprovals(grantRequest({ requiredApprovals: 2 }), { required: 1, pendingTtlMs: 1 }), 2);
     assert.equal(requiredApprovals(grantRequest({ requiredApprovals: 1 }), { required: 2, pendingTtlMs: 1 }), 2);

@@ -270,6 +270,21 @@ describe('approval controller', () => {
     }
   });
 
+  it('a denial written by an approver ends the request Denied, announced once; nothing is created', async () => {
+    const t = setup([grantRequest({ phase: 'Pending', requiredApprovals: 2, approvals: [approval('bob', 5)] })]);
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const current = t.api.stored.get(REQUEST_UID)!;
+      t.api.put({ ...current, status: { ...current.status, denial: { by: 'carol', at: at(15), reason: 'no' } } }, 'MODIFIED');
+      await waitFor('Denied', () => t.api.stored.get(REQUEST_UID)?.status?.phase === 'Denied');
+      await new Promise((resolve) => setTimeout(resolve, 80));
+      assert.deepEqual(t.transitions, [['denied', 'Denied']]);
+      assert.equal(t.api.policies.size, 0);
+    } finally {
+      await t.stop();
+    }
+  });
+
   it('a standby acts on nothing', async () => {
     const api = new FakeApprovalApi();
     api.put(grantRequest(twoApprovals()));
