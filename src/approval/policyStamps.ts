@@ -8,9 +8,9 @@ import type { RequestUser } from '../policy/evaluate.js';
 /**
  * The approval-related annotations the mutating webhook owns on a NetworkPolicy. Pure. None of
  * them is ever taken from a client:
- *   grant-request, approved-by   kept only on a write the shell verified as the controller's
- *                                 creation for an approved GrantRequest (verifyApprovedPolicy);
- *                                 otherwise restored from the stored object, or removed.
+ *   grant-request, approved-by   kept only on the controller's writes (which the validator checks
+ *                                 against the request they name); anyone else's are restored from
+ *                                 the stored object, or removed.
  *   break-glass-by, break-glass-at  stamped (user, now) when a break-glass group member writes a
  *                                 grant in a profile that requires approval, bypassing it, so the
  *                                 controller can notify; otherwise restored or removed.
@@ -44,7 +44,9 @@ export function approvalStamps(input: ApprovalStampInput): ApprovalStamps {
     if (value === undefined) stamps.remove.push(key);
     else stamps.set[key] = value;
   };
-  if (!input.verified) {
+  // The controller's own writes keep what it wrote: the validator judges them against the request
+  // (and names what does not match); anyone else's copy of these stamps is never kept.
+  if (!input.verified && !config.approval.controllerUsers.has(input.user.username)) {
     restore(keys.grantRequest);
     restore(keys.approvedBy);
   }

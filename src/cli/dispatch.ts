@@ -19,6 +19,8 @@ export const COMMANDS: Record<string, { summary: string; load: () => Promise<Com
   list: { summary: 'show the live temporary grants, soonest expiry first', load: async () => (await import('./list.js')).listCommand },
   extend: { summary: 'give a temporary grant a new expiry', load: async () => (await import('./extend.js')).extendCommand },
   revoke: { summary: 'close a temporary grant now', load: async () => (await import('./revoke.js')).revokeCommand },
+  approve: { summary: 'approve a GrantRequest (two-person rule)', load: async () => (await import('./approve.js')).approveCommand },
+  deny: { summary: 'deny a GrantRequest, with a reason', load: async () => (await import('./approve.js')).denyCommand },
   doctor: { summary: 'check an installation: webhooks, certificate, controller lease, config, RBAC', load: async () => (await import('./doctor.js')).doctorCommand },
 };
 

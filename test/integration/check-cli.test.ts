@@ -398,6 +398,6 @@ describe('netpol-guard check: machine formats', () => {
     assert.deepEqual(log.runs[0]!.results, []);
     // Every catalog rule (policy-too-large included) and the invalid-manifest pseudo rule.
     assert.equal(log.runs[0]!.tool.driver.rules.length, RULE_IDS.length + 1);
-    assert.equal(RULE_IDS.length, 26);
+    assert.equal(RULE_IDS.length, 27);
   });
 });

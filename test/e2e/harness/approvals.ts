@@ -2,10 +2,13 @@
 // GrantRequest CRD, a platform config whose `prod-*` namespaces require two approvers, namespaces
 // where a requester, approvers and a bystander each hold what a real team would, and small
 // helpers to file a request and write an approval as a given user through the status subresource.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import YAML from 'yaml';
 import type { ControlPlane, KubectlResult, UserSpec } from './controlPlane.js';
-import { manifestsDir, readManifestDocuments, type JsonObject } from './guard.js';
+import { cliPath, manifestsDir, readManifestDocuments, type JsonObject } from './guard.js';
+import { runToCompletion, type CommandResult } from './processes.js';
 import { ensureNetworkPolicyEditorRole, createNamespaceFor, uniqueName, waitForAccess } from './tenants.js';
 
 export const APPROVAL_PREFIX = 'netpol-guard.io';
@@ -196,4 +199,19 @@ export async function appendApproval(
   if (current['status'] === undefined) patch.push({ op: 'add', path: '/status', value: {} });
   patch.push(approvals === undefined ? { op: 'add', path: '/status/approvals', value: [entry] } : { op: 'add', path: '/status/approvals/-', value: entry });
   return patchGrantRequestStatus(cp, user, namespace, name, patch);
+}
+
+/**
+ * Runs the CLI (`approve`, `deny`, …) as a static-token user with the guard's config, in a clean
+ * environment (no KUBECONFIG or NETPOL_GUARD_CONFIG from the caller's shell).
+ */
+export function runCliAs(cp: ControlPlane, user: string, configFile: string, args: string[]): Promise<CommandResult> {
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'netpol-guard-e2e-cli-'));
+  const env: NodeJS.ProcessEnv = { ...process.env, HOME: home };
+  for (const key of ['KUBECONFIG', 'NETPOL_GUARD_CONFIG', 'NODE_TEST_CONTEXT']) delete env[key];
+  return runToCompletion(process.execPath, [cliPath(), ...args, '--kubeconfig', cp.kubeconfigFor(user), '--config', configFile], {
+    cwd: home,
+    env,
+    label: `netpol-guard ${args[0] ?? ''} as ${user}`,
+  }).finally(() => fs.rmSync(home, { recursive: true, force: true }));
 }

@@ -124,6 +124,9 @@ const LIFECYCLE_CASES: LifecycleCase[] = [
     config: { ticket: { pattern: '^CHG-[0-9]{4}$' } },
     expect: [`ticket-invalid @ ${ann(TICKET)}`],
   },
+  // approval-required (the full verification is in test/unit/approval/approvalRequired.test.ts)
+  { name: 'a grant applied directly where approval is required', annotations: { [TTL]: '2h', [TICKET]: 'INC-1' }, config: { approval: { required: 1 } }, expect: ['approval-required @ metadata'] },
+  { name: 'near miss: approval off (required 0, the default)', annotations: { [TTL]: '2h', [TICKET]: 'INC-1' }, config: { approval: { required: 0 } }, expect: [] },
 ];
 
 describe('lifecycle rules', () => {
