@@ -110,7 +110,9 @@ describe('approvals: request → two approvals → access → expiry', () => {
     assertExit(pending, 0, 'list --pending');
     assert.match(pending.stdout, /checkout-db\s+Pending\s+\S+\s+alice\s+INC-4242\s+0\/2/, pending.stdout);
 
-    assert.equal((await appendApproval(plane(), 'bob', ns, 'checkout-db')).code, 0);
+    const bobApproves = await cliAs('bob', ['approve', 'checkout-db', '-n', ns, '--comment', 'checked INC-4242']);
+    assertExit(bobApproves, 0, 'approve as bob');
+    transcript('approve (bob)', bobApproves);
     await sleep(3_000);
     assert.equal(await phase('checkout-db'), 'Pending', 'one approval of two opens nothing');
     assert.equal(await readPolicy(apis!, ns, 'checkout-db'), undefined);
@@ -118,7 +120,9 @@ describe('approvals: request → two approvals → access → expiry', () => {
     assert.match(half.stdout, /checkout-db\s+Pending\s+\S+\s+alice\s+INC-4242\s+1\/2/, half.stdout);
     transcript('list --pending after bob approved', half);
 
-    assert.equal((await appendApproval(plane(), 'dave', ns, 'checkout-db')).code, 0);
+    const daveApproves = await cliAs('dave', ['approve', 'checkout-db', '-n', ns]);
+    assertExit(daveApproves, 0, 'approve as dave');
+    transcript('approve (dave)', daveApproves);
     const active = await until('the request Active', 20_000, async () => ((await phase('checkout-db')) === 'Active' ? request('checkout-db') : undefined)).catch((err: Error) =>
       assert.fail(`${err.message}\n${tail()}`),
     );
@@ -163,6 +167,11 @@ describe('approvals: request → two approvals → access → expiry', () => {
       return (r?.['status'] as JsonObject | undefined)?.['state'] === 'Expired' ? r : undefined;
     });
     assert.deepEqual(((closed['spec'] as JsonObject)['approvals'] as JsonObject[]).map((a) => a['by']), ['bob', 'dave']);
+    transcript('the policy the controller created (annotations)', { code: 0, stdout: `${JSON.stringify(annotations, null, 2)}\n`, stderr: '' });
+    const history = await runToCompletion(process.execPath, [cliPath(), 'history', '-n', ns, '-o', 'wide', '--kubeconfig', plane().kubeconfigFor('admin')], { cwd: home, env: { PATH: process.env['PATH'] ?? '', HOME: home }, label: 'history' });
+    assertExit(history, 0, 'history');
+    transcript('history -n NS -o wide (an auditor)', history);
+    transcript('kubectl get gr -o yaml (spec.approvals)', { code: 0, stdout: `${JSON.stringify((closed['spec'] as JsonObject)['approvals'], null, 2)}\n`, stderr: '' });
     const queue = await cliAs('alice', ['list', '--pending', '-n', ns]);
     assert.doesNotMatch(queue.stdout, /checkout-db/, 'an expired request leaves the queue');
     transcript('kubectl get grantrequests (after the expiry)', { code: 0, stdout: await plane().kubectlOk(['get', 'grantrequests.netpol-guard.io', '-n', ns]), stderr: '' });
@@ -183,6 +192,21 @@ describe('approvals: request → two approvals → access → expiry', () => {
     );
     assert.match(String(closed.status['message']), /revoked by alice|deleted outside/);
     assert.equal(await readPolicy(apis!, ns, 'metrics-debug'), undefined);
+  });
+
+  it('a denial (dave) ends the request Denied: grant --wait exits 3 with who and why; nothing opens', async () => {
+    const waiting = cliAs('alice', ['grant', '-n', ns, '--to', 'app=backend', '--from-pods', 'app=frontend', '--port', '7070/TCP', '--for', '1h', '--ticket', 'INC-4245', '--name', 'admin-port', '--wait']);
+    await until('admin-port Pending', 15_000, async () => ((await plane().kubectl(['get', 'grantrequests.netpol-guard.io', 'admin-port', '-n', ns, '-o', 'name'])).code === 0 && (await phase('admin-port')) === 'Pending' ? true : undefined)).catch((err: Error) =>
+      assert.fail(`${err.message}\n${tail()}`),
+    );
+    const denied = await cliAs('dave', ['deny', 'admin-port', '-n', ns, '--reason', 'the admin port is never opened; use the read API']);
+    assertExit(denied, 0, 'deny as dave');
+    const waited = await waiting;
+    assertExit(waited, 3, 'grant --wait on a denied request');
+    assert.match(waited.stderr, /denied after \d+s by dave at \S+: the admin port is never opened; use the read API/);
+    transcript('grant --wait, denied by dave (exit 3)', waited);
+    assert.equal(await phase('admin-port'), 'Denied');
+    assert.equal(await readPolicy(apis!, ns, 'admin-port'), undefined);
   });
 
   it('deleting an Active request removes its access (the controller does what garbage collection would)', async () => {
