@@ -54,8 +54,8 @@ export class ApprovalController implements GrantObserver {
   private readonly reportedInvalid = new Set<string>();
   /** Policies this process is deleting because their request was deleted. */
   private readonly removing = new Set<string>();
+  private readonly namespaceLabels = new Map<string, { labels: Record<string, string> | undefined; readAtMs: number }>();
   private leadership: AbortSignal | undefined;
-  private listing = false;
 
   constructor(options: ApprovalControllerOptions) {
     this.opts = options;
@@ -65,17 +65,6 @@ export class ApprovalController implements GrantObserver {
       project: (request) => request,
       name: 'grant requests',
       logger: options.logger,
-      hooks: {
-        relisting: () => {
-          this.listing = true;
-        },
-        listed: () => {
-          this.listing = false;
-        },
-        listFailed: () => {
-          this.listing = false;
-        },
-      },
     });
     this.informer.subscribe((event) => this.onRequestEvent(event));
   }
@@ -229,9 +218,15 @@ export class ApprovalController implements GrantObserver {
     const config = this.opts.config();
     const namespace = request.metadata!.namespace!;
     if (!config.profiles.some((p) => p.match.namespaceSelector !== undefined)) return resolveProfile(config, namespace, undefined).config;
-    const labels = await this.opts.api.namespaceLabels(namespace);
-    if (labels === undefined) return undefined;
-    return resolveProfile(config, namespace, labels).config;
+    // Read at most every LABELS_TTL_MS per namespace: every open request is looked at each tick.
+    const nowMs = Date.now();
+    let cached = this.namespaceLabels.get(namespace);
+    if (cached === undefined || nowMs - cached.readAtMs > LABELS_TTL_MS) {
+      cached = { labels: await this.opts.api.namespaceLabels(namespace), readAtMs: nowMs };
+      this.namespaceLabels.set(namespace, cached);
+    }
+    if (cached.labels === undefined) return undefined;
+    return resolveProfile(config, namespace, cached.labels).config;
   }
 
   /**
@@ -404,6 +399,9 @@ export class ApprovalController implements GrantObserver {
     this.opts.logger.info({ request: nameOf(request), phase: request.status?.phase, ...extra }, message);
   }
 }
+
+/** How long a namespace's labels (for its profile) are reused before they are read again. */
+const LABELS_TTL_MS = 30_000;
 
 function nameOf(request: GrantRequest): string {
   return `${request.metadata?.namespace}/${request.metadata?.name}`;
