@@ -1,3 +1,4 @@
+// Over 400 lines: the controller process wiring (config reloads, generations, recorder, approval loop, election) reads best in one place.
 import { readFileSync } from 'node:fs';
 import type { KubeConfig, V1NetworkPolicy } from '@kubernetes/client-node';
 import { type Logger, pino } from 'pino';
@@ -6,7 +7,11 @@ import { defaultConfig } from '../config/load.js';
 import { ConfigStore } from '../config/store.js';
 import type { GuardConfig } from '../config/types.js';
 import { type ControllerEnd, leaderWork, runControllerLoop } from '../controller/controllerLoop.js';
-import { expiringNotification, type GrantNotification, transitionNotifications } from '../controller/notification.js';
+import { createApprovalApi } from '../approval/requestApi.js';
+import { approveCommand } from '../approval/commands.js';
+import { ApprovalController } from '../controller/approvalController.js';
+import { bothObservers } from '../controller/observers.js';
+import { expiringNotification, type GrantNotification, requestNotification, transitionNotifications } from '../controller/notification.js';
 import { Notifier } from '../controller/notifier.js';
 import { loadKubeContext } from '../kube/kubeConfig.js';
 import { readGrantAnnotations, stringEntry } from '../lifecycle/annotations.js';
@@ -32,7 +37,9 @@ With --leader-elect, replicas elect one leader on a coordination.k8s.io/v1 Lease
 leader deletes and writes Events, standbys keep their cache warm and take over within a second.
 A leader that cannot renew in time stops at once and exits 1 (the kubelet restarts it).
 The leader also writes an ExpiringSoon Event notify.beforeExpiry ahead of each expiry and sends
-notify.webhooks. The config file is re-read when it changes; an invalid edit keeps the last good one.
+notify.webhooks. It opens the access of approved GrantRequests (README: Approvals): the
+NetworkPolicy, expiring from the approval; lapses unapproved ones after approval.pendingTTL.
+The config file is re-read when it changes; an invalid edit keeps the last good one.
 
 options:
   --leader-elect         elect a leader (the manifests turn this on; off for a local run)
@@ -227,6 +234,7 @@ export async function runController(flags: ControllerFlags, say: (text: string) 
       sweeper: generation.sweeper,
       ...(generation.elector ? { elector: generation.elector } : {}),
       ...(generation.recorder ? { recorder: generation.recorder } : {}),
+      ...(generation.approvals ? { approvals: generation.approvals } : {}),
       shutdown: AbortSignal.any([shutdown.signal, restart.signal]),
       logger,
     });
@@ -271,6 +279,7 @@ interface Generation {
   registry: Registry;
   sweeper: Sweeper;
   recorder: GrantRecorder | undefined;
+  approvals: ApprovalController | undefined;
   elector: LeaderElector | undefined;
   /** Close what the generation holds open beyond the Sweeper (pooled GrantRecord connections). */
   close(): void;
@@ -302,10 +311,29 @@ function startGeneration(
           onWritten: (before, after) => {
             for (const notification of transitionNotifications(before, after, serverNow())) notifier.notify(notification);
           },
+          approvalOf: (policy) => approvals?.approvalOf(policy),
+          closeNote: (policy) => approvals?.removalNote(policy),
         })
       : undefined;
+  // The GrantRequest loop shares the alias's rule: `sweep --watch` keeps its old permissions.
+  const approvalApi = aliasOf === undefined ? createApprovalApi(kubeConfig, flags.namespace) : undefined;
+  const approvals =
+    approvalApi !== undefined
+      ? new ApprovalController({
+          api: approvalApi,
+          config: currentConfig,
+          now: () => serverNow(),
+          logger,
+          ...(flags.namespace !== undefined ? { namespace: flags.namespace } : {}),
+          onTransition: (transition, request) => {
+            const command = transition === 'requested' ? approveCommand(request) : undefined;
+            notifier.notify(requestNotification(transition, request, serverNow(), command));
+          },
+        })
+      : undefined;
+  const observer = recorder !== undefined && approvals !== undefined ? bothObservers(approvals, recorder) : recorder;
   const sweeper = new Sweeper({
-    ...(recorder ? { observer: recorder } : {}),
+    ...(observer ? { observer } : {}),
     kubeConfig,
     config,
     registry,
@@ -332,12 +360,23 @@ function startGeneration(
         identity,
         timing: flags.timing,
         registry,
-        onStartedLeading: leaderWork(sweeper, recorder),
+        onStartedLeading: leaderWork(sweeper, recorder, approvals),
         onNewLeader: (holder) => logger.info({ leader: holder, self: holder === identity }, 'new leader observed'),
         onError: (err, during) => logger.warn({ during, error: describeApiError(err) }, 'leader election call failed'),
       })
     : undefined;
-  return { config, registry, sweeper, recorder, elector, close: () => recordClient?.close() };
+  return {
+    config,
+    registry,
+    sweeper,
+    recorder,
+    approvals,
+    elector,
+    close: () => {
+      recordClient?.close();
+      approvalApi?.close();
+    },
+  };
 }
 
 /** The `expiring` notification for a grant as the informer holds it (labels, annotations, spec). */

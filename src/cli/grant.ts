@@ -16,6 +16,8 @@ import { formatSelector } from '../operator/selectors.js';
 import type { GuardConfig } from '../config/types.js';
 import { MetadataClient } from '../kube/metadataClient.js';
 import { checkNetworkPolicyShape } from '../policy/shape.js';
+import { fileRequest, isApprovalRequiredDenial, WAIT_EXIT } from '../operator/fileRequest.js';
+import { createRequestClient } from '../operator/requestClient.js';
 import { defineCommand } from './command.js';
 import { printEffectReport } from './effectReport.js';
 import { readLiveNamespaceLabels } from './liveNamespaces.js';
@@ -69,8 +71,16 @@ options:
                             kubeconfig; --dry-run always does)
   -h, --help                show this help
 
-exit status: 0 granted (or manifest or admitted report printed), 1 refused or denied, 2 usage,
-connection or read error
+where the namespace's profile requires approval (approval.required > 0; README: Approvals), grant
+files a GrantRequest for exactly this access instead, prints who can approve it and the approve
+command, and the controller opens it once enough other people approved; the --for clock starts
+at that approval. With --wait it waits (showing the time elapsed) until the access is open.
+  --reason TEXT             why, for the approvers
+  --wait                    wait until the request is active, denied or lapsed
+
+exit status: 0 granted, filed (or manifest or admitted report printed), or with --wait active;
+1 refused or denied; 2 usage, connection or read error; with --wait: ${WAIT_EXIT.denied} denied,
+${WAIT_EXIT.lapsed} lapsed, ${WAIT_EXIT.ended} ended otherwise (withdrawn, deleted)
 `;
 }
 
@@ -128,9 +138,15 @@ export const grantCommand = defineCommand({
       if (live === undefined) return 2;
       namespaceLabels = live.get(namespace);
     }
-    const profile = resolveProfile(config, namespace, namespaceLabels);
+    let profile = resolveProfile(config, namespace, namespaceLabels);
+    // To send, the live namespace's labels say which profile (and whether approval is required).
+    if (profile.labelsUnknown && sends) {
+      const labels = await createRequestClient(context!).namespaceLabels(namespace).catch(() => undefined);
+      if (labels !== undefined) profile = resolveProfile(config, namespace, labels);
+    }
     if (profile.labelsUnknown) say(`warning: a profile of ${chosen.label} matches on namespace labels; without --namespace-labels or --cluster the local check uses profile ${profile.config.profile}`);
-    const check = checkLocally({ operation: 'CREATE', policy, namespace, config: profile.config, now });
+    const approval = approvalFor(profile.config);
+    const check = checkLocally({ operation: 'CREATE', policy, namespace, config: approval.judgeWith, now });
     if (check.kind === 'invalid') {
       say(`refused: the flags make an invalid NetworkPolicy; nothing was sent\n${check.errors.map((e) => `  ${e}`).join('\n')}`);
       return 1;
@@ -160,10 +176,31 @@ export const grantCommand = defineCommand({
       return 0;
     }
 
+    const file = (required: number): Promise<number> =>
+      fileRequest({
+        policy,
+        duration: request.ttl!,
+        ticket: request.ticket!,
+        reason: request.reason,
+        required,
+        config: profile.config,
+        client: createRequestClient(context!),
+        io,
+        prog,
+        say,
+        wait: request.wait === true,
+      });
+    if (approval.required > 0) return file(approval.required);
+    if (request.wait === true) say('warning: --wait applies where approval is required; this grant opens at once');
     let created: V1NetworkPolicy;
     try {
       created = await connect().create(namespace, policy);
     } catch (err) {
+      // The webhook's profile requires approval where the local config did not know it: file instead.
+      if (isApprovalRequiredDenial(err) && request.ttl !== undefined && request.ticket !== undefined) {
+        say(`the webhook requires approval in ${namespace} (approval-required); filing a GrantRequest instead`);
+        return file(0);
+      }
       return reportFailure(err, { verb: 'create', resource: 'networkpolicies', namespace, name }, connect().server, say);
     }
     io.stdout(grantReceipt(created, namespace, name, request, config.keys, now, prog));
@@ -199,6 +236,17 @@ async function printDryRunReport(
     },
     { stdout: (text) => io.stdout(text), say },
   );
+}
+
+/**
+ * Where the profile requires approval, the grant is filed as a GrantRequest: its local check then
+ * judges the access itself (approval-required, which only the controller's creation passes, is
+ * what filing a request answers).
+ */
+function approvalFor(config: GuardConfig): { required: number; judgeWith: GuardConfig } {
+  const required = config.approval.required;
+  if (!(required > 0)) return { required: 0, judgeWith: config };
+  return { required, judgeWith: { ...config, rules: { ...config.rules, 'approval-required': 'off' } } };
 }
 
 async function resolvePodSelector(

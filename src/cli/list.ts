@@ -2,17 +2,27 @@ import { CONFIG_OPTION, defineCommand, KUBECONFIG_OPTION, NAMESPACE_OPTION, OUTP
 import { reportFailure } from '../operator/apiFailure.js';
 import { formatGrantJson, formatGrantTable, grantRow, sortGrantRows } from '../operator/listTable.js';
 import { createGrantApi } from '../operator/kube.js';
-import { openSession } from '../operator/runtime.js';
+import { type CommandIo, type CommandSession, openSession } from '../operator/runtime.js';
+import type { GrantRequest } from '../approval/grantRequest.js';
+import { requiredApprovals } from '../approval/requestDecision.js';
+import { resolveProfile } from '../config/profiles.js';
+import { createRequestClient } from '../operator/requestClient.js';
+import { formatQueueTable, queueRows } from '../operator/requestQueue.js';
 import { isDnsLabel } from '../operator/selectors.js';
 
 function usage(prog: string): string {
-  return `usage: ${prog} list [-n NAMESPACE | -A] [-o wide|json]
+  return `usage: ${prog} list [-n NAMESPACE | -A] [-o wide|json] [--pending]
 
 Show the temporary grants that are live right now (NetworkPolicies labelled
 <prefix>/temporary=true), soonest expiry first. A grant whose expiry has passed but which the
 sweeper has not deleted yet shows as "EXPIRED 3m ago".
 
+With --pending: the approval queue instead (README: Approvals): GrantRequests still Pending
+(waiting for approvers) or Approved (waiting for the controller), oldest first, with their age,
+requester, ticket and approvals so far out of those required (k/n).
+
 options:
+  --pending              show the GrantRequests waiting for approval
   -n, --namespace NS     only this namespace (default: the kubeconfig context's)
   -A, --all-namespaces   every namespace
   -o, --output FORMAT    wide (adds absolute expiry and grant time, full access) or json
@@ -32,6 +42,7 @@ export const listCommand = defineCommand({
   options: {
     ...NAMESPACE_OPTION,
     'all-namespaces': { type: 'boolean', short: 'A' },
+    pending: { type: 'boolean' },
     ...OUTPUT_OPTION,
     ...CONFIG_OPTION,
     ...KUBECONFIG_OPTION,
@@ -55,6 +66,7 @@ export const listCommand = defineCommand({
     const session = openSession(flags, io, say);
     if (session === undefined) return 2;
     const namespace = flags['all-namespaces'] ? undefined : session.namespace;
+    if (flags.pending) return listPending(session, namespace, output, io, say);
     const api = session.api;
     const keys = session.config.keys;
     let policies;
@@ -77,3 +89,40 @@ export const listCommand = defineCommand({
     return 0;
   },
 });
+
+/** `list --pending`: the GrantRequests waiting for approvers or for the controller. */
+async function listPending(session: CommandSession, namespace: string | undefined, output: string, io: CommandIo, say: (text: string) => void): Promise<number> {
+  if (output === 'wide') {
+    say('--pending shows every column already; use -o json for the requests themselves');
+    return 2;
+  }
+  const client = createRequestClient(session.context);
+  let requests;
+  try {
+    requests = await client.list(namespace);
+  } catch (err) {
+    return reportFailure(err, { verb: 'list', resource: 'grantrequests.netpol-guard.io', namespace }, client.server, say);
+  }
+  const labels = new Map<string, Record<string, string> | undefined>();
+  if (session.config.profiles.some((p) => p.match.namespaceSelector !== undefined)) {
+    for (const ns of new Set(requests.map((r) => r.metadata?.namespace ?? ''))) {
+      // Without read access to namespaces the profile is chosen by name only; the count may then be low.
+      labels.set(ns, await client.namespaceLabels(ns).catch(() => undefined));
+    }
+  }
+  const requiredFor = (request: GrantRequest): number => {
+    const ns = request.metadata?.namespace ?? '';
+    return requiredApprovals(request, resolveProfile(session.config, ns, labels.get(ns)).config.approval);
+  };
+  const rows = queueRows(requests, requiredFor, io.now());
+  if (output === 'json') {
+    io.stdout(`${JSON.stringify(rows, null, 2)}\n`);
+    return 0;
+  }
+  if (rows.length === 0) {
+    io.stderr(namespace === undefined ? 'No grant requests waiting in any namespace.\n' : `No grant requests waiting in namespace ${namespace}.\n`);
+    return 0;
+  }
+  io.stdout(formatQueueTable(rows, { namespaces: namespace === undefined }));
+  return 0;
+}

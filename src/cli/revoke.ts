@@ -7,10 +7,14 @@ import { summarizeAccess } from '../operator/describe.js';
 import { createGrantApi } from '../operator/kube.js';
 import { revocationRequestPatch, stampedRevocation } from '../operator/revocation.js';
 import { grantNameFrom, openSession } from '../operator/runtime.js';
+import { phaseOf } from '../approval/approvals.js';
+import { createRequestClient, type RequestClient } from '../operator/requestClient.js';
+import type { CommandIo } from '../operator/runtime.js';
 import { CONFIG_OPTION, defineCommand, KUBECONFIG_OPTION, NAMESPACE_OPTION } from './command.js';
 
 function usage(prog: string): string {
   return `usage: ${prog} revoke NAME [-n NAMESPACE] [--force]
+       ${prog} revoke --request NAME [-n NAMESPACE]
 
 Close a temporary grant now, before it expires. The grant is read, then updated once to ask the
 netpol-guard mutating webhook to stamp who revokes it and when (revoked-by/revoked-at, taken from
@@ -20,8 +24,13 @@ under the same name in between is never removed by mistake. When the stamp canno
 webhook is not installed, the namespace is exempt, or you may delete but not patch), the grant is
 deleted anyway with a warning: its history record then says Deleted, not Revoked.
 
+ A GrantRequest's access (README: Approvals) is revoked the same way: --request NAME (or a NAME
+that is a request and not a NetworkPolicy) revokes the policy the request opened, and the
+controller closes the request Revoked.
+
 options:
   -n, --namespace NS     namespace of the grant (default: the kubeconfig context's)
+  --request NAME         revoke the access of this GrantRequest
   --force                also delete a NetworkPolicy that is not a netpol-guard temporary grant
   --config FILE          platform config, for its annotation prefix (default: $NETPOL_GUARD_CONFIG,
                          else the built-in config)
@@ -38,17 +47,30 @@ export const revokeCommand = defineCommand({
   name: 'revoke',
   summary: 'close a temporary grant now',
   usage,
-  options: { ...NAMESPACE_OPTION, force: { type: 'boolean' }, ...CONFIG_OPTION, ...KUBECONFIG_OPTION },
+  options: { ...NAMESPACE_OPTION, force: { type: 'boolean' }, request: { type: 'string' }, ...CONFIG_OPTION, ...KUBECONFIG_OPTION },
   positionals: { name: 'NAME', min: 0 },
   onUsageError: { pointTo: 'flags' },
   connect: createGrantApi,
   run: async ({ flags, positionals, io, prog, say }) => {
-    const name = grantNameFrom(positionals, flags.namespace, 'revoke', `${prog} revoke NAME -n NAMESPACE`, say);
+    if (flags.request !== undefined && positionals.length > 0) {
+      say(`name the grant or --request, not both: ${prog} revoke --request NAME -n NAMESPACE`);
+      return 2;
+    }
+    const named = flags.request !== undefined ? [flags.request] : positionals;
+    let name = grantNameFrom(named, flags.namespace, 'revoke', `${prog} revoke NAME -n NAMESPACE`, say);
     if (name === undefined) return 2;
     const session = openSession(flags, io, say);
     if (session === undefined) return 2;
     const { namespace, api } = session;
     const keys = session.config.keys;
+    // A GrantRequest's access is its policy: revoke that, and the controller closes the request Revoked.
+    let viaRequest: string | undefined;
+    if (flags.request !== undefined) {
+      const target = await requestTarget(createRequestClient(session.context), namespace, name, true, io, say);
+      if (typeof target === 'number') return target;
+      viaRequest = name;
+      name = target!;
+    }
     const gone = () => {
       io.stdout(`${namespace}/${name} is already gone (revoked or swept); nothing to do\n`);
       return 0;
@@ -61,7 +83,20 @@ export const revokeCommand = defineCommand({
       } catch (err) {
         return reportFailure(err, { verb: 'get', resource: 'networkpolicies', namespace, name }, api.server, say);
       }
-      if (current === undefined) return gone();
+      if (current === undefined) {
+        // No such policy: NAME may be a GrantRequest (its policy can have another name).
+        if (attempt === 1 && viaRequest === undefined) {
+          const target = await requestTarget(createRequestClient(session.context), namespace, name, false, io, say);
+          if (typeof target === 'number') return target;
+          if (target !== undefined && target !== name) {
+            viaRequest = name;
+            name = target;
+            attempt = 0;
+            continue;
+          }
+        }
+        return gone();
+      }
       const grant = readGrantAnnotations(current, keys);
       if (grant.temporaryLabel !== TEMPORARY_LABEL_VALUE && flags.force !== true) {
         say(
@@ -122,6 +157,7 @@ export const revokeCommand = defineCommand({
       if (grant.ticket !== undefined) lines.push(`  ticket:   ${grant.ticket}`);
       if (grant.expiresAt.state === 'valid') lines.push(`  was due:  ${formatTimestamp(grant.expiresAt.value)}`);
       if (stamp !== undefined) lines.push(`  by:       ${stamp.by} (stamped ${formatTimestamp(stamp.at)})`);
+      if (viaRequest !== undefined) lines.push(`  request:  ${namespace}/${viaRequest} (the controller closes it Revoked)`);
       io.stdout(`${lines.join('\n')}\n`);
       return 0;
     }
@@ -129,3 +165,39 @@ export const revokeCommand = defineCommand({
     return 1;
   },
 });
+
+/**
+ * The policy a GrantRequest opened: its name; undefined when there is no such request and
+ * `explicit` is false (NAME was a policy after all); an exit code after saying why there is
+ * nothing to revoke (not open yet, or already closed).
+ */
+async function requestTarget(
+  client: RequestClient,
+  namespace: string,
+  name: string,
+  explicit: boolean,
+  io: CommandIo,
+  say: (text: string) => void,
+): Promise<string | number | undefined> {
+  let request;
+  try {
+    request = await client.read(namespace, name);
+  } catch (err) {
+    if (!explicit) return undefined;
+    return reportFailure(err, { verb: 'get', resource: 'grantrequests.netpol-guard.io', namespace, name }, client.server, say);
+  }
+  if (request === undefined) {
+    if (!explicit) return undefined;
+    say(`no GrantRequest ${namespace}/${name}`);
+    return 1;
+  }
+  const phase = phaseOf(request);
+  const policy = request.status?.policyName;
+  if (phase === 'Active' && policy !== undefined) return policy;
+  if (phase === 'Pending' || phase === 'Approved') {
+    say(`${namespace}/${name} is ${phase}: nothing is open yet. To withdraw it, delete it: kubectl delete grantrequests.netpol-guard.io ${name} -n ${namespace}`);
+    return 1;
+  }
+  io.stdout(`GrantRequest ${namespace}/${name} is already ${phase}${request.status?.message !== undefined ? ` (${request.status.message})` : ''}; nothing to do\n`);
+  return 0;
+}

@@ -88,8 +88,12 @@ export interface Profile {
   config: GuardConfig;
 }
 
-/** What a grant notification is about: one per GrantRecord transition, plus `expiring`. */
-export const NOTIFICATION_EVENTS = ['opened', 'changed', 'expiring', 'expired', 'revoked', 'deleted'] as const;
+/**
+ * What a grant notification is about: one per GrantRecord transition, plus `expiring`; `break-glass`
+ * when a grant opens that a break-glass group admitted; and the GrantRequest transitions
+ * (README: Approvals): `requested`, `approved`, `denied`, `lapsed`.
+ */
+export const NOTIFICATION_EVENTS = ['opened', 'changed', 'expiring', 'expired', 'revoked', 'deleted', 'break-glass', 'requested', 'approved', 'denied', 'lapsed'] as const;
 export type NotificationEvent = (typeof NOTIFICATION_EVENTS)[number];
 
 /** One outbound webhook as configured: the URL itself lives in a mounted Secret file, never in the config. */

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Sweeper } from '../sweeper/sweeper.js';
+import type { ApprovalController } from './approvalController.js';
 import type { LeaderElector } from './leaderElection.js';
 import type { GrantRecorder } from './recorder.js';
 
@@ -17,6 +18,8 @@ export interface ControllerLoopOptions {
   elector?: LeaderElector;
   /** Writes GrantRecords while acting; the Sweeper must have been built with it as `observer`. */
   recorder?: GrantRecorder;
+  /** The GrantRequest loop (README: Approvals); it must also be the Sweeper's observer. */
+  approvals?: ApprovalController;
   /** Aborts on SIGTERM/SIGINT. */
   shutdown: AbortSignal;
   logger: Logger;
@@ -29,20 +32,25 @@ export interface ControllerLoopOptions {
  * Sweeper.actWhile); losing it ends the run with exitCode 1, as LeaderElector.run's contract asks.
  */
 export async function runControllerLoop(options: ControllerLoopOptions): Promise<ControllerEnd> {
-  const { sweeper, elector, recorder, shutdown, logger } = options;
+  const { sweeper, elector, recorder, approvals, shutdown, logger } = options;
   await sweeper.start();
+  approvals?.start();
   if (elector === undefined) {
     const recording = recorder?.actWhile(shutdown, () => sweeper.liveGrants());
+    const approving = approvals?.actWhile(shutdown);
     await new Promise<void>((resolve) => {
       if (shutdown.aborted) return resolve();
       shutdown.addEventListener('abort', () => resolve(), { once: true });
     });
     await sweeper.stop();
+    await approvals?.stop();
     await recording;
+    await approving;
     return { reason: 'shutdown', exitCode: 0 };
   }
   const end = await elector.run(shutdown);
   await sweeper.stop();
+  await approvals?.stop();
   if (end.reason === 'lost') {
     logger.error({ detail: end.detail }, 'leadership lost; exiting so a fresh candidate starts');
     return { reason: 'lost', exitCode: 1, detail: end.detail };
@@ -56,6 +64,6 @@ export async function runControllerLoop(options: ControllerLoopOptions): Promise
  * (if any) writes history. Give this as the LeaderElector's onStartedLeading; the elector waits
  * for it (up to the renew deadline) before releasing the Lease.
  */
-export function leaderWork(sweeper: Sweeper, recorder?: GrantRecorder): (signal: AbortSignal) => Promise<unknown> {
-  return (signal) => Promise.all([sweeper.actWhile(signal), recorder?.actWhile(signal, () => sweeper.liveGrants())]);
+export function leaderWork(sweeper: Sweeper, recorder?: GrantRecorder, approvals?: ApprovalController): (signal: AbortSignal) => Promise<unknown> {
+  return (signal) => Promise.all([sweeper.actWhile(signal), recorder?.actWhile(signal, () => sweeper.liveGrants()), approvals?.actWhile(signal)]);
 }

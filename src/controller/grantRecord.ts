@@ -24,6 +24,8 @@ export const GRANT_RECORD_PLURAL = 'grantrecords';
 export const SPEC_SNAPSHOT_LIMIT_BYTES = 8 * 1024;
 export const MAX_RECORDED_CHANGES = 50;
 export const MAX_TEXT_LENGTH = 1024;
+/** As many as a profile can require (approval.required is at most 5), with room. */
+export const MAX_RECORDED_APPROVALS = 20;
 export const DEFAULT_HISTORY_RETENTION_MS = 90 * 86_400_000;
 /** Labels on every record so `history -n NS` and the pruner can select on the server side. */
 export const POLICY_NAMESPACE_LABEL = `${GRANT_RECORD_GROUP}/policy-namespace`;
@@ -78,6 +80,13 @@ export interface GrantRecordSpec {
   initialExpiresAt?: string;
   admittedAccess: string;
   admittedSpec: SpecSnapshot;
+  /** The GrantRequest whose approval opened this grant (README: Approvals), in its namespace. */
+  grantRequest?: string;
+  /** Who approved it and when (the webhook's stamps), in approval order: the distinct approvers that counted. */
+  approvals?: { by: string; at: string }[];
+  /** The user whose break-glass group bypassed the findings when it was admitted, and when. */
+  breakGlassBy?: string;
+  breakGlassAt?: string;
 }
 
 export interface GrantRecordStatus {
@@ -125,7 +134,12 @@ export function recordName(uid: string): string {
 }
 
 /** A new Open record for a grant first seen at `observedAt` (late: it was already live, unrecorded). */
-export function recordOpened(policy: V1NetworkPolicy, observedAt: Date, config: RecordConfig, options: { late?: boolean } = {}): GrantRecord {
+export function recordOpened(
+  policy: V1NetworkPolicy,
+  observedAt: Date,
+  config: RecordConfig,
+  options: { late?: boolean; approval?: { grantRequest: string; approvals: readonly { by: string; at: string }[] } } = {},
+): GrantRecord {
   const meta = policy.metadata;
   const ref = { namespace: required(meta?.namespace, 'metadata.namespace'), name: required(meta?.name, 'metadata.name'), uid: required(meta?.uid, 'metadata.uid') };
   const grant = readGrantAnnotations(policy, config.keys);
@@ -145,6 +159,15 @@ export function recordOpened(policy: V1NetworkPolicy, observedAt: Date, config: 
   if (url !== undefined) spec.ticketUrl = clip(url);
   if (grant.requestedBy !== undefined) spec.requestedBy = clip(grant.requestedBy);
   if (expiresAt !== undefined) spec.initialExpiresAt = expiresAt;
+  if (options.approval !== undefined) {
+    spec.grantRequest = clip(options.approval.grantRequest);
+    spec.approvals = options.approval.approvals.slice(0, MAX_RECORDED_APPROVALS).map((a) => ({ by: clip(a.by), at: clip(a.at) }));
+  }
+  const breakGlass = readStamp(policy, config.keys.breakGlassBy, config.keys.breakGlassAt);
+  if (breakGlass !== undefined) {
+    spec.breakGlassBy = clip(breakGlass.by);
+    spec.breakGlassAt = formatTimestamp(breakGlass.at);
+  }
   const status: GrantRecordStatus = { state: 'Open', access, specSha256: snapshot.sha256, changes: [], omittedChanges: 0 };
   if (expiresAt !== undefined) status.expiresAt = expiresAt;
   return {
@@ -219,7 +242,7 @@ export function closeReason(
 }
 
 /** The record closed `how`, at `at`. The first close wins: closing a closed record returns it as is. */
-export function recordClosed(record: GrantRecord, how: CloseHow, at: Date, by?: string): GrantRecord {
+export function recordClosed(record: GrantRecord, how: CloseHow, at: Date, by?: string, note?: string): GrantRecord {
   if (record.status.state !== 'Open') return record;
   const status: GrantRecordStatus = { ...record.status, state: how, closedAt: formatTimestamp(at) };
   if (by !== undefined && by.trim() !== '') status.closedBy = clip(by);
@@ -241,6 +264,7 @@ export function recordClosed(record: GrantRecord, how: CloseHow, at: Date, by?: 
   } else if (how === 'DeletedNotObserved') {
     status.closedNote = `found gone at ${status.closedAt} while no leader watched; it was deleted earlier: see the API server audit log for ${target}`;
   }
+  if (note !== undefined) status.closedNote = note;
   if (status.closedNote !== undefined) status.closedNote = clip(status.closedNote);
   return { ...record, metadata: withState(record.metadata, how), status };
 }

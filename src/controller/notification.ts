@@ -1,5 +1,7 @@
 import type { NotificationEvent } from '../config/types.js';
 import { formatTimestamp } from '../lifecycle/timestamp.js';
+import type { GrantRequest } from '../approval/grantRequest.js';
+import { summarizeAccess } from '../operator/describe.js';
 import type { GrantRecord } from './grantRecord.js';
 
 /**
@@ -33,6 +35,20 @@ export interface GrantNotification {
   deletion?: 'observed' | 'not-observed';
   /** The one-line access summary, as in `list` and the record. */
   access: string;
+  /** Request events (requested, approved, denied, lapsed), and a grant a request opened: the GrantRequest's name. */
+  request?: string;
+  /** Request events: who approved, and when, in approval order. */
+  approvals?: { by: string; at: string }[];
+  /** Request events: distinct approvers required. */
+  required?: number;
+  /** requested: why, in the requester's words; denied: the denial's reason. */
+  reason?: string;
+  /** requested: the exact command that approves the request. */
+  approveCommand?: string;
+  /** requested: how long the access would last once approved. */
+  duration?: string;
+  /** break-glass: when the break-glass admission was stamped (`by` says who). */
+  breakGlassAt?: string;
 }
 
 /**
@@ -42,7 +58,13 @@ export interface GrantNotification {
  */
 export function transitionNotifications(before: GrantRecord | undefined, after: GrantRecord, at: Date): GrantNotification[] {
   const out: GrantNotification[] = [];
-  if (before === undefined) out.push({ ...common(after, formatTimestamp(at)), event: 'opened', ...(after.spec.openedLate ? { late: true } : {}) });
+  if (before === undefined) {
+    out.push({ ...common(after, formatTimestamp(at)), event: 'opened', ...(after.spec.openedLate ? { late: true } : {}) });
+    // Always audited and always announced: the findings were bypassed by someone's group.
+    if (after.spec.breakGlassBy !== undefined) {
+      out.push({ ...common(after, formatTimestamp(at)), event: 'break-glass', by: after.spec.breakGlassBy, ...(after.spec.breakGlassAt !== undefined ? { breakGlassAt: after.spec.breakGlassAt } : {}) });
+    }
+  }
   const wasChanges = before === undefined ? 0 : before.status.changes.length + before.status.omittedChanges;
   const nowChanges = after.status.changes.length + after.status.omittedChanges;
   if (nowChanges > wasChanges) {
@@ -111,5 +133,49 @@ function common(record: GrantRecord, at: string): Omit<GrantNotification, 'event
     ...(status.expiresAt !== undefined ? { expiresAt: status.expiresAt } : {}),
     at,
     access: status.access,
+    ...(spec.grantRequest !== undefined ? { request: spec.grantRequest } : {}),
+    ...(spec.approvals !== undefined ? { approvals: spec.approvals } : {}),
   };
+}
+
+/**
+ * The notification of a GrantRequest transition. `policy` is the request's name until its
+ * policy exists (the policy takes the request's name unless that name is taken), `uid` the
+ * request's. `approveCommand` is given for `requested`.
+ */
+export function requestNotification(
+  event: 'requested' | 'approved' | 'denied' | 'lapsed',
+  request: GrantRequest,
+  at: Date,
+  approveCommand?: string,
+): GrantNotification {
+  const meta = request.metadata ?? {};
+  const status = request.status ?? {};
+  const approvals = (status.approvals ?? []).map((a) => ({ by: a.by, at: a.at }));
+  const base: GrantNotification = {
+    version: 1,
+    event,
+    namespace: meta.namespace ?? '',
+    policy: status.policyName ?? meta.name ?? '',
+    uid: meta.uid ?? '',
+    request: meta.name ?? '',
+    ...(request.spec?.ticket !== undefined ? { ticket: request.spec.ticket } : {}),
+    ...(request.spec?.requestedBy !== undefined ? { requester: request.spec.requestedBy } : {}),
+    ...(status.expiresAt !== undefined ? { expiresAt: status.expiresAt } : {}),
+    at: formatTimestamp(at),
+    access: summarizeAccess({ metadata: { namespace: meta.namespace ?? '' }, spec: request.spec?.policy ?? { podSelector: {} } }),
+    ...(approvals.length > 0 ? { approvals } : {}),
+    ...(status.requiredApprovals !== undefined ? { required: status.requiredApprovals } : {}),
+  };
+  if (event === 'requested') {
+    if (request.spec?.duration !== undefined) base.duration = request.spec.duration;
+    if (request.spec?.reason !== undefined) base.reason = request.spec.reason;
+    if (approveCommand !== undefined) base.approveCommand = approveCommand;
+  }
+  if (event === 'denied' && status.denial !== undefined) {
+    base.by = status.denial.by;
+    base.reason = status.denial.reason;
+  }
+  if (event === 'lapsed' && status.message !== undefined) base.reason = status.message;
+  return base;
 }

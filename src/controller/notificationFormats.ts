@@ -15,7 +15,14 @@ const HEADLINES: Record<GrantNotification['event'], string> = {
   expired: 'Temporary network access expired',
   revoked: 'Temporary network access revoked',
   deleted: 'Temporary network access deleted',
+  'break-glass': 'Break-glass grant admitted (findings bypassed)',
+  requested: 'Temporary network access requested: approval needed',
+  approved: 'Temporary network access request approved',
+  denied: 'Temporary network access request denied',
+  lapsed: 'Temporary network access request lapsed unapproved',
 };
+
+const REQUEST_EVENTS: ReadonlySet<GrantNotification['event']> = new Set(['requested', 'approved', 'denied', 'lapsed']);
 
 /**
  * A Slack incoming-webhook message: `text` (what notifications and clients without blocks show)
@@ -23,10 +30,16 @@ const HEADLINES: Record<GrantNotification['event'], string> = {
  * text is user-written and must not turn into a mention (`<!channel>`) or a disguised link.
  */
 export function slackMessage(n: GrantNotification): { text: string; blocks: unknown[] } {
-  const lines = [`*${HEADLINES[n.event]}*: networkpolicy \`${escape(n.namespace)}/${escape(n.policy)}\``];
+  const what = REQUEST_EVENTS.has(n.event) ? `grantrequest \`${escape(n.namespace)}/${escape(n.request ?? n.policy)}\`` : `networkpolicy \`${escape(n.namespace)}/${escape(n.policy)}\``;
+  const lines = [`*${HEADLINES[n.event]}*: ${what}`];
   if (n.ticket !== undefined) lines.push(`Ticket: ${escape(n.ticket)}${n.ticketUrl !== undefined ? ` (${escape(n.ticketUrl)})` : ''}`);
   if (n.requester !== undefined) lines.push(`Requested by: ${escape(n.requester)}`);
-  if (n.by !== undefined) lines.push(`${n.event === 'revoked' ? 'Revoked' : 'Changed'} by: ${escape(n.by)}`);
+  if (n.by !== undefined) lines.push(`${BY_WORD[n.event] ?? 'Changed'} by: ${escape(n.by)}`);
+  if (n.reason !== undefined) lines.push(`${n.event === 'denied' ? 'Reason' : n.event === 'lapsed' ? 'Why' : 'Reason given'}: ${escape(n.reason)}`);
+  if (n.duration !== undefined) lines.push(`For: ${escape(n.duration)} from approval`);
+  if (n.approvals !== undefined && n.approvals.length > 0) lines.push(`Approved by: ${n.approvals.map((a) => `${escape(a.by)} (${escape(a.at)})`).join(', ')}`);
+  if (n.required !== undefined && n.event === 'requested') lines.push(`Needs: ${n.required} approval${n.required === 1 ? '' : 's'}`);
+  if (n.approveCommand !== undefined) lines.push(`Approve: \`${escape(n.approveCommand)}\``);
   for (const change of n.changes ?? []) lines.push(`${change.field === 'expiry' ? 'Expiry' : 'Access'}: ${escape(change.from)} → ${escape(change.to)}`);
   if (n.expiresAt !== undefined && n.event !== 'deleted' && n.event !== 'revoked') lines.push(`${n.event === 'expired' ? 'Expired' : 'Expires'} at: ${escape(n.expiresAt)}`);
   if (n.lagSeconds !== undefined) lines.push(`Deleted ${n.lagSeconds}s after expiry`);
@@ -37,6 +50,8 @@ export function slackMessage(n: GrantNotification): { text: string; blocks: unkn
   const text = lines.join('\n');
   return { text, blocks: [{ type: 'section', text: { type: 'mrkdwn', text } }] };
 }
+
+const BY_WORD: Partial<Record<GrantNotification['event'], string>> = { revoked: 'Revoked', denied: 'Denied', 'break-glass': 'Break glass' };
 
 /** Slack's three control characters, as its message formatting guide asks. */
 function escape(text: string): string {

@@ -51,6 +51,13 @@ export interface GrantRecorderOptions {
    * notifier hangs here, so notifications are exactly the record transitions. Must not block.
    */
   onWritten?: (before: GrantRecord | undefined, after: GrantRecord) => void;
+  /** The GrantRequest and approvals that opened a grant, when one did (the approval controller knows). */
+  approvalOf?: (policy: V1NetworkPolicy) => { grantRequest: string; approvals: { by: string; at: string }[] } | undefined;
+  /**
+   * Why a grant was deleted when netpol-guard itself is the reason beyond the revoke flow (its
+   * GrantRequest was deleted): the record closes Revoked with this note instead of Deleted.
+   */
+  closeNote?: (lastSeen: V1NetworkPolicy) => string | undefined;
 }
 
 type Transform = (current: GrantRecord | undefined) => GrantRecord | undefined;
@@ -150,15 +157,16 @@ export class GrantRecorder implements GrantObserver {
     }
     if (!this.acting) return;
     if (event.type === 'delete') {
-      const how = context.listing ? { how: 'DeletedNotObserved' as const } : closeReason(event.object, false, this.opts.config);
-      this.close(uid, how.how, how.by, event.object);
+      const note = context.listing ? undefined : this.opts.closeNote?.(event.object);
+      const how = context.listing ? { how: 'DeletedNotObserved' as const } : note !== undefined ? { how: 'Revoked' as const } : closeReason(event.object, false, this.opts.config);
+      this.close(uid, how.how, how.by, event.object, note);
       return;
     }
     const policy = event.object;
     const previous = event.type === 'update' ? event.previous : undefined;
     const late = context.listing;
     this.mutate(uid, (current) => {
-      if (current === undefined) return recordOpened(policy, this.opts.now(), this.opts.config, { late });
+      if (current === undefined) return this.opened(policy, this.opts.now(), late);
       return recordChanged(current, previous, policy, this.opts.now(), this.opts.config);
     });
   }
@@ -172,7 +180,7 @@ export class GrantRecorder implements GrantObserver {
     }
     if ('deletedAt' in result) {
       const at = result.deletedAt;
-      this.mutate(uid, (current) => recordClosed(current ?? recordOpened(result.policy, at, this.opts.config, { late: true }), 'Expired', at));
+      this.mutate(uid, (current) => recordClosed(current ?? this.opened(result.policy, at, true), 'Expired', at));
     } else if (result.gone || seenGone !== undefined) {
       const how = closeReason(seenGone, false, this.opts.config);
       this.close(uid, how.how, how.by, seenGone);
@@ -201,7 +209,7 @@ export class GrantRecorder implements GrantObserver {
       const uid = policy.metadata?.uid;
       if (uid === undefined) continue;
       liveUids.add(uid);
-      if (!this.records.has(uid) && !this.closed.has(uid)) this.mutate(uid, (current) => current ?? recordOpened(policy, this.opts.now(), this.opts.config, { late: true }));
+      if (!this.records.has(uid) && !this.closed.has(uid)) this.mutate(uid, (current) => current ?? this.opened(policy, this.opts.now(), true));
     }
     const now = this.opts.now();
     for (const [uid, record] of this.records) {
@@ -217,12 +225,18 @@ export class GrantRecorder implements GrantObserver {
    * Close the record of `uid`. A grant seen (`lastSeen`) but without a record (its opening write
    * failed) is opened late and closed in the same write, so nothing seen ends unrecorded.
    */
-  private close(uid: string, how: Parameters<typeof recordClosed>[1], by?: string, lastSeen?: V1NetworkPolicy): void {
+  private close(uid: string, how: Parameters<typeof recordClosed>[1], by?: string, lastSeen?: V1NetworkPolicy, note?: string): void {
     this.mutate(uid, (current) => {
       const now = this.opts.now();
-      const open = current ?? (lastSeen?.metadata?.uid !== undefined ? recordOpened(lastSeen, now, this.opts.config, { late: true }) : undefined);
-      return open === undefined ? undefined : recordClosed(open, how, now, by);
+      const open = current ?? (lastSeen?.metadata?.uid !== undefined ? this.opened(lastSeen, now, true) : undefined);
+      return open === undefined ? undefined : recordClosed(open, how, now, by, note);
     });
+  }
+
+  /** A new record for `policy`, with the approvals that opened it when a GrantRequest did. */
+  private opened(policy: V1NetworkPolicy, at: Date, late: boolean): GrantRecord {
+    const approval = this.opts.approvalOf?.(policy);
+    return recordOpened(policy, at, this.opts.config, { late, ...(approval !== undefined ? { approval } : {}) });
   }
 
   /** Queue `transform` on the record of `uid`, after that record's earlier writes. */

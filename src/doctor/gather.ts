@@ -61,11 +61,12 @@ async function accessOf(api: AuthorizationV1Api, namespace: string, serviceAccou
   const asks = [...SHIPPED_PERMISSIONS.map((p) => ({ p, expected: true })), ...FORBIDDEN_PERMISSIONS.map((p) => ({ p, expected: false }))];
   return Promise.all(
     asks.map(async ({ p, expected }) => {
+      const [resource, subresource] = p.resource.split('/');
       const review = await api.createSubjectAccessReview({
         body: {
           apiVersion: 'authorization.k8s.io/v1',
           kind: 'SubjectAccessReview',
-          spec: { user, groups, resourceAttributes: { verb: p.verb, group: p.group, resource: p.resource, ...(p.scope === 'install' ? { namespace } : {}) } },
+          spec: { user, groups, resourceAttributes: { verb: p.verb, group: p.group, resource, ...(subresource !== undefined ? { subresource } : {}), ...(p.scope === 'install' ? { namespace } : {}) } },
         },
       });
       return { what: describePermission(p, namespace), expected, allowed: review.status?.allowed === true };

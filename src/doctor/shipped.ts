@@ -35,6 +35,7 @@ export function shippedExcludedNamespaces(installNamespace: string): string[] {
 export interface Permission {
   verb: string;
   group: string;
+  /** `resource` or `resource/subresource`. */
   resource: string;
   /** Undefined: cluster-wide (ClusterRole); 'install': the install namespace (Role). */
   scope: 'cluster' | 'install';
@@ -46,6 +47,11 @@ export const SHIPPED_PERMISSIONS: readonly Permission[] = [
   { verb: 'create', group: '', resource: 'events', scope: 'cluster' },
   ...['get', 'list', 'watch', 'create', 'update', 'delete'].map((verb): Permission => ({ verb, group: 'netpol-guard.io', resource: 'grantrecords', scope: 'cluster' })),
   ...['get', 'create', 'update'].map((verb): Permission => ({ verb, group: 'coordination.k8s.io', resource: 'leases', scope: 'install' })),
+  // Approvals: open the access of an approved GrantRequest, follow and move the requests.
+  { verb: 'create', group: 'networking.k8s.io', resource: 'networkpolicies', scope: 'cluster' },
+  ...['get', 'list', 'watch'].map((verb): Permission => ({ verb, group: 'netpol-guard.io', resource: 'grantrequests', scope: 'cluster' })),
+  { verb: 'update', group: 'netpol-guard.io', resource: 'grantrequests/status', scope: 'cluster' },
+  { verb: 'get', group: '', resource: 'namespaces', scope: 'cluster' },
 ];
 
 /** What it must not be allowed: the shipped RBAC reads no Secrets and edits no policies. */

@@ -41,6 +41,10 @@ export interface GrantRequest {
   skipLocalCheck: boolean;
   /** `--namespace-labels`: the namespace's labels, to choose the config's profile for the local check. */
   namespaceLabels?: Record<string, string>;
+  /** Where approval is required: wait for the request to open, be denied or lapse (--wait). */
+  wait?: boolean;
+  /** Where approval is required: why, for the approvers (--reason). */
+  reason?: string;
 }
 
 export type GrantRequestResult = { ok: true; request: GrantRequest } | { ok: false; help: false; error: string };
@@ -89,6 +93,8 @@ export const GRANT_OPTIONS = {
   'skip-local-check': { type: 'boolean' },
   'namespace-labels': { type: 'string' },
   cluster: { type: 'boolean' },
+  wait: { type: 'boolean' },
+  reason: { type: 'string' },
 } as const;
 
 const fail = (error: string): GrantRequestResult => ({ ok: false, help: false, error });
@@ -170,6 +176,8 @@ export function grantRequestFrom(values: FlagValues<typeof GRANT_OPTIONS>): Gran
     if (!parsed.ok) return fail(`--for ${parsed.error}`);
   }
 
+  if (values.wait === true && (values['dry-run'] || values.output !== undefined)) return fail('--wait waits for a request that is sent; it cannot go with --dry-run or -o');
+  if (values.reason !== undefined && (values.reason.length > 1024 || values.reason.trim() === '')) return fail('--reason must be 1 to 1024 characters');
   // --dry-run prints explain's report (-o text|json|dot), or with -o yaml the manifest as kubectl's
   // --dry-run -o yaml would; without --dry-run, -o yaml|json print the manifest.
   let output: GrantOutput = 'apply';
@@ -223,6 +231,8 @@ export function grantRequestFrom(values: FlagValues<typeof GRANT_OPTIONS>): Gran
       configPath: values.config,
       kubeconfig: values.kubeconfig,
       skipLocalCheck: values['skip-local-check'] ?? false,
+      ...(values.wait === true && { wait: true }),
+      ...(values.reason !== undefined && { reason: values.reason }),
     },
   };
 }

@@ -68,6 +68,8 @@ export interface CommandSession {
   /** -n, else the kubeconfig context's namespace. */
   namespace: string;
   api: GrantApi;
+  /** The cluster connection itself, for the clients beyond GrantApi (GrantRequests). */
+  context: KubeContext;
 }
 
 /**
@@ -94,5 +96,6 @@ export function openSession(
     configLabel: chosen.label,
     namespace: flags.namespace ?? loaded.context.namespace,
     api: io.connect(loaded.context),
+    context: loaded.context,
   };
 }

@@ -210,6 +210,15 @@ function testCertificate(): Promise<{ cert: string; key: string }> {
 export class FakeApiServer {
   /** Every request, in arrival order (unless recordRequests is off). */
   readonly requests: FakeRequest[] = [];
+  private extra: ExtraHandler | undefined;
+
+  /**
+   * Answer paths the fake does not model (GrantRequests, RBAC, namespaces) with `handler`
+   * (recorded as route `unknown`); undefined from it falls through to 404. One at a time.
+   */
+  serveExtra(handler: ExtraHandler | undefined): void {
+    this.extra = handler;
+  }
   /** core/v1 Events created through the API, in creation order. */
   readonly events: CoreV1Event[] = [];
 
@@ -539,6 +548,11 @@ export class FakeApiServer {
       return;
     }
     if (route === 'unknown') {
+      const extra = this.extra?.(method, path, query, body);
+      if (extra !== undefined) {
+        this.recordAndSendJson(res, request, extra.status, extra.body);
+        return;
+      }
       this.recordAndSend(res, request, 404, 'NotFound', 'the server could not find the requested resource');
       return;
     }
@@ -941,6 +955,8 @@ export class FakeApiServer {
     res.end(JSON.stringify(payload));
   }
 }
+
+export type ExtraHandler = (method: string, path: string, query: Record<string, string>, body: unknown) => { status: number; body: unknown } | undefined;
 
 function routeOf(method: string, path: string, query: Record<string, string>): FakeRoute | 'unknown' {
   const watch = query.watch === 'true' || query.watch === '1';

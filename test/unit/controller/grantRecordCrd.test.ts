@@ -95,6 +95,14 @@ function schemaAt(dotted: string): Schema | undefined {
 }
 
 describe('GrantRecord CRD manifest', () => {
+  it('accepts a record opened by an approved request (approvals, request) and by break glass', () => {
+    const policy = grantPolicy({ annotations: { 'netpol-guard.io/break-glass-by': 'erin', 'netpol-guard.io/break-glass-at': '2026-12-01T03:59:58Z' } });
+    const record = recordOpened(policy, T0, CONFIG, { approval: { grantRequest: 'db-debug', approvals: [{ by: 'bob', at: '2026-12-01T03:50:00Z' }, { by: 'dave', at: '2026-12-01T03:55:00Z' }] } });
+    assert.equal(record.spec.approvals?.length, 2);
+    assertAccepted(record);
+    assertAccepted(recordClosed(record, 'Revoked', T0, undefined, 'its GrantRequest db-debug was deleted, which removes the access'));
+  });
+
   it('is the cluster-scoped grantrecords.netpol-guard.io v1alpha1 GrantRecord, short name gr', () => {
     assert.equal(crd.apiVersion, 'apiextensions.k8s.io/v1');
     assert.equal(crd.kind, 'CustomResourceDefinition');

@@ -215,21 +215,32 @@ describe('RBAC is least privilege', () => {
     assert.ok(!rbacText.includes('needs no API access'), 'the manifests no longer claim the webhook has no API access');
   });
 
-  it('the controller may get/list/watch/delete networkpolicies, create events and keep grantrecords, nothing more', () => {
+  it('the controller may get/list/watch/delete/create networkpolicies, create events, keep grantrecords and move grantrequests\' status, nothing more', () => {
     const clusterRole = findObject<V1ClusterRole>(base, 'ClusterRole', 'netpol-guard-sweeper');
     assert.deepEqual(grantsOf(clusterRole), [
       '/events:create',
+      '/namespaces:get',
       'netpol-guard.io/grantrecords:create',
       'netpol-guard.io/grantrecords:delete',
       'netpol-guard.io/grantrecords:get',
       'netpol-guard.io/grantrecords:list',
       'netpol-guard.io/grantrecords:update',
       'netpol-guard.io/grantrecords:watch',
+      'netpol-guard.io/grantrequests/status:update',
+      'netpol-guard.io/grantrequests:get',
+      'netpol-guard.io/grantrequests:list',
+      'netpol-guard.io/grantrequests:watch',
+      'networking.k8s.io/networkpolicies:create',
       'networking.k8s.io/networkpolicies:delete',
       'networking.k8s.io/networkpolicies:get',
       'networking.k8s.io/networkpolicies:list',
       'networking.k8s.io/networkpolicies:watch',
     ]);
+    // A new power: the comment must say why, and that the webhook still judges each such policy.
+    const rbacText = readFileSync(path.join(MANIFESTS_DIR, 'rbac.yaml'), 'utf8');
+    assert.match(rbacText, /networkpolicies create \(a NEW power/);
+    assert.match(rbacText, /sends that CREATE through the admission webhooks/);
+    assert.match(rbacText, /#   grantrequests:/);
   });
 
   it('leases: get, create, update in its own namespace only (no list, watch or delete), bound to the pods\' ServiceAccount', () => {

@@ -58,7 +58,8 @@ describe('netpol-guard doctor (command)', () => {
     fake.objects.set('/apis/coordination.k8s.io/v1/namespaces/netpol-guard/leases/netpol-guard-controller', healthyLease(new Date()));
     fake.objects.set('/api/v1/namespaces/netpol-guard/configmaps/netpol-guard-config', shippedConfigMap());
     const shipped = new Set(SHIPPED_PERMISSIONS.map((p) => `${p.verb} ${p.group}/${p.resource} ${p.scope === 'install' ? 'netpol-guard' : ''}`));
-    fake.allow = (r) => r.user === 'system:serviceaccount:netpol-guard:netpol-guard' && shipped.has(`${r.verb} ${r.group}/${r.resource} ${r.namespace ?? ''}`);
+    // A subresource goes in its own field of the SubjectAccessReview, as the API server expects.
+    fake.allow = (r) => r.user === 'system:serviceaccount:netpol-guard:netpol-guard' && !r.resource.includes('/') && shipped.has(`${r.verb} ${r.group}/${r.resource}${r.subresource !== undefined ? `/${r.subresource}` : ''} ${r.namespace ?? ''}`);
   }
   beforeEach(() => install(ca.cert));
 

@@ -68,6 +68,7 @@ export interface AccessRequest {
   verb: string;
   group: string;
   resource: string;
+  subresource?: string;
   namespace?: string;
 }
 
