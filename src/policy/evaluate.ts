@@ -12,6 +12,7 @@ import type { PolicyEffect } from './effect/analyze.js';
 import { isExemptNamespace } from './exempt.js';
 import { type Finding, formatFinding, type RuleAction } from './findings.js';
 import type { RuleId } from './rules/index.js';
+import type { RuleDefinition } from './rules/types.js';
 import { ANALYSIS_TOO_LARGE, type AnalysisTooLarge, CATALOG_RULES, PolicyWalk, type RawFinding, type RuleSet, type SkippedRule } from './walk.js';
 
 export interface RequestUser {
@@ -153,7 +154,8 @@ export function evaluatePolicy(input: EvaluationInput): Evaluation {
     // A rule the config cannot name (only a test's own rule set has those) keeps its default.
     const configured = config.rules[f.ruleId] ?? ruleDefault(input.rules, f.ruleId);
     if (configured === 'off') continue;
-    findings.push(withAction(f, config.mode === 'warn' ? 'warn' : configured));
+    const softened = permanent && configured === 'deny' && ruleDefinition(input.rules, f.ruleId)?.forPermanentPrincipals === 'warn';
+    findings.push(withAction(f, config.mode === 'warn' || softened ? 'warn' : configured));
   }
 
   const breakGlass = user.groups.find((g) => config.breakGlassGroups.has(g));
@@ -243,8 +245,12 @@ function profileLine(input: EvaluationInput): string {
   return `[profile] not chosen for sure: a profile matches on namespace labels and the labels of namespace ${input.namespace} are unknown (${why}); judged by profile ${input.config.profile}. Nothing is known to be wrong with the grant: retry in a moment, or give --namespace-labels offline`;
 }
 
+function ruleDefinition(rules: RuleSet | undefined, id: RuleId): RuleDefinition<RuleId> | undefined {
+  return (rules ?? CATALOG_RULES).rules.find((rule) => rule.id === id);
+}
+
 function ruleDefault(rules: RuleSet | undefined, id: RuleId): RuleAction {
-  return (rules ?? CATALOG_RULES).rules.find((rule) => rule.id === id)?.defaultAction ?? 'deny';
+  return ruleDefinition(rules, id)?.defaultAction ?? 'deny';
 }
 
 function withAction(finding: RawFinding, action: Finding['action']): Finding {

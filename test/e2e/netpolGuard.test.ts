@@ -210,7 +210,9 @@ describe('netpol-guard end to end', () => {
         assert.equal(await canI(plane(), who, { verb, ...np }), true, `sweeper should ${verb} networkpolicies cluster-wide`);
       }
       assert.equal(await canI(plane(), who, { verb: 'create', resource: 'events', namespace: 'default' }), true);
-      for (const verb of ['create', 'update', 'patch']) {
+      // create: the leader opens the NetworkPolicy of an approved GrantRequest (the webhook still judges it).
+      assert.equal(await canI(plane(), who, { verb: 'create', ...np, namespace: 'default' }), true, 'the controller creates approved grants');
+      for (const verb of ['update', 'patch']) {
         assert.equal(await canI(plane(), who, { verb, ...np, namespace: 'default' }), false, `sweeper must not ${verb} networkpolicies`);
       }
       assert.equal(await canI(plane(), who, { verb: 'get', resource: 'secrets', namespace: 'default' }), false);

@@ -142,6 +142,12 @@ export interface RuleDefinition<Id extends string = string> {
   /** The action when the config does not name the rule. */
   readonly defaultAction: RuleAction;
   /**
+   * `warn`: for a permanent principal a deny of this rule is only a warning. For rules whose
+   * harm is an accident of an access request (isolates-pods): a platform team laying a baseline
+   * policy isolates pods on purpose, and must be told what it cuts, not stopped.
+   */
+  readonly forPermanentPrincipals?: 'warn';
+  /**
    * Whether the rule can fire at all under this config (default: always). A cluster rule that
    * cannot (a quota left unlimited) is not reported as skipped when the view is missing or stale,
    * so an unused feature never makes a stale view deny.

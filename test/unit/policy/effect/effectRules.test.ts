@@ -56,6 +56,30 @@ describe('isolates-pods', () => {
   });
 });
 
+describe('isolates-pods for a permanent principal', () => {
+  const platform = { username: 'platform-bot', groups: ['platform'] };
+  const permanent = config({ permanentPrincipals: { users: ['platform-bot'] } });
+  // What the db pods need today: the api pods on the database port (narrow enough for every breadth rule).
+  const baseline = policy({ podSelector: DB, ingress: [{ from: [{ podSelector: { matchLabels: { app: 'api' } } }], ports: [PG] }] }, undefined, 'baseline');
+
+  it('only warns: a baseline policy isolates on purpose, and its author is told what it cuts', () => {
+    const evaluation = evaluate(baseline, { user: platform, config: permanent, cluster: cluster(pods(3, { app: 'db' })) });
+    assert.equal(evaluation.allowed, true);
+    const finding = evaluation.findings.find((f) => f.ruleId === 'isolates-pods');
+    assert.ok(finding);
+    assert.equal(finding.action, 'warn');
+    assert.ok(evaluation.warnings.some((w) => w.includes('[isolates-pods]') && w.includes('newly isolates 3 pod(s) for ingress')));
+  });
+
+  it('the same policy from anyone else is denied, and other rules still deny a permanent principal', () => {
+    assert.equal(evaluate(baseline, { cluster: cluster(pods(3, { app: 'db' })) }).allowed, false);
+    const wide = policy({ podSelector: DB, ingress: [{ from: [{ ipBlock: { cidr: '10.0.0.0/8' } }] }] }, undefined, 'wide');
+    const evaluation = evaluate(wide, { user: platform, config: permanent, cluster: cluster(pods(3, { app: 'db' }), [DEFAULT_DENY]) });
+    assert.equal(evaluation.allowed, false);
+    assert.ok(evaluation.findings.some((f) => f.ruleId === 'ipblock-too-wide' && f.action === 'deny'));
+  });
+});
+
 describe('target-selects-nothing', () => {
   it('warns (by default) when the target selects no live pod, and a Succeeded pod does not count', () => {
     const done: PodMeta = { namespace: 'payments', name: 'db-old', labels: { app: 'db' }, phase: 'Succeeded' };
