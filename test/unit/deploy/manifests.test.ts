@@ -159,9 +159,10 @@ describe('RBAC is least privilege', () => {
     return [...granted].sort();
   };
 
-  it('exactly five roles: the controller\'s ClusterRole, its leader-election Role, the webhook\'s view and approval checks, and the approver role to bind', () => {
+  it('exactly six roles: the controller\'s ClusterRole, its leader-election Role, the webhook\'s view and approval checks, and the approver and auditor roles to bind', () => {
     assert.deepEqual(roles.map((r) => `${r.kind}/${r.metadata?.name}`).sort(), [
       'ClusterRole/netpol-guard-approver',
+      'ClusterRole/netpol-guard-auditor',
       'ClusterRole/netpol-guard-sweeper',
       'ClusterRole/netpol-guard-webhook-approvals',
       'ClusterRole/netpol-guard-webhook-view',
@@ -177,6 +178,20 @@ describe('RBAC is least privilege', () => {
     assert.deepEqual(binding.subjects, [{ kind: 'ServiceAccount', name: 'netpol-guard', namespace: NAMESPACE }]);
     const rbacText = readFileSync(path.join(MANIFESTS_DIR, 'rbac.yaml'), 'utf8');
     for (const resource of ['subjectaccessreviews:', 'grantrequests:']) assert.ok(rbacText.includes(`#   ${resource}`), `${resource} is justified in a comment`);
+  });
+
+  it('netpol-guard-auditor: only reads GrantRecords and GrantRequests, bound to nobody', () => {
+    const role = findObject<V1ClusterRole>(base, 'ClusterRole', 'netpol-guard-auditor');
+    assert.deepEqual(grantsOf(role), [
+      'netpol-guard.io/grantrecords:get',
+      'netpol-guard.io/grantrecords:list',
+      'netpol-guard.io/grantrecords:watch',
+      'netpol-guard.io/grantrequests:get',
+      'netpol-guard.io/grantrequests:list',
+      'netpol-guard.io/grantrequests:watch',
+    ]);
+    const bound = [...ofKind<V1ClusterRoleBinding>(base, 'ClusterRoleBinding'), ...ofKind<V1ClusterRoleBinding>(base, 'RoleBinding')].filter((b) => b.roleRef.name === 'netpol-guard-auditor');
+    assert.deepEqual(bound, [], 'platform teams bind it; the base binds it to nobody');
   });
 
   it('netpol-guard-approver: approve/get/list grantrequests and get/patch their status, bound to nobody', () => {
