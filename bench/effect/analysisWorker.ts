@@ -8,15 +8,15 @@
  *
  * usage: node --expose-gc analysisWorker.js BUDGET_MS   (IPC: sends one AnalysisReport)
  */
-import type { V1LabelSelector, V1NetworkPolicy } from '@kubernetes/client-node';
+import type { V1NetworkPolicy } from '@kubernetes/client-node';
 import { PodIndex } from '../../src/cluster/podIndex.js';
 import { projectPod } from '../../src/cluster/podSource.js';
-import type { ClusterView, EndedGrant, LiveGrant, PodMeta } from '../../src/cluster/view.js';
 import { buildConfig } from '../../src/config/load.js';
 import { analyzeEffect } from '../../src/policy/effect/analyze.js';
 import { evaluatePolicy } from '../../src/policy/evaluate.js';
 import { quantileSorted, SampleBuffer } from '../stats.js';
 import { benchReview, type ClusterDataset, EFFECT_NAMESPACE, EFFECT_POLICIES, effectPolicy, namespaces, pods } from '../view/dataset.js';
+import { IndexedView } from '../../test/helpers/indexedView.js';
 
 export interface AnalysisPoint {
   shape: string;
@@ -36,45 +36,6 @@ export interface AnalysisPoint {
 export interface AnalysisReport {
   pods: number;
   points: AnalysisPoint[];
-}
-
-/** The webhook's shape of view: pods from a PodIndex, namespaces and policies from maps. */
-class IndexedView implements ClusterView {
-  constructor(
-    private readonly pods: PodIndex,
-    private readonly namespaces: Map<string, Readonly<Record<string, string>>>,
-    private readonly policies: Map<string, V1NetworkPolicy[]>,
-  ) {}
-  namespaceLabels(namespace: string) {
-    return this.namespaces.get(namespace);
-  }
-  namespaceNames() {
-    return [...this.namespaces.keys()];
-  }
-  podsMatching(namespace: string, selector: V1LabelSelector): readonly PodMeta[] {
-    return this.pods.podsMatching(namespace, selector);
-  }
-  policiesIn(namespace: string) {
-    return this.policies.get(namespace) ?? [];
-  }
-  provides() {
-    return true;
-  }
-  liveGrantsIn(): readonly LiveGrant[] {
-    return [];
-  }
-  liveGrantsBy(): readonly LiveGrant[] {
-    return [];
-  }
-  endedGrantsNamed(): readonly EndedGrant[] {
-    return [];
-  }
-  endedGrantsWithTicket(): readonly EndedGrant[] {
-    return [];
-  }
-  stale() {
-    return false;
-  }
 }
 
 const budgetMs = Number(process.argv[2] ?? '1000');

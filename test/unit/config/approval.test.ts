@@ -1,19 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { buildConfig } from '../../../src/config/load.js';
-import type { GuardConfig } from '../../../src/config/types.js';
-
-function build(file: unknown): GuardConfig {
-  const result = buildConfig(file, 'cfg');
-  if (!result.ok) assert.fail(result.errors.join('; '));
-  return result.config;
-}
-
-function errors(file: unknown): string[] {
-  const result = buildConfig(file, 'cfg');
-  assert.equal(result.ok, false, 'expected the config to be refused');
-  return result.ok ? [] : result.errors;
-}
+import { build, errors } from './support.js';
 
 describe('config: approval', () => {
   it('is off by default, with a 1h pending TTL and the shipped controller ServiceAccount', () => {

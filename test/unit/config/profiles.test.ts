@@ -1,21 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MemoryClusterView } from '../../../src/cluster/memoryView.js';
-import { buildConfig } from '../../../src/config/load.js';
 import { chooseProfile, parseLabelList, resolveProfile } from '../../../src/config/profiles.js';
-import type { ConfigFile, GuardConfig } from '../../../src/config/types.js';
-
-function build(file: unknown): GuardConfig {
-  const result = buildConfig(file, 'cfg');
-  if (!result.ok) assert.fail(result.errors.join('; '));
-  return result.config;
-}
-
-function errors(file: unknown): string[] {
-  const result = buildConfig(file, 'cfg');
-  assert.equal(result.ok, false, 'expected the config to be refused');
-  return result.ok ? [] : result.errors;
-}
+import type { ConfigFile } from '../../../src/config/types.js';
+import { build, errors } from './support.js';
 
 const PROFILES: ConfigFile = {
   limits: { maxTTL: '24h' },

@@ -7,56 +7,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import type { V1LabelSelector, V1NetworkPolicy } from '@kubernetes/client-node';
+import type { V1NetworkPolicy } from '@kubernetes/client-node';
 import { Registry } from 'prom-client';
 import { validateHandler } from '../../../../src/admission/validate.js';
 import { MemoryClusterView } from '../../../../src/cluster/memoryView.js';
 import { PodIndex } from '../../../../src/cluster/podIndex.js';
-import type { ClusterView, EndedGrant, LiveGrant, PodMeta } from '../../../../src/cluster/view.js';
+import type { PodMeta } from '../../../../src/cluster/view.js';
 import { analyzeEffect, analyzeEffectWithin } from '../../../../src/policy/effect/analyze.js';
 import { grantIdentity } from '../../../../src/policy/effect/combined.js';
 import { ANALYSIS_TOO_LARGE } from '../../../../src/policy/walk.js';
 import { GuardMetrics } from '../../../../src/server/metrics.js';
 import { config, evaluate, GOOD_GRANT, NOW, policy } from '../support.js';
-
-/** The webhook's shape of view: pods in a PodIndex (an indexed lookup), policies per namespace. */
-class IndexedView implements ClusterView {
-  constructor(
-    private readonly pods: PodIndex,
-    private readonly namespaces: Map<string, Record<string, string>>,
-    private readonly policies: Map<string, V1NetworkPolicy[]>,
-  ) {}
-  namespaceLabels(namespace: string) {
-    return this.namespaces.get(namespace);
-  }
-  namespaceNames() {
-    return [...this.namespaces.keys()];
-  }
-  podsMatching(namespace: string, selector: V1LabelSelector): readonly PodMeta[] {
-    return this.pods.podsMatching(namespace, selector);
-  }
-  policiesIn(namespace: string) {
-    return this.policies.get(namespace) ?? [];
-  }
-  provides() {
-    return true;
-  }
-  liveGrantsIn(): readonly LiveGrant[] {
-    return [];
-  }
-  liveGrantsBy(): readonly LiveGrant[] {
-    return [];
-  }
-  endedGrantsNamed(): readonly EndedGrant[] {
-    return [];
-  }
-  endedGrantsWithTicket(): readonly EndedGrant[] {
-    return [];
-  }
-  stale() {
-    return false;
-  }
-}
+import { IndexedView } from '../../../helpers/indexedView.js';
 
 /**
  * 2,000 pods in 400 groups, each group selected by its own policy that admits the next group on
