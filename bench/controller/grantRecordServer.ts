@@ -8,13 +8,12 @@
  *   SEED_FILE: a JSON array of GrantRecords stored before serving (the prune and takeover cases).
  * IPC: sends {ready, seeded}; answers {count} with {count, byState}; exits on disconnect.
  */
-import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { generate } from 'selfsigned';
 import type { GrantRecord } from '../../src/controller/grantRecord.js';
+import { fakeApiIdentity, writeFakeKubeconfig } from '../fakeApiIdentity.js';
 
 const PREFIX = '/apis/netpol-guard.io/v1alpha1/grantrecords';
 
@@ -38,17 +37,8 @@ function store(record: GrantRecord): GrantRecord {
 
 if (seedFile !== '-') for (const record of JSON.parse(readFileSync(seedFile, 'utf8')) as GrantRecord[]) store(record);
 
-const token = randomBytes(16).toString('hex');
-const pems = await generate([{ name: 'commonName', value: 'bench-grantrecords' }], {
-  keyType: 'ec',
-  algorithm: 'sha256',
-  extensions: [
-    { name: 'basicConstraints', cA: true },
-    { name: 'keyUsage', digitalSignature: true, keyCertSign: true },
-    { name: 'extKeyUsage', serverAuth: true },
-    { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] },
-  ],
-});
+const identity = await fakeApiIdentity('bench-grantrecords');
+const { token } = identity;
 
 function send(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
@@ -60,7 +50,7 @@ function status(res: ServerResponse, code: number, reason: string, message: stri
   send(res, code, { apiVersion: 'v1', kind: 'Status', status: 'Failure', code, reason, message });
 }
 
-const server = createServer({ key: pems.private, cert: pems.cert }, (req, res) => {
+const server = createServer({ key: identity.key, cert: identity.cert }, (req, res) => {
   const chunks: Buffer[] = [];
   req.on('data', (c: Buffer) => chunks.push(c));
   req.on('end', () => {
@@ -111,18 +101,7 @@ const server = createServer({ key: pems.private, cert: pems.cert }, (req, res) =
 server.keepAliveTimeout = 60_000;
 await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 const port = (server.address() as AddressInfo).port;
-writeFileSync(
-  kubeconfigOut,
-  JSON.stringify({
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: [{ name: 'fake', cluster: { server: `https://127.0.0.1:${port}`, 'certificate-authority-data': Buffer.from(pems.cert).toString('base64') } }],
-    users: [{ name: 'fake', user: { token } }],
-    contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'fake' } }],
-    'current-context': 'fake',
-  }),
-  { mode: 0o600 },
-);
+writeFakeKubeconfig(kubeconfigOut, port, identity);
 process.send?.({ ready: true, seeded: records.size });
 process.on('message', (message: { count?: boolean }) => {
   if (message.count) {

@@ -21,13 +21,11 @@
  * usage: node clusterApiServer.js KUBECONFIG_OUT DATASET_JSON [CHURN]   (IPC: sends {ready, counts}; answers {churned}
  * with {churned, connections}: events sent and TLS connections accepted so far; exits on disconnect)
  */
-import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { generate } from 'selfsigned';
 import { type ClusterDataset, liveGrant, namespaces, pods, policies, records, toWire } from './dataset.js';
+import { fakeApiIdentity, writeFakeKubeconfig } from '../fakeApiIdentity.js';
 
 const [kubeconfigOut, datasetJson, churnText] = process.argv.slice(2);
 if (kubeconfigOut === undefined || datasetJson === undefined) {
@@ -139,35 +137,15 @@ function page(c: Collection, selector: string, items: Labelled[], limit: number,
   return text;
 }
 
-const token = randomBytes(16).toString('hex');
-const pems = await generate([{ name: 'commonName', value: 'bench-kube-apiserver' }], {
-  keyType: 'ec',
-  algorithm: 'sha256',
-  extensions: [
-    { name: 'basicConstraints', cA: true },
-    { name: 'keyUsage', digitalSignature: true, keyCertSign: true },
-    { name: 'extKeyUsage', serverAuth: true },
-    { name: 'subjectAltName', altNames: [{ type: 7, ip: '127.0.0.1' }] },
-  ],
-});
-const server = createServer({ key: pems.private, cert: pems.cert }, handle);
+const identity = await fakeApiIdentity('bench-kube-apiserver');
+const { token } = identity;
+const server = createServer({ key: identity.key, cert: identity.cert }, handle);
 server.keepAliveTimeout = 60_000;
 let connections = 0;
 server.on('secureConnection', () => connections++);
 await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 const port = (server.address() as AddressInfo).port;
-writeFileSync(
-  kubeconfigOut,
-  JSON.stringify({
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: [{ name: 'fake', cluster: { server: `https://127.0.0.1:${port}`, 'certificate-authority-data': Buffer.from(pems.cert).toString('base64') } }],
-    users: [{ name: 'fake', user: { token } }],
-    contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'fake' } }],
-    'current-context': 'fake',
-  }),
-  { mode: 0o600 },
-);
+writeFakeKubeconfig(kubeconfigOut, port, identity);
 
 // Churn: re-send live grants as MODIFIED, in ten batches a second.
 let churned = 0;
