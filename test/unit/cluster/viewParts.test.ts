@@ -21,16 +21,9 @@ import { FakeApiServer, grantPolicy } from '../../helpers/fakeApiServer.js';
 import { FakeClusterApi } from '../../helpers/fakeClusterApi.js';
 import { memorySource } from '../../helpers/memorySource.js';
 import { config, NOW } from '../policy/support.js';
+import { waitFor } from '../sweeper/support.js';
 
 const keys = annotationKeys();
-
-async function until(what: string, condition: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 let policiesApi: FakeApiServer;
 let podsApi: FakeClusterApi;
@@ -90,11 +83,11 @@ describe('every NetworkPolicy in the view: one informer for live grants and the 
       // A policy gaining the temporary label becomes a live grant; losing it, it stays a policy.
       policiesApi.putPolicy(grantPolicy({ namespace: 'shop', name: 'deny-all', expiresAt: expiry, requestedBy: 'alice' }));
       policiesApi.putPolicy(grantPolicy({ namespace: 'payments', name: 'grant-a', temporary: false }));
-      await until('the label changes', () => view.liveGrantsIn('shop').length === 1 && view.liveGrantsIn('payments').length === 0);
+      await waitFor(() => view.liveGrantsIn('shop').length === 1 && view.liveGrantsIn('payments').length === 0, 'the label changes', 20_000);
       assert.deepEqual(view.liveGrantsBy('alice').map((g) => g.name), ['deny-all']);
       assert.equal(view.policiesIn('payments').length, 2);
       policiesApi.removePolicy('payments', 'baseline');
-      await until('the delete', () => view.policiesIn('payments').length === 1);
+      await waitFor(() => view.policiesIn('payments').length === 1, 'the delete', 20_000);
       assert.deepEqual(view.status().informers.find((i) => i.name === 'policies')?.cached, 2);
       assert.deepEqual(view.status().informers.find((i) => i.name === 'grants')?.cached, 1);
     } finally {
@@ -159,7 +152,7 @@ describe('pods in the view, and /validate through it', () => {
     view.start();
     try {
       // The view's own informers sync; without the pods it is not whole.
-      await until('the view\'s own informers', () => view.status().informers.filter((i) => i.name !== 'pods').every((i) => i.synced));
+      await waitFor(() => view.status().informers.filter((i) => i.name !== 'pods').every((i) => i.synced), 'the view\'s own informers', 20_000);
       assert.equal(view.stale(), true, 'stale while the pod source has not started');
       let synced = false;
       void view.whenSynced().then(() => (synced = true));
@@ -188,7 +181,7 @@ describe('pods in the view, and /validate through it', () => {
         metadata: { namespace: 'shop', name: 'db-baseline' },
         spec: { podSelector: { matchLabels: { app: 'db' } }, policyTypes: ['Ingress'], ingress: [{ _from: [{ podSelector: { matchLabels: { app: 'api' } } }], ports: [{ protocol: 'TCP', port: 5432 }] }] },
       });
-      await until('the baseline', () => view.policiesIn('shop').length === 1);
+      await waitFor(() => view.policiesIn('shop').length === 1, 'the baseline', 20_000);
       const admitted = validateHandler(request(grant({ app: 'db' })), cfg, NOW, view);
       assert.equal(admitted.allowed, true, admitted.message);
       assert.deepEqual(admitted.findings, []);
@@ -198,7 +191,7 @@ describe('pods in the view, and /validate through it', () => {
 
       // A pod that completes leaves the targets (the watch sends it as DELETED).
       podsApi.putPod({ namespace: 'shop', name: 'db-2', labels: { app: 'db' }, phase: 'Failed' });
-      await until('db-2 to leave', () => view.podsMatching('shop', { matchLabels: { app: 'db' } }).length === 2);
+      await waitFor(() => view.podsMatching('shop', { matchLabels: { app: 'db' } }).length === 2, 'db-2 to leave', 20_000);
       assert.equal(validateHandler(request(grant({ app: 'db' })), cfg, NOW, view).auditAnnotations.effect, 'opens 2 pods ← 256 addresses on TCP/5432; 0 pods newly isolated');
     } finally {
       await view.stop();

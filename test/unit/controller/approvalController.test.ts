@@ -9,6 +9,7 @@ import type { GuardConfig } from '../../../src/config/types.js';
 import { ApprovalController, type RequestTransition } from '../../../src/controller/approvalController.js';
 import type { WatchEventType } from '../../../src/kube/watchStream.js';
 import { approval, at, grantRequest, REQUEST_UID } from '../approval/fixtures.js';
+import { waitFor } from '../sweeper/support.js';
 
 function config(): GuardConfig {
   const built = buildConfig({ profiles: [{ name: 'prod', match: { namespaces: ['prod-*'] }, approval: { required: 2, pendingTTL: '1h' } }] }, 'test');
@@ -99,14 +100,6 @@ class FakeApprovalApi implements ApprovalApi {
   close(): void {}
 }
 
-async function waitFor(what: string, condition: () => boolean): Promise<void> {
-  const deadline = Date.now() + 3_000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
-
 /** `prepare` runs before the informer's first list (the fake's watch does not replay older events). */
 function setup(initial: GrantRequest[] = [], prepare: (api: FakeApprovalApi) => void = () => undefined, nowAt = at(20)) {
   const api = new FakeApprovalApi();
@@ -146,7 +139,7 @@ describe('approval controller', () => {
   it('approves, creates the policy once with both approvers and the expiry from the second approval, then Active', async () => {
     const t = setup([grantRequest(twoApprovals())]);
     try {
-      await waitFor('Active', () => t.api.stored.get(REQUEST_UID)?.status?.phase === 'Active');
+      await waitFor(() => t.api.stored.get(REQUEST_UID)?.status?.phase === 'Active', 'Active', 3_000);
       const status = t.api.stored.get(REQUEST_UID)!.status!;
       assert.equal(status.approvedAt, at(12));
       assert.equal(status.expiresAt, at(42));
@@ -171,7 +164,7 @@ describe('approval controller', () => {
     const { approvedPolicy } = await import('../../../src/approval/policyForRequest.js');
     t.api.policies.set('prod-payments/db-debug', { ...approvedPolicy(approved, 'db-debug', ['bob', 'dave'], new Date(at(42)), config().keys), metadata: { ...approvedPolicy(approved, 'db-debug', ['bob', 'dave'], new Date(at(42)), config().keys).metadata, uid: 'p1', resourceVersion: '1' } });
     try {
-      await waitFor('Active', () => t.api.stored.get(REQUEST_UID)?.status?.phase === 'Active');
+      await waitFor(() => t.api.stored.get(REQUEST_UID)?.status?.phase === 'Active', 'Active', 3_000);
       assert.equal(t.api.policies.size, 1);
       assert.equal(t.api.stored.get(REQUEST_UID)!.status!.policyName, 'db-debug');
     } finally {
@@ -182,7 +175,7 @@ describe('approval controller', () => {
   it('a name taken by somebody else\'s policy: the deterministic second name', async () => {
     const t = setup([grantRequest(twoApprovals())], (api) => api.policies.set('prod-payments/db-debug', { metadata: { name: 'db-debug', namespace: 'prod-payments', uid: 'other' } }));
     try {
-      await waitFor('Active', () => t.api.stored.get(REQUEST_UID)?.status?.phase === 'Active');
+      await waitFor(() => t.api.stored.get(REQUEST_UID)?.status?.phase === 'Active', 'Active', 3_000);
       assert.equal(t.api.stored.get(REQUEST_UID)!.status!.policyName, 'db-debug-7c1e2d3f4a');
       assert.equal(t.api.policies.get('prod-payments/db-debug')!.metadata!.uid, 'other', 'the other policy is untouched');
     } finally {
@@ -195,7 +188,7 @@ describe('approval controller', () => {
       api.failCreate = () => 403;
     });
     try {
-      await waitFor('Approved', () => t.api.stored.get(REQUEST_UID)?.status?.phase === 'Approved');
+      await waitFor(() => t.api.stored.get(REQUEST_UID)?.status?.phase === 'Approved', 'Approved', 3_000);
       await new Promise((resolve) => setTimeout(resolve, 150));
       assert.equal(t.api.policies.size, 0);
       assert.equal(t.api.calls.filter((c) => c.startsWith('create')).length, 1, 'retried only after retryMs, not every tick');
@@ -211,7 +204,7 @@ describe('approval controller', () => {
       await new Promise((resolve) => setTimeout(resolve, 80));
       assert.equal(t.api.stored.get(REQUEST_UID)!.status!.phase, 'Pending');
       t.setNow(at(61));
-      await waitFor('Lapsed', () => t.api.stored.get(REQUEST_UID)?.status?.phase === 'Lapsed');
+      await waitFor(() => t.api.stored.get(REQUEST_UID)?.status?.phase === 'Lapsed', 'Lapsed', 3_000);
       assert.equal(t.api.policies.size, 0);
       assert.deepEqual(t.transitions.map(([e]) => e), ['lapsed']);
       assert.equal(t.api.stored.get('denied-uid')!.status!.phase, 'Denied');
@@ -223,21 +216,21 @@ describe('approval controller', () => {
   it('the policy expiring (reaped by the sweeper) closes the request Expired; a revoke closes it Revoked by whom', async () => {
     const t = setup([grantRequest(twoApprovals())]);
     try {
-      await waitFor('Active', () => t.api.stored.get(REQUEST_UID)?.status?.phase === 'Active');
+      await waitFor(() => t.api.stored.get(REQUEST_UID)?.status?.phase === 'Active', 'Active', 3_000);
       const policy = t.api.policies.get('prod-payments/db-debug')!;
       t.setNow(at(42, 1));
       t.controller.reaped(policy.metadata!.uid!, { deletedAt: new Date(at(42, 1)), policy });
-      await waitFor('Expired', () => t.api.stored.get(REQUEST_UID)?.status?.phase === 'Expired');
+      await waitFor(() => t.api.stored.get(REQUEST_UID)?.status?.phase === 'Expired', 'Expired', 3_000);
       assert.equal(t.api.stored.get(REQUEST_UID)!.status!.closedAt, at(42, 1));
 
       // A request filed while the controller watches arrives as a watch event.
       t.setNow(at(20));
       const other = t.api.put(grantRequest(twoApprovals(), { uid: 'second-uid', name: 'second' }));
-      await waitFor('second Active', () => t.api.stored.get('second-uid')?.status?.phase === 'Active');
+      await waitFor(() => t.api.stored.get('second-uid')?.status?.phase === 'Active', 'second Active', 3_000);
       const second = t.api.policies.get('prod-payments/second')!;
       const revoked = { ...second, metadata: { ...second.metadata, annotations: { ...second.metadata!.annotations, 'netpol-guard.io/revoked-by': 'carol', 'netpol-guard.io/revoked-at': at(30) } } };
       t.controller.observe({ type: 'delete', key: second.metadata!.uid!, object: revoked }, { listing: false, reaping: false });
-      await waitFor('Revoked', () => t.api.stored.get('second-uid')?.status?.phase === 'Revoked');
+      await waitFor(() => t.api.stored.get('second-uid')?.status?.phase === 'Revoked', 'Revoked', 3_000);
       assert.match(t.api.stored.get('second-uid')!.status!.message!, /revoked by carol/);
       assert.ok(other);
     } finally {
@@ -248,10 +241,10 @@ describe('approval controller', () => {
   it('deleting the request deletes its policy (no garbage collector needed) and says why for the record', async () => {
     const t = setup([grantRequest(twoApprovals())]);
     try {
-      await waitFor('Active', () => t.api.stored.get(REQUEST_UID)?.status?.phase === 'Active');
+      await waitFor(() => t.api.stored.get(REQUEST_UID)?.status?.phase === 'Active', 'Active', 3_000);
       const policy = t.api.policies.get('prod-payments/db-debug')!;
       t.api.remove(REQUEST_UID);
-      await waitFor('policy deleted', () => !t.api.policies.has('prod-payments/db-debug'));
+      await waitFor(() => !t.api.policies.has('prod-payments/db-debug'), 'policy deleted', 3_000);
       assert.match(t.controller.removalNote(policy) ?? '', /GrantRequest db-debug was deleted/);
     } finally {
       await t.stop();
@@ -261,7 +254,7 @@ describe('approval controller', () => {
   it('a request just filed is accepted as Pending with the count required, and announced once as `requested`', async () => {
     const t = setup([grantRequest({})]);
     try {
-      await waitFor('Pending written', () => t.api.stored.get(REQUEST_UID)?.status?.requiredApprovals === 2);
+      await waitFor(() => t.api.stored.get(REQUEST_UID)?.status?.requiredApprovals === 2, 'Pending written', 3_000);
       assert.equal(t.api.stored.get(REQUEST_UID)!.status!.phase, 'Pending');
       await new Promise((resolve) => setTimeout(resolve, 80));
       assert.deepEqual(t.transitions, [['requested', 'Pending']]);
@@ -276,7 +269,7 @@ describe('approval controller', () => {
       await new Promise((resolve) => setTimeout(resolve, 50));
       const current = t.api.stored.get(REQUEST_UID)!;
       t.api.put({ ...current, status: { ...current.status, denial: { by: 'carol', at: at(15), reason: 'no' } } }, 'MODIFIED');
-      await waitFor('Denied', () => t.api.stored.get(REQUEST_UID)?.status?.phase === 'Denied');
+      await waitFor(() => t.api.stored.get(REQUEST_UID)?.status?.phase === 'Denied', 'Denied', 3_000);
       await new Promise((resolve) => setTimeout(resolve, 80));
       assert.deepEqual(t.transitions, [['denied', 'Denied']]);
       assert.equal(t.api.policies.size, 0);
