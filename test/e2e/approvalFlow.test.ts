@@ -25,28 +25,15 @@ import {
   installApprovalCrds,
   readGrantRequest,
 } from './harness/approvals.js';
+import { assertExit, until } from './harness/waiting.js';
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(200);
-  }
-}
 
 /** With NETPOL_GUARD_E2E_TRANSCRIPT=FILE, the commands' real output is appended there (for the README walk-through). */
 function transcript(title: string, r: CliResult): void {
   const file = process.env['NETPOL_GUARD_E2E_TRANSCRIPT'];
   if (file === undefined || file === '') return;
   fs.appendFileSync(file, `### ${title} (exit ${r.code})\n${r.stdout}${r.stderr === '' ? '' : `--- stderr\n${r.stderr}`}\n`);
-}
-
-function assertExit(r: CliResult, code: number, what: string): void {
-  assert.equal(r.code, code, `${what}: exit ${r.code}, wanted ${code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
 }
 
 describe('approvals: request → two approvals → access → expiry', () => {

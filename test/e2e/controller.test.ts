@@ -11,6 +11,7 @@ import { adminApis, eventsFor, mustReadPolicy, readPolicy, type AdminApis } from
 import { grantAnnotations, narrowPolicy } from './harness/policies.js';
 import { killGroupSync, runToCompletion } from './harness/processes.js';
 import { createTenantNamespace, ensureNetworkPolicyEditorRole } from './harness/tenants.js';
+import { until } from './harness/waiting.js';
 
 const PREFIX = 'netpol-guard.io';
 const CONFIG = `mode: enforce\nannotationPrefix: ${PREFIX}\n`;
@@ -21,16 +22,6 @@ const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve,
 
 function assertOk(r: KubectlResult, what: string): void {
   assert.equal(r.code, 0, `${what} failed (exit ${r.code}):\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-}
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(100);
-  }
 }
 
 describe('controller: leader election and grant history', () => {

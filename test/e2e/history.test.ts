@@ -15,25 +15,10 @@ import { adminApis, mustReadPolicy, readPolicy, type AdminApis } from './harness
 import { grantAnnotations, narrowPolicy } from './harness/policies.js';
 import { runToCompletion } from './harness/processes.js';
 import { createTenantNamespace, ensureNetworkPolicyEditorRole, NETWORKPOLICY_EDITOR_ROLE, waitForAccess } from './harness/tenants.js';
+import { assertExit, until } from './harness/waiting.js';
 
 const PREFIX = 'netpol-guard.io';
 const CONFIG = `mode: enforce\nannotationPrefix: ${PREFIX}\nlimits:\n  minIPv4PrefixLength: 28\n  maxTTL: 24h\n`;
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
-function assertExit(r: CliResult, code: number, what: string): void {
-  assert.equal(r.code, code, `${what}: exit ${r.code}, wanted ${code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-}
 
 describe('history: who opened, changed and revoked a grant', () => {
   let cp: ControlPlane | undefined;

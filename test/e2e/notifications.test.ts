@@ -10,21 +10,10 @@ import { manifestsDir, startNetpolGuard, type JsonObject, type NetpolGuard, type
 import { grantAnnotations, narrowPolicy } from './harness/policies.js';
 import { createTenantNamespace, ensureNetworkPolicyEditorRole } from './harness/tenants.js';
 import { WebhookReceiver } from '../helpers/webhookReceiver.js';
+import { until } from './harness/waiting.js';
 
 const PREFIX = 'netpol-guard.io';
 const ELECTION = ['--leader-elect', '--lease-duration', '4s', '--renew-deadline', '3s', '--retry-period', '1s'];
-
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await sleep(100);
-  }
-}
 
 describe('notifications: webhooks and the ExpiringSoon Event', () => {
   let cp: ControlPlane | undefined;

@@ -12,6 +12,7 @@ import { cliPath, type CliResult, type NetpolGuard, startNetpolGuard } from './h
 import { adminApis, mustReadPolicy, readPolicy, type AdminApis } from './harness/kubeClient.js';
 import { runToCompletion } from './harness/processes.js';
 import { createTenantNamespace, ensureNetworkPolicyEditorRole, uniqueName } from './harness/tenants.js';
+import { assertExit } from './harness/waiting.js';
 
 const PREFIX = 'netpol-guard.io';
 const SERVER_CONFIG = `mode: enforce
@@ -21,10 +22,6 @@ limits:
   maxTTL: 24h
 `;
 const RFC3339 = /\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z/;
-
-function assertExit(r: CliResult, code: number, what: string): void {
-  assert.equal(r.code, code, `${what}: exit ${r.code}, wanted ${code}\nstdout: ${r.stdout}\nstderr: ${r.stderr}`);
-}
 
 /** Runs `program args` with a clean environment (HOME in `home`, no KUBECONFIG), killed after 60 s. */
 function run(program: string, args: string[], home: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<CliResult> {
